@@ -1,0 +1,180 @@
+"""Safe parsing of RDF submitted by people: nothing is fetched, nothing is read but the input.
+
+pyoxigraph parses (it fetches no remote JSON-LD context and reports errors with line and
+column); the result becomes an ordinary in-memory rdflib graph, the form pyshacl needs.
+Guards around it:
+- the bytes must be UTF-8 (an invalid byte is reported with its line and column);
+- RDF/XML may not declare entities: expanding them ("billion laughs") costs minutes of CPU
+  in both pyoxigraph and rdflib, so a defusedxml pass refuses them before parsing;
+- relative IRIs are refused instead of being resolved against the reader's location, and
+  file: IRIs are refused because they name files on the machine that reads them.
+"""
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from xml.sax import SAXParseException
+
+import pyoxigraph as ox
+from defusedxml import DefusedXmlException
+from defusedxml.expatreader import create_parser
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from server.rdf_formats import RdfSyntax
+
+# Relative IRIs are resolved against this base so that they can be found and refused;
+# the .invalid top-level domain (RFC 2606) can never name a real host.
+RELATIVE_BASE = "https://relative-iri.invalid/"
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+# pyoxigraph puts the position into its message too; it is reported separately here.
+_POSITION_PREFIX = re.compile(r"^Parser error (?:at|between) [^:]*: |\s*\(line \d+\)$")
+
+
+class RdfInputError(Exception):
+    """Input that cannot be read as RDF, with where in the input the problem is."""
+
+    def __init__(self, message: str, *, source: str, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.source = source
+        self.line = line
+        self.column = column
+
+    def __str__(self) -> str:
+        where = self.source
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class ParsedDocument:
+    """One parsed input: its text (to point at lines), syntax, prefixes and triples."""
+
+    source: str
+    text: str
+    syntax: RdfSyntax
+    graph: Graph
+    prefixes: dict[str, str] = field(default_factory=dict)
+
+
+def parse_rdf(data: bytes, syntax: RdfSyntax, source: str) -> ParsedDocument:
+    """Parse RDF bytes of a known syntax into a graph (the union of all its graphs).
+
+    Raises RdfInputError, with a line and column where the syntax allows, for input that is
+    not UTF-8, not well-formed, declares XML entities, needs a remote JSON-LD context, or
+    uses relative or file: IRIs.
+    """
+    text = _decode(data, source)
+    if syntax.oxigraph_format == ox.RdfFormat.RDF_XML:
+        _refuse_xml_entities(data, source)
+    parser = ox.parse(data, format=syntax.oxigraph_format, base_iri=RELATIVE_BASE)
+    graph = Graph()
+    try:
+        for quad in parser:
+            graph.add((_convert(quad.subject, source), _convert(quad.predicate, source), _convert(quad.object, source)))
+    except SyntaxError as error:
+        raise _syntax_error(error, source) from None
+    except RecursionError:
+        raise RdfInputError("the input is nested too deeply to be read", source=source) from None
+    document = ParsedDocument(source, text, syntax, graph, dict(parser.prefixes or {}))
+    _refuse_unsafe_iris(document)
+    return document
+
+
+def _decode(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line, column = _position(data, error.start)
+        raise RdfInputError(
+            f"the input is not valid UTF-8 (byte 0x{data[error.start]:02x}); save the file as UTF-8",
+            source=source, line=line, column=column,
+        ) from None
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    return data.count(b"\n", 0, offset) + 1, offset - line_start + 1
+
+
+def _refuse_xml_entities(data: bytes, source: str) -> None:
+    parser = create_parser(forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    try:
+        parser.feed(data)
+        parser.close()
+    except DefusedXmlException:
+        raise RdfInputError(
+            "RDF/XML entity declarations (<!ENTITY …>) are not accepted, because expanding them can "
+            "exhaust the machine; write each &name; out in full",
+            source=source,
+        ) from None
+    except SAXParseException as error:
+        raise RdfInputError(
+            f"the XML is not well-formed: {error.getMessage()}",
+            source=source, line=error.getLineNumber(), column=error.getColumnNumber() + 1,
+        ) from None
+
+
+def _syntax_error(error: SyntaxError, source: str) -> RdfInputError:
+    message = _POSITION_PREFIX.sub("", str(error.msg if error.msg else error))
+    if "LoadDocumentCallback" in message:
+        message = (
+            "the JSON-LD refers to a remote @context (or @import), which is never fetched; "
+            "put the context inline as a JSON object"
+        )
+    return RdfInputError(message, source=source, line=error.lineno, column=error.offset)
+
+
+def _convert(term: object, source: str) -> Node:
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        # A plain string stays plain: an explicit xsd:string datatype makes pyshacl's sh:in
+        # and sh:hasValue comparisons fail against the plain literals of the shapes.
+        if term.datatype.value == _XSD_STRING:
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise RdfInputError("RDF 1.2 triple terms are not supported", source=source)
+
+
+def _refuse_unsafe_iris(document: ParsedDocument) -> None:
+    for term in {t for triple in document.graph for t in triple if isinstance(t, URIRef)}:
+        if term.startswith(RELATIVE_BASE):
+            relative = term[len(RELATIVE_BASE):]
+            raise RdfInputError(
+                f"relative IRI <{relative}>: declare a base (@base or @context/@base) or write absolute IRIs",
+                source=document.source, line=first_line_of(document.text, relative),
+            )
+        if term[:5].lower() == "file:":
+            raise RdfInputError(
+                f"file: IRI <{term}> is not accepted: name things with http(s), urn or similar IRIs",
+                source=document.source, line=first_line_of(document.text, term),
+            )
+
+
+def first_line_of(text: str, needle: str) -> int | None:
+    """The 1-based number of the first line of text that contains needle, if any."""
+    offset = text.find(needle)
+    if offset < 0:
+        return None
+    return text.count("\n", 0, offset) + 1
+
+
+def line_starts(text: str) -> list[int]:
+    """Offsets at which each line of text starts, for turning offsets into line numbers."""
+    starts = [0]
+    starts.extend(i + 1 for i, char in enumerate(text) if char == "\n")
+    return starts
+
+
+def line_of_offset(starts: list[int], offset: int) -> int:
+    """The 1-based line number of an offset, given the line starts of its text."""
+    return bisect_right(starts, offset)
