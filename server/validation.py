@@ -6,6 +6,7 @@ its class hierarchy; no RDFS inference is run, so rdfs:range cannot make a wrong
 look right.
 """
 
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from server.project_graphs import load_folder
 from server.settings import Settings
 
 SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
+_TYPE_CONSTRAINTS = {SH.ClassConstraintComponent, SH.OrConstraintComponent, SH.NodeConstraintComponent}
 
 # rdflib's SPARQL parser breaks when first used from several threads at once (rdflib
 # issue 1282), so preparing queries is serialised.
@@ -140,16 +142,27 @@ class Validator:
             allow_warnings=True,
         )
         locators = [(d, NodeLocator(d)) for d in documents]
-        findings = [self._finding(report_graph, r, locators) for r in report_graph.subjects(RDF.type, SH.ValidationResult)]
+        findings = [
+            self._finding(report_graph, r, locators, data) for r in report_graph.subjects(RDF.type, SH.ValidationResult)
+        ]
         findings.sort(key=lambda f: (f.file or "~", f.line or 0, f.focus, f.severity, f.path or "", f.message))
         return Report(bool(conforms), findings, [d.source for d in documents], triples, report_graph)
 
-    def _finding(self, report: Graph, result: Node, locators: list[tuple[ParsedDocument, NodeLocator]]) -> Finding:
+    def _finding(
+        self, report: Graph, result: Node, locators: list[tuple[ParsedDocument, NodeLocator]], data: Graph
+    ) -> Finding:
         focus = report.value(result, SH.focusNode)
         path = report.value(result, SH.resultPath)
         value = report.value(result, SH.value)
         source_shape = report.value(result, SH.sourceShape)
         messages = [str(m) for m in report.objects(result, SH.resultMessage)]
+        constraint = report.value(result, SH.sourceConstraintComponent)
+        if isinstance(value, URIRef) and constraint in _TYPE_CONSTRAINTS and (value, None, None) not in data:
+            # The usual cause is a reference to something described elsewhere.
+            messages.append(
+                f"({shorten(str(value))} is not described in the data validated; if it is part of the "
+                "bundled data, validate together with it: --with-data.)"
+            )
         file, line, within = None, None, None
         for document, locator in locators:
             if focus is not None and (focus, None, None) in document.graph or (None, None, focus) in document.graph:
@@ -165,7 +178,7 @@ class Validator:
             value=None if value is None else _display(value),
             message=" ".join(messages) or "(no message)",
             shape=self._shape_name(source_shape),
-            constraint=shorten(str(report.value(result, SH.sourceConstraintComponent))),
+            constraint=shorten(str(constraint)),
             file=file,
             line=line,
             within=within,
@@ -191,7 +204,10 @@ def _display(node: Node | None) -> str:
     if isinstance(node, BNode):
         return "[]"
     if isinstance(node, Literal):
-        return node.n3()
+        text = json.dumps(str(node), ensure_ascii=False)
+        if node.language:
+            return f"{text}@{node.language}"
+        return f"{text}^^{shorten(str(node.datatype))}" if node.datatype else text
     return str(node)
 
 
