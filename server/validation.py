@@ -131,6 +131,9 @@ class Validator:
             data += document.graph
         triples = len(data)
         if self._context is not None:
+            # The context conforms on its own, so every finding stems from the documents.
+            # (pyshacl's focus_nodes option would be faster, but it also filters the value
+            # nodes of nested sh:or/sh:node shapes, so literal values go unchecked.)
             data += self._context
         # The whole ontology goes into the data graph: pyshacl's own ont_graph mix-in copies
         # only class axioms, and the shapes also need the codelists (skos:inScheme).
@@ -142,9 +145,9 @@ class Validator:
             allow_warnings=True,
         )
         locators = [(d, NodeLocator(d)) for d in documents]
-        findings = [
-            self._finding(report_graph, r, locators, data) for r in report_graph.subjects(RDF.type, SH.ValidationResult)
-        ]
+        # Only the report's own results: nested sh:detail results are ValidationResults too.
+        results = report_graph.objects(None, SH.result)
+        findings = [self._finding(report_graph, r, locators, data) for r in results]
         findings.sort(key=lambda f: (f.file or "~", f.line or 0, f.focus, f.severity, f.path or "", f.message))
         return Report(bool(conforms), findings, [d.source for d in documents], triples, report_graph)
 
