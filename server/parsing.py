@@ -148,16 +148,27 @@ def _convert(term: object, source: str) -> Node:
 def _refuse_unsafe_iris(document: ParsedDocument) -> None:
     for term in {t for triple in document.graph for t in triple if isinstance(t, URIRef)}:
         if term.startswith(RELATIVE_BASE):
-            relative = term[len(RELATIVE_BASE):]
+            written = _relative_iri_as_written(document.text) or term[len(RELATIVE_BASE):]
             raise RdfInputError(
-                f"relative IRI <{relative}>: declare a base (@base or @context/@base) or write absolute IRIs",
-                source=document.source, line=first_line_of(document.text, relative),
+                f"relative IRI <{written}>: declare a base (@base or @context/@base) or write absolute IRIs",
+                source=document.source, line=first_line_of(document.text, written),
             )
         if term[:5].lower() == "file:":
             raise RdfInputError(
                 f"file: IRI <{term}> is not accepted: name things with http(s), urn or similar IRIs",
                 source=document.source, line=first_line_of(document.text, term),
             )
+
+
+# An IRI in angle brackets (Turtle family) or an @id / rdf:about value (JSON-LD, RDF/XML)
+# that has no scheme, as the author wrote it.
+_RELATIVE_IRI = re.compile(r'<([^:<>"\s]*)>|"@id"\s*:\s*"([^:"]*)"|rdf:(?:about|resource)="([^:"]*)"')
+
+
+def _relative_iri_as_written(text: str) -> str | None:
+    for match in _RELATIVE_IRI.finditer(text):
+        return next(group for group in match.groups() if group is not None)
+    return None
 
 
 def first_line_of(text: str, needle: str) -> int | None:

@@ -1,0 +1,27 @@
+# The two quick-start commands: `make run` and `make test`. Both set up what they need.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup run validate test clean
+
+$(BIN)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(BIN)/.installed
+
+# The main job. Until the SPARQL server lands (issue 3), it is checking the bundled graph.
+run: setup
+	$(BIN)/ilo-kg validate data/
+
+validate: run
+
+test: setup
+	$(BIN)/python -m pytest -n auto
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,222 @@
+"""The ilo-kg validate command, run as a user runs it: exit codes, reports and safe parsing."""
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib.namespace import RDF, SH
+
+from server.project_graphs import load_folder
+from server.settings import Settings
+from tests.conftest import FIXTURES, run_cli
+
+HOSTILE = FIXTURES / "hostile"
+INVALID_VIOLATIONS = sorted(
+    p for p in (FIXTURES / "shapes").glob("*/invalid-*.ttl")
+    if json.loads(p.with_suffix(".expected.json").read_text(encoding="utf-8"))["severity"] == "Violation"
+)
+
+
+def test_the_bundled_data_conforms(settings: Settings) -> None:
+    result = run_cli("validate", str(settings.data_dir))
+    assert result.returncode == 0, result.stdout + result.stderr
+    triples = len(load_folder(settings.data_dir))
+    assert result.stdout == f"conforms: 0 violations, 0 warnings in 5 files ({triples} triples)\n"
+
+
+def test_violation_fixtures_were_found() -> None:
+    assert len(INVALID_VIOLATIONS) >= 60
+
+
+@pytest.mark.parametrize("path", INVALID_VIOLATIONS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_invalid_fixture_exits_1_with_its_message(path: Path) -> None:
+    expected = json.loads(path.with_suffix(".expected.json").read_text(encoding="utf-8"))
+    result = run_cli("validate", "--with-data", "--format", "json", str(path))
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert [r["message"] for r in report["results"]] == [expected["message"]]
+    assert report["conforms"] is False and report["violations"] == 1
+
+
+def test_text_report_names_file_line_node_message_path_and_rule() -> None:
+    path = FIXTURES / "shapes" / "MinistryShape" / "invalid-no-country.ttl"
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text.startswith("ex:ministry"))
+    result = run_cli("validate", "--with-data", str(path))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{path}:{line}: <https://example.org/ministry>",
+        "  Violation: A ministry must name the country whose government it belongs to (dcterms:spatial).",
+        "    at dcterms:spatial  [ilosh:MinistryShape, sh:MinCountConstraintComponent]",
+        "does not conform: 1 violation, 0 warnings in 1 file (3 triples)",
+    ]
+
+
+def test_a_blank_node_is_placed_in_its_owner() -> None:
+    path = FIXTURES / "shapes" / "ProjectComponentShape" / "invalid-starts-before-project.ttl"
+    result = run_cli("validate", "--with-data", "--format", "json", str(path))
+    [finding] = json.loads(result.stdout)["results"]
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text.startswith("ex:component a"))
+    assert (finding["focusNode"], finding["line"]) == ("<https://example.org/component>", line)
+
+
+def test_a_reference_to_bundled_data_without_it_explains_itself() -> None:
+    path = FIXTURES / "shapes" / "MinistryShape" / "valid.ttl"
+    result = run_cli("validate", "--format", "json", str(path))
+    assert result.returncode == 1
+    messages = [r["message"] for r in json.loads(result.stdout)["results"]]
+    assert "(country:KR is not described in the data validated; if it is part of the bundled data, validate together with it: --with-data.)" in " ".join(messages)
+
+
+def test_turtle_report_is_a_shacl_validation_report() -> None:
+    path = FIXTURES / "shapes" / "LawShape" / "invalid-two-countries.ttl"
+    result = run_cli("validate", "--with-data", "--format", "turtle", str(path))
+    assert result.returncode == 1
+    report = Graph().parse(data=result.stdout, format="turtle")
+    [node] = report.subjects(RDF.type, SH.ValidationReport)
+    assert report.value(node, SH.conforms) == Literal(False)
+    assert len(list(report.objects(node, SH.result))) == 1
+
+
+@pytest.mark.parametrize("rdflib_format, suffix", [
+    ("trig", ".trig"), ("nt", ".nt"), ("nquads", ".nq"), ("json-ld", ".jsonld"), ("xml", ".rdf"), ("turtle", ".ttl"),
+])
+def test_every_syntax_is_read(tmp_path: Path, rdflib_format: str, suffix: str) -> None:
+    source = FIXTURES / "shapes" / "ProjectShape" / "valid.ttl"
+    graph = Graph().parse(source, format="turtle")
+    target = tmp_path / f"project{suffix}"
+    if rdflib_format in ("trig", "nquads"):
+        # Quad syntaxes: the triples sit in a named graph, which validation reads as part of the union.
+        dataset = Dataset()
+        dataset.graph(URIRef("https://example.org/graph")).__iadd__(graph)
+        dataset.serialize(target, format=rdflib_format, encoding="utf-8")
+    else:
+        graph.serialize(target, format=rdflib_format, encoding="utf-8")
+    result = run_cli("validate", "--with-data", str(target))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.endswith(f"conforms: 0 violations, 0 warnings in 1 file ({len(graph)} triples)\n")
+
+
+def test_syntax_option_overrides_the_extension(tmp_path: Path) -> None:
+    target = tmp_path / "project.txt"
+    target.write_bytes((FIXTURES / "shapes" / "ProjectShape" / "valid.ttl").read_bytes())
+    assert run_cli("validate", "--with-data", str(target)).returncode == 2
+    assert run_cli("validate", "--with-data", "--syntax", "turtle", str(target)).returncode == 0
+
+
+@pytest.mark.parametrize("name, message", [
+    ("malformed.ttl", ":3:54: Line jumps are not allowed in string literals, use \\n"),
+    ("invalid-utf8.ttl", ":2:40: the input is not valid UTF-8 (byte 0xe9); save the file as UTF-8"),
+    ("entity-bomb.rdf", ": RDF/XML entity declarations (<!ENTITY …>) are not accepted, because expanding them can exhaust the machine; write each &name; out in full"),
+    ("external-entity.rdf", ": RDF/XML entity declarations (<!ENTITY …>) are not accepted"),
+    ("file-iri.ttl", ":3: file: IRI <file:///etc/passwd> is not accepted: name things with http(s), urn or similar IRIs"),
+    ("relative-iri.ttl", ":3: relative IRI <../../etc/passwd>: declare a base (@base or @context/@base) or write absolute IRIs"),
+])
+def test_unreadable_or_hostile_input_exits_2(name: str, message: str) -> None:
+    path = HOSTILE / name
+    result = run_cli("validate", str(path), timeout=30)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"error: {path}{message}")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[int, list[bytes]]]:
+    """A TCP listener on 127.0.0.1 that records every connection made to it."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    received: list[bytes] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            received.append(connection.recv(4096))
+            connection.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], received
+    stop.set()
+    thread.join()
+    server.close()
+
+
+@pytest.mark.parametrize("context", ['"http://127.0.0.1:{port}/context.jsonld"', '{{"@import": "http://127.0.0.1:{port}/context.jsonld"}}'])
+def test_remote_jsonld_context_is_refused_and_never_fetched(tmp_path: Path, listener, context: str) -> None:
+    port, received = listener
+    path = tmp_path / "remote-context.jsonld"
+    path.write_text('{"@context": ' + context.format(port=port) + ', "@id": "https://example.org/a", "name": "x"}')
+    result = run_cli("validate", str(path), timeout=30)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: {path}: the JSON-LD refers to a remote @context (or @import), which is never fetched; "
+        "put the context inline as a JSON object\n"
+    )
+    assert received == []
+
+
+def test_deeply_nested_json_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "deep.jsonld"
+    path.write_text('{"@id": "https://example.org/a", "https://example.org/p": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    result = run_cli("validate", str(path), timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {path}:1:")
+    assert "Traceback" not in result.stderr
+
+
+def test_every_unreadable_file_is_reported_at_once() -> None:
+    result = run_cli("validate", str(HOSTILE / "file-iri.ttl"), str(HOSTILE / "relative-iri.ttl"))
+    assert result.returncode == 2
+    assert [line.split(":")[0] for line in result.stderr.splitlines()] == ["error", str(HOSTILE / "relative-iri.ttl").split(":")[0]]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["validate", "no/such/file.ttl"], "error: no/such/file.ttl: no such file or folder\n"),
+    (["validate", "pyproject.toml"], "error: pyproject.toml: unknown RDF syntax for this extension; name it with --syntax\n"),
+])
+def test_usage_errors_exit_2(args: list[str], message: str) -> None:
+    result = run_cli(*args)
+    assert (result.returncode, result.stderr) == (2, message)
+
+
+def test_a_folder_without_rdf_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("nothing here")
+    result = run_cli("validate", str(tmp_path))
+    assert (result.returncode, result.stderr) == (
+        2, f"error: {tmp_path}: the folder holds no RDF files (.ttl, .trig, .nt, .nq, .jsonld, .rdf, …)\n")
+
+
+def test_an_unknown_syntax_name_is_a_usage_error() -> None:
+    result = run_cli("validate", "--syntax", "n3", "data")
+    assert result.returncode == 2
+    assert "Invalid value for '--syntax'" in result.stderr
+
+
+def test_oversized_input_exits_2(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "big.ttl"
+    path.write_text("<https://example.org/a> <https://example.org/p> " + '"' + "x" * 2000 + '" .\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "server", "validate", str(path)], capture_output=True, text=True,
+        env={**os.environ, "ILOKG_MAX_INPUT_BYTES": "1000"}, timeout=60, check=False,
+    )
+    assert (result.returncode, result.stderr) == (
+        2, f"error: {path}: {path.stat().st_size} bytes is more than the limit of 1000 (ILOKG_MAX_INPUT_BYTES)\n")
+
+
+def test_iso_code_shapes_are_up_to_date() -> None:
+    result = run_cli("codes", "--check")
+    assert result.returncode == 0, result.stderr
