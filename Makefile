@@ -21,6 +21,7 @@ run: setup
 validate: run
 
 test: setup
+	$(BIN)/ruff check server tests
 	$(BIN)/python -m pytest -n auto
 
 clean:

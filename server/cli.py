@@ -32,8 +32,12 @@ ReportFormat = Enum("ReportFormat", {name: name for name in RENDERERS}, type=str
 InputSyntax = Enum("InputSyntax", {name: name for name in BY_NAME}, type=str)  # type: ignore[misc]
 
 
-class UnreadableInput(Exception):
-    """Input the validator cannot read; the message says which file and why."""
+class UnreadableInputError(Exception):
+    """Input the validator cannot read: one problem per file, each saying which file and why."""
+
+    def __init__(self, *problems: str):
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 def collect_files(paths: list[Path], forced: RdfSyntax | None) -> list[tuple[Path, RdfSyntax]]:
@@ -43,15 +47,15 @@ def collect_files(paths: list[Path], forced: RdfSyntax | None) -> list[tuple[Pat
         if path.is_dir():
             inside = sorted(p for p in path.rglob("*") if p.is_file() and (forced or syntax_for_path(p)))
             if not inside:
-                raise UnreadableInput(f"{path}: the folder holds no RDF files (.ttl, .trig, .nt, .nq, .jsonld, .rdf, …)")
+                raise UnreadableInputError(f"{path}: the folder holds no RDF files (.ttl, .trig, .nt, .nq, .jsonld, .rdf, …)")
             found.extend((p, forced or syntax_for_path(p)) for p in inside)  # type: ignore[misc]
         elif path.is_file():
             syntax = forced or syntax_for_path(path)
             if syntax is None:
-                raise UnreadableInput(f"{path}: unknown RDF syntax for this extension; name it with --syntax")
+                raise UnreadableInputError(f"{path}: unknown RDF syntax for this extension; name it with --syntax")
             found.append((path, syntax))
         else:
-            raise UnreadableInput(f"{path}: no such file or folder")
+            raise UnreadableInputError(f"{path}: no such file or folder")
     return found
 
 
@@ -62,30 +66,38 @@ def read_documents(files: list[tuple[Path, RdfSyntax]], settings: Settings) -> l
         try:
             size = path.stat().st_size
             if size > settings.max_input_bytes:
-                raise UnreadableInput(
+                raise UnreadableInputError(
                     f"{path}: {size} bytes is more than the limit of {settings.max_input_bytes} (ILOKG_MAX_INPUT_BYTES)"
                 )
             documents.append(parse_rdf(path.read_bytes(), syntax, str(path)))
-        except (RdfInputError, UnreadableInput) as error:
+        except RdfInputError as error:
             problems.append(str(error))
+        except UnreadableInputError as error:
+            problems.extend(error.problems)
         except OSError as error:
             problems.append(f"{path}: cannot be read: {error.strerror}")
     if problems:
-        raise UnreadableInput("\n".join(problems))
+        raise UnreadableInputError(*problems)
     return documents
 
 
 @app.command()
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="RDF files or folders to validate.", show_default=False)],
-    output: Annotated[ReportFormat, typer.Option("--format", "-f", help="How to write the report.")] = "text",  # type: ignore[valid-type,assignment]
+    output: Annotated[
+        ReportFormat,  # type: ignore[valid-type]
+        typer.Option("--format", "-f", help="How to write the report."),
+    ] = "text",  # type: ignore[assignment]
     syntax: Annotated[
         InputSyntax | None,  # type: ignore[valid-type]
         typer.Option("--syntax", "-s", help="RDF syntax of every input; by default taken from each file's extension."),
     ] = None,
     with_data: Annotated[
         bool,
-        typer.Option("--with-data", help="Validate together with the bundled data, so references to its partners, countries and projects resolve."),
+        typer.Option(
+            "--with-data",
+            help="Validate together with the bundled data, so references to its partners, countries and projects resolve.",
+        ),
     ] = False,
 ) -> None:
     """Validate RDF files against the project's SHACL shapes, with the ontology for the class hierarchy."""
@@ -93,8 +105,9 @@ def validate(
     try:
         files = collect_files(paths, BY_NAME[syntax.value] if syntax else None)
         documents = read_documents(files, settings)
-    except UnreadableInput as error:
-        typer.echo(f"error: {error}", err=True)
+    except UnreadableInputError as error:
+        for problem in error.problems:
+            typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(EXIT_UNREADABLE) from None
     report = Validator.from_settings(settings, with_data=with_data).validate(documents)
     sys.stdout.write(RENDERERS[output.value](report))

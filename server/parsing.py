@@ -181,9 +181,7 @@ def first_line_of(text: str, needle: str) -> int | None:
 
 def line_starts(text: str) -> list[int]:
     """Offsets at which each line of text starts, for turning offsets into line numbers."""
-    starts = [0]
-    starts.extend(i + 1 for i, char in enumerate(text) if char == "\n")
-    return starts
+    return [0, *(match.end() for match in re.finditer("\n", text))]
 
 
 def line_of_offset(starts: list[int], offset: int) -> int:

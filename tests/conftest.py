@@ -1,5 +1,6 @@
 """Shared fixtures: the project's settings, graphs and a validator, each built once."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +9,7 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Graph
 
-from server.project_graphs import load_folder, read_turtle, turtle_files
+from server.project_graphs import load_folder, turtle_files
 from server.settings import Settings, get_settings
 from server.validation import Validator
 
@@ -50,12 +51,9 @@ def store(settings: Settings) -> ox.Store:
     return store
 
 
-def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run the ilo-kg command line in a fresh process, as a user would."""
+def run_cli(*args: str, timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the ilo-kg command line in a fresh process, as a user would, with extra environment."""
     return subprocess.run(
-        [sys.executable, "-m", "server", *args], capture_output=True, text=True, timeout=timeout, check=False
+        [sys.executable, "-m", "server", *args],
+        capture_output=True, text=True, timeout=timeout, check=False, env={**os.environ, **(env or {})},
     )
-
-
-def read_fixture(path: Path):
-    return read_turtle(path)

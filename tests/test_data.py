@@ -268,7 +268,8 @@ def test_sources_file_describes_only_source_documents(settings: Settings) -> Non
 
 
 def test_country_codes_are_those_of_iso_3166(store: ox.Store) -> None:
-    countries = select(store, "SELECT ?a2 ?a3 ?num WHERE { ?c a ilop:Country ; ilop:iso3166Alpha2 ?a2 ; ilop:iso3166Alpha3 ?a3 ; ilop:m49Code ?num }")
+    countries = select(store, """
+        SELECT ?a2 ?a3 ?num WHERE { ?c a ilop:Country ; ilop:iso3166Alpha2 ?a2 ; ilop:iso3166Alpha3 ?a3 ; ilop:m49Code ?num }""")
     assert len(countries) == 27
     for a2, a3, num in countries:
         official = pycountry.countries.get(alpha_2=a2)

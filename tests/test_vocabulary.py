@@ -112,8 +112,9 @@ def test_ontology_header(ontology: Graph) -> None:
         SELECT ?p ?o WHERE {{ <{ONTOLOGY_IRI}> ?p ?o .
             VALUES ?p {{ dcterms:title dcterms:description dcterms:license dcterms:created
                          dcterms:modified owl:versionIRI owl:versionInfo }} }}"""))
-    assert set(header) == {f"http://purl.org/dc/terms/{p}" for p in ("title", "description", "license", "created", "modified")} | {
-        "http://www.w3.org/2002/07/owl#versionIRI", "http://www.w3.org/2002/07/owl#versionInfo"}
+    dcterms = {f"http://purl.org/dc/terms/{p}" for p in ("title", "description", "license", "created", "modified")}
+    owl = {"http://www.w3.org/2002/07/owl#versionIRI", "http://www.w3.org/2002/07/owl#versionInfo"}
+    assert set(header) == dcterms | owl
     assert header["http://www.w3.org/2002/07/owl#versionIRI"] == f"{ONTOLOGY_IRI}/{__version__}"
     assert header["http://www.w3.org/2002/07/owl#versionInfo"] == __version__
 
