@@ -2,4 +2,6 @@
 
 from server.cli import main
 
-main()
+# Guarded: spawned query workers import this module as __mp_main__ and must not run the CLI.
+if __name__ == "__main__":
+    main()

@@ -4,6 +4,7 @@ Exit codes of `validate`: 0 the input conforms (warnings allowed), 1 it has viol
 2 the input could not be read or the command was used wrongly.
 """
 
+import logging
 import os
 import sys
 import tempfile
@@ -133,6 +134,23 @@ def codes(
         tmp.write(text)
     os.replace(tmp.name, target)
     typer.echo(f"wrote {target}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default: ILOKG_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: ILOKG_PORT, 8000).")] = None,
+) -> None:
+    """Serve the graph: load ontology/, shapes/ and data/ into the on-disk store and answer SPARQL."""
+    import uvicorn
+
+    from server.http.app import create_app
+
+    settings = get_settings()
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = settings.model_copy(update=overrides) if overrides else settings
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, access_log=False, log_level="info")
 
 
 def main() -> None:

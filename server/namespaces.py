@@ -13,6 +13,8 @@ ILOP = Namespace(ONTOLOGY_IRI + "#")
 ILOSH = Namespace(BASE + "shapes#")
 CODELIST = Namespace(BASE + "codelist/")
 ID = Namespace(BASE + "id/")
+# Named graphs of the store: one per source file, e.g. graph/data/ilo-news-2021-05-26.
+GRAPH = Namespace(BASE + "graph/")
 
 SCHEMA = Namespace("https://schema.org/")
 

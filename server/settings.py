@@ -22,6 +22,24 @@ class Settings(BaseSettings):
         64 * 1024 * 1024, gt=0, description="Largest RDF file the validator reads, in bytes."
     )
 
+    host: str = Field("127.0.0.1", description="Address the server listens on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port the server listens on.")
+    store_dir: Path = Field(_PROJECT_DIR / "var" / "store", description="Folder of the embedded on-disk store.")
+    query_timeout_seconds: float = Field(
+        10.0, gt=0, description="Hard deadline of a SPARQL query; a client may ask for less, never more."
+    )
+    query_workers: int = Field(2, ge=1, description="Worker processes that run SPARQL queries.")
+    max_query_bytes: int = Field(100_000, gt=0, description="Longest SPARQL query accepted, in bytes.")
+    max_result_bytes: int = Field(
+        256 * 1024 * 1024, gt=0, description="Largest serialised query result served, in bytes."
+    )
+    cache_entries: int = Field(2048, ge=0, description="Query results kept in the in-memory cache (0 turns it off).")
+    cache_entry_bytes: int = Field(1024 * 1024, gt=0, description="Largest result the cache keeps, in bytes.")
+    service_allowlist: list[str] = Field(
+        default_factory=list,
+        description="SPARQL endpoints a query may call with SERVICE (JSON list); empty: SERVICE is refused.",
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

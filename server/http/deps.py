@@ -1,0 +1,32 @@
+"""Dependencies the routers declare: what each handler needs, taken from the app's state."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from server.http.metrics import Metrics
+from server.settings import Settings
+from server.sparql_service import SparqlService
+from server.store import GraphStore
+
+
+def _service(request: Request) -> SparqlService:
+    return request.app.state.service
+
+
+def _store(request: Request) -> GraphStore:
+    return request.app.state.store
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
+ServiceDep = Annotated[SparqlService, Depends(_service)]
+StoreDep = Annotated[GraphStore, Depends(_store)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+MetricsDep = Annotated[Metrics, Depends(_metrics)]

@@ -1,0 +1,169 @@
+"""/sparql: the SPARQL 1.1 Protocol, query side (https://www.w3.org/TR/sparql11-protocol/)."""
+
+import os
+from collections.abc import AsyncIterator
+from email.utils import format_datetime, parsedate_to_datetime
+from html import escape
+from importlib.resources import files
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, StreamingResponse
+from starlette.background import BackgroundTask
+
+from server.http.deps import MetricsDep, ServiceDep, SettingsDep, StoreDep
+from server.negotiation import accepts_html, choose
+from server.result_formats import GRAPH_FORMATS, by_parameter
+from server.service_description import serialise, service_description
+from server.sparql_service import Answer, QueryRequest, SparqlError
+
+router = APIRouter(tags=["SPARQL"])
+_CHUNK = 64 * 1024
+_FORM = "application/x-www-form-urlencoded"
+
+
+@router.get("/sparql", summary="Run a SPARQL query, or describe the service")
+async def sparql_get(request: Request, service: ServiceDep, store: StoreDep, settings: SettingsDep, metrics: MetricsDep) -> Response:
+    """`?query=…` runs a query; with no query, the Service Description (or, for a browser, the query page)."""
+    params = request.query_params
+    if "update" in params:
+        raise SparqlError(400, "This endpoint answers queries only: SPARQL Update is not accepted.")
+    queries = params.getlist("query")
+    if not queries:
+        return _describe(request, store, settings)
+    return await _answer(request, service, metrics, _query_request(request, queries, params))
+
+
+@router.post("/sparql", summary="Run a SPARQL query sent in the body")
+async def sparql_post(request: Request, service: ServiceDep, settings: SettingsDep, metrics: MetricsDep) -> Response:
+    """A query as `application/sparql-query`, or as the `query` field of an HTML form."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/sparql-update":
+        raise SparqlError(400, "This endpoint answers queries only: SPARQL Update is not accepted.")
+    if content_type not in (_FORM, "application/sparql-query"):
+        raise SparqlError(
+            415, "Send the query as application/sparql-query, or as the query field of application/x-www-form-urlencoded."
+        )
+    # URL-encoding may triple a query's length; anything beyond that is not a query we accept.
+    body = _decode(await _read_body(request, 3 * settings.max_query_bytes + 4096))
+    if content_type == "application/sparql-query":
+        return await _answer(request, service, metrics, _query_request(request, [body], request.query_params))
+    form = parse_qs(body, keep_blank_values=True)
+    if "update" in form:
+        raise SparqlError(400, "This endpoint answers queries only: SPARQL Update is not accepted.")
+    fields = _Fields(form, request.query_params)
+    return await _answer(request, service, metrics, _query_request(request, form.get("query", []), fields))
+
+
+class _Fields:
+    """Form fields first, then URL parameters, as one parameter source."""
+
+    def __init__(self, form: dict[str, list[str]], params):
+        self._form, self._params = form, params
+
+    def getlist(self, name: str) -> list[str]:
+        return self._form.get(name) or self._params.getlist(name)
+
+    def get(self, name: str) -> str | None:
+        values = self.getlist(name)
+        return values[0] if values else None
+
+
+def _query_request(request: Request, queries: list[str], params) -> QueryRequest:
+    if len(queries) != 1:
+        raise SparqlError(400, "Give exactly one query.")
+    return QueryRequest(
+        query=queries[0],
+        default_graphs=tuple(params.getlist("default-graph-uri")) or None,
+        named_graphs=tuple(params.getlist("named-graph-uri")) or None,
+        accept=request.headers.get("accept"),
+        format=params.get("format"),
+        timeout=params.get("timeout"),
+    )
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise SparqlError(413, f"The request body is larger than {limit} bytes.")
+    chunks, total = [], 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise SparqlError(413, f"The request body is larger than {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SparqlError(400, f"The request body is not valid UTF-8 (byte {error.start}).") from None
+
+
+async def _answer(request: Request, service, metrics, query: QueryRequest) -> Response:
+    plan = service.plan(query)
+    info = request.app.state.store.info
+    headers = {"Vary": "Accept", "Cache-Control": "no-cache", "Last-Modified": format_datetime(info.last_modified, usegmt=True)}
+    if plan.etag is not None:
+        headers["ETag"] = plan.etag
+        if _not_modified(request, plan.etag, info.last_modified):
+            return Response(status_code=304, headers=headers)
+    try:
+        answer = await service.execute(plan)
+    except SparqlError as error:
+        if error.status == 503:
+            metrics.deadline_hits.inc()
+        raise
+    if answer.cached:
+        metrics.cache_hits.inc()
+    return _response(answer, headers)
+
+
+def _not_modified(request: Request, etag: str, last_modified) -> bool:
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        return etag in [tag.strip() for tag in if_none_match.split(",")] or if_none_match.strip() == "*"
+    if_modified_since = request.headers.get("if-modified-since")
+    if if_modified_since:
+        try:
+            return last_modified.replace(microsecond=0) <= parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def _response(answer: Answer, headers: dict[str, str]) -> Response:
+    media_type = answer.result_format.content_type
+    if answer.output.body is not None:
+        return Response(answer.output.body, media_type=media_type, headers=headers)
+    path = answer.output.path
+    headers["Content-Length"] = str(answer.output.size)
+    return StreamingResponse(_stream(path), media_type=media_type, headers=headers, background=BackgroundTask(os.unlink, path))
+
+
+async def _stream(path: str) -> AsyncIterator[bytes]:
+    with open(path, "rb") as spooled:
+        while chunk := spooled.read(_CHUNK):
+            yield chunk
+
+
+def _describe(request: Request, store, settings) -> Response:
+    endpoint = str(request.url.replace(query=""))
+    format_parameter = request.query_params.get("format")
+    if not format_parameter and accepts_html(request.headers.get("accept")):
+        page = files("server.web").joinpath("query.html").read_text(encoding="utf-8")
+        return HTMLResponse(page.replace("{{endpoint}}", escape(endpoint)))
+    if format_parameter:
+        chosen = by_parameter(format_parameter, GRAPH_FORMATS)
+        if chosen is None:
+            raise SparqlError(400, f"Unknown format {format_parameter!r}; use one of: {', '.join(f.name for f in GRAPH_FORMATS)}.")
+    else:
+        media_type = choose(request.headers.get("accept"), [f.media_type for f in GRAPH_FORMATS])
+        if media_type is None:
+            offered = ", ".join(["text/html", *(f.media_type for f in GRAPH_FORMATS)])
+            raise SparqlError(406, f"None of the accepted media types is available; available: {offered}.")
+        chosen = next(f for f in GRAPH_FORMATS if f.media_type == media_type)
+    triples = service_description(endpoint, store.info, federation=bool(settings.service_allowlist))
+    return Response(serialise(triples, chosen), media_type=chosen.content_type, headers={"Vary": "Accept"})

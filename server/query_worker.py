@@ -1,0 +1,147 @@
+"""What runs inside a query worker process: open the store read-only, run one query, serialise it.
+
+The server runs every query in a worker process so that a query past its deadline can be
+stopped for real (its process is killed and replaced): pyoxigraph offers no way to cancel a
+running query from Python, and a thread cannot be killed. Results are serialised here, in
+the worker, so the deadline covers the whole answer and the server never sends a truncated
+200. Small results come back in memory; larger ones are spooled to a file that the server
+streams and deletes.
+"""
+
+import os
+import re
+import signal
+import tempfile
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from server.result_formats import GRAPH_FORMATS, SOLUTION_FORMATS
+
+_FORMATS = {f.name: f.oxigraph_format for f in (*SOLUTION_FORMATS, *GRAPH_FORMATS)}
+_POSITION = re.compile(r"^error at (\d+):(\d+): ?")
+_store: ox.Store | None = None
+
+
+@dataclass(frozen=True)
+class QueryJob:
+    """One query to run, with its dataset, answer format and limits (sent to a worker)."""
+
+    query: str
+    result_format: str
+    default_graphs: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+    query_names_dataset: bool = False
+    max_bytes: int = 256 * 1024 * 1024
+    inline_bytes: int = 1024 * 1024
+    spool_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class QueryOutput:
+    """A serialised answer: in memory (body) or in a spool file (path) that the caller deletes."""
+
+    size: int
+    body: bytes | None = None
+    path: str | None = None
+
+
+class QuerySyntaxError(Exception):
+    """The query does not parse; the message is the parser's, with line and column if known."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(message, line, column)
+        self.message, self.line, self.column = message, line, column
+
+
+class QueryEvaluationError(Exception):
+    """The query parsed but could not be evaluated."""
+
+
+class ResultTooLargeError(Exception):
+    """The answer grew past the size limit."""
+
+
+def initialise(store_dir: str) -> None:
+    """Worker start: open the store read-only."""
+    # The pool stops a worker past its deadline with SIGTERM. A worker busy inside the
+    # engine (native code) never gets to run a Python-level handler, so the default action,
+    # immediate termination, is restored; the worker holds nothing that needs cleaning up.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    global _store
+    _store = ox.Store.read_only(store_dir)
+
+
+class _Spool:
+    """A write target that keeps the first bytes in memory, then spills to a file, up to a cap."""
+
+    def __init__(self, job: QueryJob):
+        self._job = job
+        self._chunks: list[bytes] = []
+        self._file = None
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        if self.size > self._job.max_bytes:
+            raise ResultTooLargeError(self._job.max_bytes)
+        if self._file is None and self.size > self._job.inline_bytes:
+            self._file = tempfile.NamedTemporaryFile(dir=self._job.spool_dir, prefix="result-", delete=False)
+            self._file.write(b"".join(self._chunks))
+            self._chunks = []
+        elif self._file is None:
+            self._chunks.append(bytes(data))
+            return len(data)
+        self._file.write(data)
+        return len(data)
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def output(self) -> QueryOutput:
+        if self._file is None:
+            return QueryOutput(size=self.size, body=b"".join(self._chunks))
+        self._file.close()
+        return QueryOutput(size=self.size, path=self._file.name)
+
+    def discard(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            os.unlink(self._file.name)
+
+
+def run(job: QueryJob) -> QueryOutput:
+    """Run a query on the worker's store and serialise its answer."""
+    if _store is None:
+        raise RuntimeError("the worker store is not open")
+    options: dict[str, object] = {}
+    if job.default_graphs is not None:
+        options["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
+    elif not job.query_names_dataset:
+        # The default graph answers as the union of the named graphs, unless the query names
+        # its own dataset with FROM (the flag would override it). FROM only selects stored
+        # graphs: nothing is ever dereferenced.
+        options["use_default_graph_as_union"] = True
+    if job.named_graphs is not None:
+        options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+    try:
+        result = _store.query(job.query, **options)
+    except SyntaxError as error:
+        message = str(error.msg if error.msg else error)
+        match = _POSITION.match(message)
+        if match:
+            raise QuerySyntaxError(message[match.end():], int(match.group(1)), int(match.group(2))) from None
+        raise QuerySyntaxError(message) from None
+    except (OSError, ValueError, RuntimeError) as error:
+        raise QueryEvaluationError(str(error)) from None
+    spool = _Spool(job)
+    try:
+        result.serialize(spool, format=_FORMATS[job.result_format])
+    except ResultTooLargeError:
+        spool.discard()
+        raise
+    except (OSError, ValueError, RuntimeError) as error:
+        spool.discard()
+        raise QueryEvaluationError(str(error)) from None
+    return spool.output()

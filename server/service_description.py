@@ -1,0 +1,61 @@
+"""The SPARQL 1.1 Service Description of the endpoint, built from what the store holds."""
+
+import pyoxigraph as ox
+
+from server.result_formats import GRAPH_FORMATS, SOLUTION_FORMATS, ResultFormat
+from server.store import StoreInfo
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+VOID = "http://rdfs.org/ns/void#"
+FORMATS = "http://www.w3.org/ns/formats/"
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+DCTERMS_TITLE = ox.NamedNode("http://purl.org/dc/terms/title")
+
+# W3C's IRIs for the formats (https://www.w3.org/ns/formats/).
+_FORMAT_IRIS = {
+    "json": "SPARQL_Results_JSON", "xml": "SPARQL_Results_XML", "csv": "SPARQL_Results_CSV",
+    "tsv": "SPARQL_Results_TSV", "turtle": "Turtle", "ntriples": "N-Triples", "jsonld": "JSON-LD",
+    "rdfxml": "RDF_XML",
+}
+
+
+def _sd(term: str) -> ox.NamedNode:
+    return ox.NamedNode(SD + term)
+
+
+def service_description(endpoint: str, info: StoreInfo, federation: bool) -> list[ox.Triple]:
+    """The triples describing the service at `endpoint` and its default dataset."""
+    service = ox.NamedNode(endpoint)
+    dataset, default_graph = ox.BlankNode(), ox.BlankNode()
+    triples = [
+        ox.Triple(service, RDF_TYPE, _sd("Service")),
+        ox.Triple(service, _sd("endpoint"), service),
+        ox.Triple(service, DCTERMS_TITLE, ox.Literal("ILO partnerships knowledge graph", language="en")),
+        ox.Triple(service, _sd("supportedLanguage"), _sd("SPARQL11Query")),
+        ox.Triple(service, _sd("feature"), _sd("UnionDefaultGraph")),
+        ox.Triple(service, _sd("defaultDataset"), dataset),
+        ox.Triple(dataset, RDF_TYPE, _sd("Dataset")),
+        ox.Triple(dataset, _sd("defaultGraph"), default_graph),
+        ox.Triple(default_graph, RDF_TYPE, _sd("Graph")),
+        ox.Triple(default_graph, ox.NamedNode(VOID + "triples"), ox.Literal(str(info.triples), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))),
+    ]
+    if federation:
+        triples.append(ox.Triple(service, _sd("feature"), _sd("BasicFederatedQuery")))
+    for fmt in (*SOLUTION_FORMATS, *GRAPH_FORMATS):
+        triples.append(ox.Triple(service, _sd("resultFormat"), ox.NamedNode(FORMATS + _FORMAT_IRIS[fmt.name])))
+    for graph in info.graphs:
+        named, description = ox.BlankNode(), ox.BlankNode()
+        triples += [
+            ox.Triple(dataset, _sd("namedGraph"), named),
+            ox.Triple(named, RDF_TYPE, _sd("NamedGraph")),
+            ox.Triple(named, _sd("name"), ox.NamedNode(graph.iri)),
+            ox.Triple(named, _sd("graph"), description),
+            ox.Triple(description, RDF_TYPE, _sd("Graph")),
+            ox.Triple(description, ox.NamedNode(VOID + "triples"), ox.Literal(str(graph.triples), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))),
+        ]
+    return triples
+
+
+def serialise(triples: list[ox.Triple], result_format: ResultFormat) -> bytes:
+    """The description in one of the graph formats."""
+    return ox.serialize(triples, format=result_format.oxigraph_format, prefixes={"sd": SD, "void": VOID, "formats": FORMATS})

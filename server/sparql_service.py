@@ -1,0 +1,186 @@
+"""The SPARQL query service: checks a request, picks its answer format, runs it, caches it.
+
+It sits between the HTTP router and the store. Everything here is independent of HTTP
+except the status codes its errors carry, which the router sends as they are.
+"""
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from server.negotiation import choose
+from server.query_worker import QueryEvaluationError, QueryJob, QueryOutput, QuerySyntaxError, ResultTooLargeError
+from server.result_formats import ResultFormat, by_parameter, formats_for
+from server.settings import Settings
+from server.sparql_text import analyse
+from server.store import DeadlineExceededError, GraphStore
+
+_INLINE_BYTES = 1024 * 1024
+
+
+class SparqlError(Exception):
+    """A request the service refuses, with the HTTP status and a message for the person who sent it."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    """A query as the protocol delivers it."""
+
+    query: str
+    default_graphs: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+    accept: str | None = None
+    format: str | None = None
+    timeout: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A checked request: what to run, how to answer, and the answer's validator (ETag)."""
+
+    job: QueryJob
+    result_format: ResultFormat
+    timeout: float
+    etag: str | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A query's answer: its format and bytes (or a spool file to stream and delete)."""
+
+    result_format: ResultFormat
+    output: QueryOutput
+    cached: bool
+
+
+class ResultCache:
+    """Answers by (data version, query, dataset, format), least recently used evicted first."""
+
+    def __init__(self, entries: int, entry_bytes: int):
+        self._entries = entries
+        self._entry_bytes = entry_bytes
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+
+    def get(self, key: str) -> bytes | None:
+        body = self._items.get(key)
+        if body is not None:
+            self._items.move_to_end(key)
+        return body
+
+    def put(self, key: str, body: bytes) -> None:
+        if self._entries == 0 or len(body) > self._entry_bytes:
+            return
+        self._items[key] = body
+        self._items.move_to_end(key)
+        while len(self._items) > self._entries:
+            self._items.popitem(last=False)
+
+
+class SparqlService:
+    """Answers SPARQL queries safely: read-only, no outbound calls, hard deadlines, size limits."""
+
+    def __init__(self, store: GraphStore, settings: Settings, spool_dir: str | None = None):
+        self._store = store
+        self._settings = settings
+        self._spool_dir = spool_dir
+        self._cache = ResultCache(settings.cache_entries, settings.cache_entry_bytes)
+        self.cache_hits = 0
+        self.deadline_hits = 0
+
+    def plan(self, request: QueryRequest) -> Plan:
+        """Check a request and decide how to answer it; raises SparqlError if it is refused."""
+        size = len(request.query.encode("utf-8"))
+        if size > self._settings.max_query_bytes:
+            raise SparqlError(413, f"The query is {size} bytes long; this endpoint accepts at most {self._settings.max_query_bytes}.")
+        if not request.query.strip():
+            raise SparqlError(400, "The query is empty.")
+        text = analyse(request.query)
+        if text.is_update:
+            raise SparqlError(
+                400, "This endpoint answers queries only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, DROP, …) is not accepted."
+            )
+        refused = [t or "(a variable)" for t in text.service_targets if t not in self._settings.service_allowlist]
+        if refused:
+            allowed = ", ".join(f"<{e}>" for e in self._settings.service_allowlist) or "none"
+            raise SparqlError(
+                400, f"SERVICE {', '.join(f'<{t}>' if t != '(a variable)' else t for t in refused)} is not allowed: "
+                f"this endpoint calls no other endpoint unless its operator allows it (allowed: {allowed}).",
+            )
+        result_format = self._negotiate(text.form, request.accept, request.format)
+        timeout = self._timeout(request.timeout)
+        job = QueryJob(
+            query=request.query,
+            result_format=result_format.name,
+            default_graphs=request.default_graphs,
+            named_graphs=request.named_graphs,
+            query_names_dataset=text.names_dataset,
+            max_bytes=self._settings.max_result_bytes,
+            inline_bytes=_INLINE_BYTES,
+            spool_dir=self._spool_dir,
+        )
+        # Answers change only when the data does, except for queries that call NOW(), RAND()…
+        etag = None if text.volatile else f'"{self._key(job)[:32]}"'
+        return Plan(job, result_format, timeout, etag)
+
+    async def execute(self, plan: Plan) -> Answer:
+        """Run a planned query (or take its answer from the cache)."""
+        key = self._key(plan.job)
+        if plan.etag is not None:
+            body = self._cache.get(key)
+            if body is not None:
+                self.cache_hits += 1
+                return Answer(plan.result_format, QueryOutput(size=len(body), body=body), cached=True)
+        try:
+            output = await self._store.execute(plan.job, plan.timeout)
+        except QuerySyntaxError as error:
+            where = f" at line {error.line}, column {error.column}" if error.line is not None else ""
+            raise SparqlError(400, f"Syntax error in the query{where}: {error.message}") from None
+        except QueryEvaluationError as error:
+            raise SparqlError(400, f"The query could not be evaluated: {error}") from None
+        except ResultTooLargeError:
+            raise SparqlError(
+                422, f"The answer would exceed {self._settings.max_result_bytes} bytes; narrow the query or add a LIMIT."
+            ) from None
+        except DeadlineExceededError:
+            self.deadline_hits += 1
+            raise SparqlError(
+                503, f"The query was stopped at its deadline of {plan.timeout:g} s; simplify it, add a LIMIT, or ask for less."
+            ) from None
+        if plan.etag is not None and output.body is not None:
+            self._cache.put(key, output.body)
+        return Answer(plan.result_format, output, cached=False)
+
+    def _negotiate(self, form: str | None, accept: str | None, format_parameter: str | None) -> ResultFormat:
+        candidates = formats_for(form)
+        if format_parameter:
+            chosen = by_parameter(format_parameter, candidates)
+            if chosen is None:
+                names = ", ".join(f.name for f in candidates)
+                raise SparqlError(400, f"Unknown format {format_parameter!r} for this query; use one of: {names}.")
+            return chosen
+        media_type = choose(accept, [f.media_type for f in candidates])
+        if media_type is None:
+            offered = ", ".join(f.media_type for f in candidates)
+            raise SparqlError(406, f"None of the accepted media types can carry this answer; available: {offered}.")
+        return next(f for f in candidates if f.media_type == media_type)
+
+    def _timeout(self, requested: str | None) -> float:
+        limit = self._settings.query_timeout_seconds
+        if requested is None or requested == "":
+            return limit
+        try:
+            seconds = float(requested)
+        except ValueError:
+            raise SparqlError(400, f"timeout must be a number of seconds, not {requested!r}.") from None
+        if not seconds > 0:
+            raise SparqlError(400, "timeout must be a positive number of seconds.")
+        return min(seconds, limit)
+
+    def _key(self, job: QueryJob) -> str:
+        parts = (self._store.info.version, job.query, repr(job.default_graphs), repr(job.named_graphs), job.result_format)
+        return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()

@@ -1,0 +1,77 @@
+"""What the server needs to know about a SPARQL text before running it, read by a lexer.
+
+The lexer skips comments, strings and IRIs exactly as a SPARQL parser does, so a keyword
+inside a string or a comment is never mistaken for one, and a keyword outside them is never
+missed. It finds the query form, whether the text is an update, the SERVICE targets, and
+whether the result can vary between runs on the same data (NOW, RAND, UUID…).
+"""
+
+import re
+from dataclasses import dataclass, field
+
+# One token at a time, in the order a SPARQL lexer tries them (SPARQL 1.1 grammar, section 19.8).
+_TOKEN = re.compile(
+    r"""
+      (?P<ws>\s+)
+    | (?P<comment>\#[^\n]*)
+    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+    | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
+    | (?P<var>[?$][\w\u00b7\u0300-\u036f\u203f-\u2040]+)
+    | (?P<pname>(?:[^\W\d_][\w.-]*)?:(?:[\w:%\\-]|\.(?=[\w:%\\-]))*)
+    | (?P<word>[^\W\d][\w-]*)
+    | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+QUERY_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
+UPDATE_KEYWORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH")
+_VOLATILE = {"NOW", "RAND", "UUID", "STRUUID", "BNODE"}
+
+
+@dataclass
+class SparqlText:
+    """What a SPARQL text says about itself, before it is run (names_dataset: it has FROM)."""
+
+    form: str | None = None
+    is_update: bool = False
+    service_targets: list[str] = field(default_factory=list)
+    volatile: bool = False
+    names_dataset: bool = False
+
+
+def analyse(text: str) -> SparqlText:
+    """Read a SPARQL query or update text for its form, SERVICE targets and volatility."""
+    result = SparqlText()
+    prefixes: dict[str, str] = {}
+    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(text) if m.lastgroup not in ("ws", "comment")]
+    for index, (kind, value) in enumerate(tokens):
+        upper = value.upper() if kind == "word" else ""
+        if upper == "PREFIX" and index + 2 < len(tokens) and tokens[index + 1][0] == "pname":
+            prefixes[tokens[index + 1][1].rstrip(":")] = tokens[index + 2][1].strip("<>")
+        elif result.form is None and not result.is_update and upper in QUERY_FORMS:
+            result.form = upper
+        elif result.form is None and not result.is_update and upper in UPDATE_KEYWORDS:
+            result.is_update = True
+        elif upper == "SERVICE":
+            result.service_targets.append(_service_target(tokens[index + 1 :], prefixes))
+        elif upper in _VOLATILE:
+            result.volatile = True
+        elif upper == "FROM":
+            result.names_dataset = True
+    return result
+
+
+def _service_target(rest: list[tuple[str | None, str]], prefixes: dict[str, str]) -> str:
+    """The endpoint a SERVICE calls, or '' when it is a variable or cannot be read."""
+    if rest and rest[0][0] == "word" and rest[0][1].upper() == "SILENT":
+        rest = rest[1:]
+    if not rest:
+        return ""
+    kind, value = rest[0]
+    if kind == "iri":
+        return value[1:-1]
+    if kind == "pname":
+        prefix, _, local = value.partition(":")
+        return prefixes.get(prefix, "") + local if prefix in prefixes else ""
+    return ""

@@ -1,0 +1,1 @@
+"""Static web pages served by the server."""
