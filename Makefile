@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run validate test clean
+.PHONY: setup run validate test bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -14,15 +14,16 @@ $(BIN)/.installed: pyproject.toml
 
 setup: $(BIN)/.installed
 
-# The main job. Until the SPARQL server lands (issue 3), it is checking the bundled graph.
+# The main job: the SPARQL server on the embedded store with the bundled data, on 127.0.0.1:8000.
 run: setup
-	$(BIN)/ilo-kg validate data/
+	$(BIN)/ilo-kg serve
 
-validate: run
+validate: setup
+	$(BIN)/ilo-kg validate data/
 
 test: setup
 	$(BIN)/ruff check server tests
 	$(BIN)/python -m pytest -n auto
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache var

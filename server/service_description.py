@@ -19,6 +19,10 @@ _FORMAT_IRIS = {
 }
 
 
+def _integer(value: int) -> ox.Literal:
+    return ox.Literal(str(value), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))
+
+
 def _sd(term: str) -> ox.NamedNode:
     return ox.NamedNode(SD + term)
 
@@ -37,7 +41,7 @@ def service_description(endpoint: str, info: StoreInfo, federation: bool) -> lis
         ox.Triple(dataset, RDF_TYPE, _sd("Dataset")),
         ox.Triple(dataset, _sd("defaultGraph"), default_graph),
         ox.Triple(default_graph, RDF_TYPE, _sd("Graph")),
-        ox.Triple(default_graph, ox.NamedNode(VOID + "triples"), ox.Literal(str(info.triples), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))),
+        ox.Triple(default_graph, ox.NamedNode(VOID + "triples"), _integer(info.triples)),
     ]
     if federation:
         triples.append(ox.Triple(service, _sd("feature"), _sd("BasicFederatedQuery")))
@@ -51,7 +55,7 @@ def service_description(endpoint: str, info: StoreInfo, federation: bool) -> lis
             ox.Triple(named, _sd("name"), ox.NamedNode(graph.iri)),
             ox.Triple(named, _sd("graph"), description),
             ox.Triple(description, RDF_TYPE, _sd("Graph")),
-            ox.Triple(description, ox.NamedNode(VOID + "triples"), ox.Literal(str(graph.triples), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))),
+            ox.Triple(description, ox.NamedNode(VOID + "triples"), _integer(graph.triples)),
         ]
     return triples
 

@@ -96,7 +96,8 @@ class SparqlService:
         """Check a request and decide how to answer it; raises SparqlError if it is refused."""
         size = len(request.query.encode("utf-8"))
         if size > self._settings.max_query_bytes:
-            raise SparqlError(413, f"The query is {size} bytes long; this endpoint accepts at most {self._settings.max_query_bytes}.")
+            limit = self._settings.max_query_bytes
+            raise SparqlError(413, f"The query is {size} bytes long; this endpoint accepts at most {limit}.")
         if not request.query.strip():
             raise SparqlError(400, "The query is empty.")
         text = analyse(request.query)

@@ -1,10 +1,14 @@
 """Shared fixtures: the project's settings, graphs and a validator, each built once."""
 
 import os
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pyoxigraph as ox
 import pytest
 from rdflib import Graph
@@ -57,3 +61,54 @@ def run_cli(*args: str, timeout: float = 60, env: dict[str, str] | None = None) 
         [sys.executable, "-m", "server", *args],
         capture_output=True, text=True, timeout=timeout, check=False, env={**os.environ, **(env or {})},
     )
+
+
+class RunningServer:
+    """A real `ilo-kg serve` process on 127.0.0.1, with its own store folder."""
+
+    def __init__(self, store_dir: Path, env: dict[str, str] | None = None):
+        self.store_dir = store_dir
+        self.env = env or {}
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "RunningServer":
+        environment = {**os.environ, "ILOKG_STORE_DIR": str(self.store_dir), **self.env}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--port", str(self.port)],
+            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited with {self.process.returncode}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("the server did not become healthy within 60 s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def sparql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One server for the endpoint tests; answers over 3 MB are refused (to test the limit)."""
+    server = RunningServer(tmp_path_factory.mktemp("store") / "store", {"ILOKG_MAX_RESULT_BYTES": "3000000"}).start()
+    yield server
+    server.stop()

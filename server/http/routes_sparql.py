@@ -23,7 +23,9 @@ _FORM = "application/x-www-form-urlencoded"
 
 
 @router.get("/sparql", summary="Run a SPARQL query, or describe the service")
-async def sparql_get(request: Request, service: ServiceDep, store: StoreDep, settings: SettingsDep, metrics: MetricsDep) -> Response:
+async def sparql_get(
+    request: Request, service: ServiceDep, store: StoreDep, settings: SettingsDep, metrics: MetricsDep
+) -> Response:
     """`?query=…` runs a query; with no query, the Service Description (or, for a browser, the query page)."""
     params = request.query_params
     if "update" in params:
@@ -158,7 +160,8 @@ def _describe(request: Request, store, settings) -> Response:
     if format_parameter:
         chosen = by_parameter(format_parameter, GRAPH_FORMATS)
         if chosen is None:
-            raise SparqlError(400, f"Unknown format {format_parameter!r}; use one of: {', '.join(f.name for f in GRAPH_FORMATS)}.")
+            names = ", ".join(f.name for f in GRAPH_FORMATS)
+            raise SparqlError(400, f"Unknown format {format_parameter!r}; use one of: {names}.")
     else:
         media_type = choose(request.headers.get("accept"), [f.media_type for f in GRAPH_FORMATS])
         if media_type is None:

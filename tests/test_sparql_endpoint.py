@@ -1,0 +1,380 @@
+"""The SPARQL endpoint through a real uvicorn server on 127.0.0.1 and real clients."""
+
+import asyncio
+import io
+import socket
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.compare import isomorphic
+from rdflib.plugins.stores.sparqlstore import SPARQLStore
+from rdflib.query import Result
+from SPARQLWrapper import JSON, POST, SPARQLWrapper
+
+from tests.conftest import RunningServer
+
+ILOP = "https://w3id.org/ilo-partnerships/ontology#"
+KR = "https://w3id.org/ilo-partnerships/id/country/KR"
+SELECT = f"PREFIX ilop: <{ILOP}> SELECT ?a3 ?m49 WHERE {{ <{KR}> ilop:iso3166Alpha3 ?a3 ; ilop:m49Code ?m49 }}"
+ASK = f'PREFIX ilop: <{ILOP}> ASK {{ <{KR}> ilop:iso3166Alpha2 "KR" }}'
+CONSTRUCT = (f"PREFIX ilop: <{ILOP}> CONSTRUCT {{ <{KR}> ilop:iso3166Alpha2 ?a2 ; ilop:iso3166Alpha3 ?a3 }} "
+             f"WHERE {{ <{KR}> ilop:iso3166Alpha2 ?a2 ; ilop:iso3166Alpha3 ?a3 }}")
+DESCRIBE = "DESCRIBE <https://w3id.org/ilo-partnerships/id/organisation/koica>"
+COUNT_ALL = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+
+SOLUTION_TYPES = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
+                  "csv": "text/csv", "tsv": "text/tab-separated-values"}
+GRAPH_TYPES = {"turtle": "text/turtle", "nt": "application/n-triples", "json-ld": "application/ld+json",
+               "xml": "application/rdf+xml"}
+METHODS = ["get", "post-form", "post-query"]
+
+
+def ask(url: str, method: str, query: str, accept: str | None = None, **params: str) -> httpx.Response:
+    """Send a query by one of the protocol's three methods."""
+    headers = {"Accept": accept} if accept else {}
+    if method == "get":
+        return httpx.get(url + "/sparql", params={"query": query, **params}, headers=headers, timeout=30)
+    if method == "post-form":
+        return httpx.post(url + "/sparql", data={"query": query, **params}, headers=headers, timeout=30)
+    return httpx.post(url + "/sparql", params=params, content=query.encode(),
+                      headers={**headers, "Content-Type": "application/sparql-query"}, timeout=30)
+
+
+def count(url: str) -> int:
+    return int(httpx.get(url + "/sparql", params={"query": COUNT_ALL}).json()["results"]["bindings"][0]["n"]["value"])
+
+
+@pytest.fixture(scope="module")
+def url(sparql_server: RunningServer) -> str:
+    return sparql_server.url
+
+
+# ---------------------------------------------------------------- the protocol matrix
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", SOLUTION_TYPES)
+def test_select_in_every_format(url: str, method: str, name: str) -> None:
+    response = ask(url, method, SELECT, accept=SOLUTION_TYPES[name])
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == f"{SOLUTION_TYPES[name]}; charset=utf-8"
+    result = Result.parse(io.BytesIO(response.content), format=name)
+    assert [{str(k): str(v) for k, v in row.asdict().items()} for row in result] == [{"a3": "KOR", "m49": "410"}]
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", ["json", "xml"])
+def test_ask_in_every_format(url: str, method: str, name: str) -> None:
+    response = ask(url, method, ASK, accept=SOLUTION_TYPES[name])
+    assert response.status_code == 200, response.text
+    assert Result.parse(io.BytesIO(response.content), format=name).askAnswer is True
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", GRAPH_TYPES)
+def test_construct_in_every_format(url: str, method: str, name: str) -> None:
+    response = ask(url, method, CONSTRUCT, accept=GRAPH_TYPES[name])
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == f"{GRAPH_TYPES[name]}; charset=utf-8"
+    expected = Graph()
+    expected.add((URIRef(KR), URIRef(ILOP + "iso3166Alpha2"), Literal("KR")))
+    expected.add((URIRef(KR), URIRef(ILOP + "iso3166Alpha3"), Literal("KOR")))
+    assert isomorphic(Graph().parse(data=response.content, format=name), expected)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", GRAPH_TYPES)
+def test_describe_in_every_format(url: str, method: str, name: str, data: Graph) -> None:
+    response = ask(url, method, DESCRIBE, accept=GRAPH_TYPES[name])
+    assert response.status_code == 200, response.text
+    koica = URIRef("https://w3id.org/ilo-partnerships/id/organisation/koica")
+    expected = Graph()
+    for triple in data.triples((koica, None, None)):
+        expected.add(triple)
+    assert len(expected) == 7
+    assert isomorphic(Graph().parse(data=response.content, format=name), expected)
+
+
+# ---------------------------------------------------------------- negotiation
+
+@pytest.mark.parametrize("accept, expected", [
+    ("text/csv;q=0.9, application/sparql-results+xml", "application/sparql-results+xml"),
+    ("application/*;q=0.2, text/tab-separated-values;q=0.5", "text/tab-separated-values"),
+    ("text/*", "text/csv"),
+    ("*/*", "application/sparql-results+json"),
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "application/sparql-results+json"),
+])
+def test_accept_header_with_q_values_and_wildcards(url: str, accept: str, expected: str) -> None:
+    response = ask(url, "get", SELECT, accept=accept)
+    assert response.status_code == 200
+    assert response.headers["content-type"].split(";")[0] == expected
+
+
+def test_format_parameter_overrides_accept(url: str) -> None:
+    response = ask(url, "get", SELECT, accept="application/sparql-results+json", format="csv")
+    assert (response.status_code, response.text) == (200, "a3,m49\r\nKOR,410\r\n")
+
+
+def test_unsatisfiable_accept_is_406_listing_what_is_available(url: str) -> None:
+    response = ask(url, "get", SELECT, accept="image/png")
+    assert response.status_code == 406
+    assert response.text == ("None of the accepted media types can carry this answer; available: "
+                             "application/sparql-results+json, application/sparql-results+xml, text/csv, "
+                             "text/tab-separated-values.\n")
+    graph = ask(url, "get", CONSTRUCT, accept="application/sparql-results+json")
+    assert graph.status_code == 406
+    assert "text/turtle, application/n-triples, application/ld+json, application/rdf+xml" in graph.text
+
+
+# ---------------------------------------------------------------- real clients
+
+def test_sparqlwrapper_get_and_post(url: str) -> None:
+    for method in ("GET", POST):
+        client = SPARQLWrapper(url + "/sparql")
+        client.setMethod(method)
+        client.setQuery(SELECT)
+        client.setReturnFormat(JSON)
+        bindings = client.queryAndConvert()["results"]["bindings"]
+        assert [(b["a3"]["value"], b["m49"]["value"]) for b in bindings] == [("KOR", "410")]
+
+
+def test_rdflib_sparqlstore(url: str) -> None:
+    graph = Graph(store=SPARQLStore(url + "/sparql"))
+    rows = list(graph.query(SELECT))
+    assert [(str(r.a3), str(r.m49)) for r in rows] == [("KOR", "410")]
+
+
+# ---------------------------------------------------------------- service description and pages
+
+def test_service_description_names_the_endpoint_and_its_graphs(url: str) -> None:
+    for accept, parser in (("text/turtle", "turtle"), ("application/ld+json", "json-ld")):
+        response = httpx.get(url + "/sparql", headers={"Accept": accept})
+        assert response.status_code == 200
+        sd = Graph().parse(data=response.content, format=parser)
+        rows = list(sd.query("""
+            PREFIX sd: <http://www.w3.org/ns/sparql-service-description#>
+            SELECT ?endpoint (COUNT(DISTINCT ?graph) AS ?graphs) WHERE {
+                ?service a sd:Service ; sd:endpoint ?endpoint ; sd:supportedLanguage sd:SPARQL11Query ;
+                         sd:feature sd:UnionDefaultGraph ; sd:defaultDataset/sd:namedGraph/sd:name ?graph .
+            } GROUP BY ?endpoint"""))
+        assert [(str(r.endpoint), int(r.graphs)) for r in rows] == [(url + "/sparql", 10)]
+
+
+def test_a_browser_gets_the_query_page(url: str) -> None:
+    response = httpx.get(url + "/sparql", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert f'<form method="get" action="{url}/sparql">' in response.text
+
+
+# ---------------------------------------------------------------- errors
+
+def test_malformed_query_is_400_with_line_and_column(url: str) -> None:
+    response = ask(url, "get", "SELECT * WHERE {\n  ?s ?p }")
+    assert response.status_code == 400
+    assert response.text.startswith("Syntax error in the query at line 2, column 10: expected one of LATERAL, SERVICE")
+
+
+@pytest.mark.parametrize("method, query", [
+    ("get", "INSERT DATA { <https://example.org/a> <https://example.org/b> <https://example.org/c> }"),
+    ("post-form", "DELETE WHERE { ?s ?p ?o }"),
+    ("post-query", "DROP ALL"),
+])
+def test_updates_are_refused_and_change_nothing(url: str, method: str, query: str) -> None:
+    before = count(url)
+    response = ask(url, method, query)
+    assert (response.status_code, response.text) == (
+        400, "This endpoint answers queries only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, DROP, …) is not accepted.\n")
+    assert count(url) == before
+
+
+def test_update_requests_are_refused(url: str) -> None:
+    before = count(url)
+    as_update = httpx.post(url + "/sparql", content=b"DROP ALL", headers={"Content-Type": "application/sparql-update"})
+    as_form = httpx.post(url + "/sparql", data={"update": "DROP ALL"})
+    assert [as_update.status_code, as_form.status_code] == [400, 400]
+    assert as_update.text == "This endpoint answers queries only: SPARQL Update is not accepted.\n"
+    assert count(url) == before
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[int, list[bytes]]]:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    received: list[bytes] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            received.append(connection.recv(4096))
+            connection.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], received
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def test_service_is_refused_and_calls_nobody(url: str, listener) -> None:
+    port, received = listener
+    query = f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}"
+    response = ask(url, "get", query)
+    assert response.status_code == 400
+    assert response.text == (f"SERVICE <http://127.0.0.1:{port}/sparql> is not allowed: this endpoint calls no other "
+                             "endpoint unless its operator allows it (allowed: none).\n")
+    assert received == []
+
+
+def test_from_a_file_iri_reads_nothing(url: str) -> None:
+    response = ask(url, "get", "SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }")
+    assert response.status_code == 200
+    assert response.json()["results"]["bindings"] == []
+
+
+def test_named_graphs_and_protocol_dataset(url: str) -> None:
+    news = "https://w3id.org/ilo-partnerships/graph/data/ilo-news-2021-05-26"
+    in_graph = ask(url, "get", "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", **{"default-graph-uri": news})
+    with_graph = ask(url, "get", f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{news}> {{ ?s ?p ?o }} }}")
+    n = in_graph.json()["results"]["bindings"][0]["n"]["value"]
+    assert n == with_graph.json()["results"]["bindings"][0]["n"]["value"]
+    assert int(n) == len(Graph().parse("data/ilo-news-2021-05-26.ttl"))
+
+
+@pytest.mark.parametrize("params, status, message", [
+    ({"query": SELECT, "timeout": "soon"}, 400, "timeout must be a number of seconds, not 'soon'.\n"),
+    ({"query": SELECT, "format": "yaml"}, 400, "Unknown format 'yaml' for this query; use one of: json, xml, csv, tsv.\n"),
+    ({"query": "   "}, 400, "The query is empty.\n"),
+    ({"query": "SELECT * WHERE { ?s ?p ?o } #" + "x" * 100_000}, 413,
+     "The query is 100029 bytes long; this endpoint accepts at most 100000.\n"),
+])
+def test_bad_requests(url: str, params: dict[str, str], status: int, message: str) -> None:
+    response = httpx.post(url + "/sparql", data=params)
+    assert (response.status_code, response.text) == (status, message)
+
+
+def test_two_queries_are_refused(url: str) -> None:
+    response = httpx.get(url + "/sparql", params=[("query", ASK), ("query", ASK)])
+    assert (response.status_code, response.text) == (400, "Give exactly one query.\n")
+
+
+def test_unsupported_body_type_is_415(url: str) -> None:
+    response = httpx.post(url + "/sparql", content=b"{}", headers={"Content-Type": "application/json"})
+    assert response.status_code == 415
+
+
+def test_oversized_body_is_413(url: str) -> None:
+    response = httpx.post(url + "/sparql", content=b"#" * 400_000, headers={"Content-Type": "application/sparql-query"})
+    assert (response.status_code, response.text) == (413, "The request body is larger than 304096 bytes.\n")
+
+
+def test_invalid_utf8_body_is_400(url: str) -> None:
+    response = httpx.post(url + "/sparql", content=b"SELECT * WHERE { ?s ?p \"\xff\" }",
+                          headers={"Content-Type": "application/sparql-query"})
+    assert (response.status_code, response.text) == (400, "The request body is not valid UTF-8 (byte 24).\n")
+
+
+# ---------------------------------------------------------------- size limits and streaming
+
+def test_large_answers_stream_in_full(url: str) -> None:
+    query = "SELECT ?s ?p ?o ?x WHERE { ?s ?p ?o . VALUES ?x { 1 2 } } LIMIT 8000"
+    with httpx.stream("GET", url + "/sparql", params={"query": query, "format": "csv"}, timeout=60) as response:
+        assert response.status_code == 200
+        body = b"".join(response.iter_bytes())
+    assert len(body) > 1024 * 1024
+    assert int(response.headers["content-length"]) == len(body)
+    assert body.count(b"\r\n") == 8001
+
+
+def test_an_answer_over_the_size_limit_is_refused(url: str) -> None:
+    query = "SELECT * WHERE { ?s ?p ?o . ?a ?b ?c } LIMIT 100000"
+    response = ask(url, "get", query)
+    assert (response.status_code, response.text) == (
+        422, "The answer would exceed 3000000 bytes; narrow the query or add a LIMIT.\n")
+
+
+# ---------------------------------------------------------------- caching and validators
+
+def test_etag_revalidation_and_cache(url: str) -> None:
+    query = f"{SELECT} # cache test"
+    first = ask(url, "get", query)
+    second = ask(url, "get", query)
+    assert first.headers["etag"] == second.headers["etag"]
+    assert first.content == second.content
+    revalidated = httpx.get(url + "/sparql", params={"query": query}, headers={"If-None-Match": first.headers["etag"]})
+    assert (revalidated.status_code, revalidated.content) == (304, b"")
+    since = httpx.get(url + "/sparql", params={"query": query}, headers={"If-Modified-Since": first.headers["last-modified"]})
+    assert since.status_code == 304
+    metrics = httpx.get(url + "/metrics").text
+    assert "ilokg_query_cache_hits_total" in metrics
+    hits = next(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("ilokg_query_cache_hits_total "))
+    assert hits >= 1
+
+
+def test_volatile_queries_get_no_validator(url: str) -> None:
+    response = ask(url, "get", "SELECT (NOW() AS ?now) WHERE {}")
+    assert response.status_code == 200
+    assert "etag" not in response.headers
+
+
+def test_cors_is_open_for_reads(url: str) -> None:
+    response = httpx.get(url + "/sparql", params={"query": ASK}, headers={"Origin": "https://example.org"})
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in response.headers
+
+
+def test_request_ids(url: str) -> None:
+    assert len(httpx.get(url + "/health").headers["x-request-id"]) == 32
+    assert httpx.get(url + "/health", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"] == "abc-123"
+    assert len(httpx.get(url + "/health", headers={"X-Request-ID": "bad id!"}).headers["x-request-id"]) == 32
+
+
+# ---------------------------------------------------------------- deadlines
+
+def test_a_pathological_query_is_stopped_while_others_are_answered(url: str) -> None:
+    async def scenario() -> tuple[httpx.Response, list[int], bool]:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            heavy = asyncio.create_task(client.get("/sparql", params={"query": CARTESIAN, "timeout": "2"}))
+            await asyncio.sleep(0.5)
+            statuses = []
+            for _ in range(5):
+                statuses.append((await client.get("/health")).status_code)
+                statuses.append((await client.get("/sparql", params={"query": f"{ASK} # {len(statuses)}"})).status_code)
+            still_running = not heavy.done()
+            return await heavy, statuses, still_running
+
+    heavy, statuses, others_finished_first = asyncio.run(scenario())
+    assert statuses == [200] * 10
+    assert others_finished_first
+    assert (heavy.status_code, heavy.text) == (
+        503, "The query was stopped at its deadline of 2 s; simplify it, add a LIMIT, or ask for less.\n")
+    metrics = httpx.get(url + "/metrics").text
+    assert any(line.startswith("ilokg_query_deadline_hits_total ") and float(line.split()[-1]) >= 1
+               for line in metrics.splitlines())
+    assert ask(url, "get", ASK).status_code == 200
+
+
+def test_a_client_cannot_ask_for_more_than_the_deadline(url: str) -> None:
+    response = ask(url, "get", CARTESIAN, timeout="3600")
+    assert response.status_code == 503
+    assert "deadline of 10 s" in response.text
+
+
+def test_health_reports_the_store(url: str) -> None:
+    body = httpx.get(url + "/health").json()
+    assert body["status"] == "ok" and body["ready"] is True and body["graphs"] == 10
+    assert body["triples"] == count(url)
+
+
+def test_unknown_path_is_404(url: str) -> None:
+    assert httpx.get(url + "/nowhere").status_code == 404

@@ -1,0 +1,89 @@
+"""The embedded on-disk store: one named graph per file, reloads only what changed, survives restarts."""
+
+import json
+import shutil
+import signal
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+import pytest
+
+from server.settings import Settings
+from server.store import graph_iri, project_sources, sync_files
+from tests.conftest import RunningServer
+
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path, settings: Settings) -> Settings:
+    """Settings pointing at a private copy of ontology/, shapes/ and data/."""
+    for folder in ("ontology", "shapes", "data"):
+        shutil.copytree(getattr(settings, f"{folder}_dir"), tmp_path / folder)
+    return settings.model_copy(update={
+        "ontology_dir": tmp_path / "ontology", "shapes_dir": tmp_path / "shapes", "data_dir": tmp_path / "data",
+        "store_dir": tmp_path / "var" / "store",
+    })
+
+
+def _graph_counts(store_dir: Path) -> dict[str, int]:
+    store = ox.Store.read_only(str(store_dir))
+    counts = {row["g"].value: int(row["n"].value)
+              for row in store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")}
+    del store
+    return counts
+
+
+def test_each_file_is_its_own_named_graph(project_copy: Settings) -> None:
+    sources = project_sources(project_copy)
+    assert len(sources) == 10
+    info = sync_files(project_copy.store_dir, sources)
+    counts = _graph_counts(project_copy.store_dir)
+    assert set(counts) == set(sources)
+    for iri, path in sources.items():
+        assert counts[iri] == len(list(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)))
+    assert info.triples == sum(counts.values())
+    assert graph_iri(project_copy.data_dir, project_copy.data_dir / "sources.ttl") == (
+        "https://w3id.org/ilo-partnerships/graph/data/sources")
+
+
+def test_only_changed_files_are_reloaded(project_copy: Settings) -> None:
+    first = sync_files(project_copy.store_dir, project_sources(project_copy))
+    changed = project_copy.data_dir / "sources.ttl"
+    changed.write_text(changed.read_text() + "\n<https://example.org/a> <https://example.org/b> \"c\" .\n")
+    (project_copy.data_dir / "un-m49-regions.ttl").unlink()
+    second = sync_files(project_copy.store_dir, project_sources(project_copy))
+    before = {g.iri: g for g in first.graphs}
+    after = {g.iri: g for g in second.graphs}
+    changed_iri = graph_iri(project_copy.data_dir, changed)
+    removed_iri = graph_iri(project_copy.data_dir, project_copy.data_dir / "un-m49-regions.ttl")
+    assert removed_iri not in after and removed_iri not in _graph_counts(project_copy.store_dir)
+    assert after[changed_iri].triples == before[changed_iri].triples + 1
+    assert after[changed_iri].sha256 != before[changed_iri].sha256
+    unchanged = set(after) - {changed_iri}
+    assert unchanged and all(after[i] == before[i] for i in unchanged)
+    assert second.version != first.version
+    manifest = json.loads(project_copy.store_dir.with_name("store-manifest.json").read_text())
+    assert manifest["version"] == second.version
+
+
+def _count(url: str) -> int:
+    return int(httpx.get(url + "/sparql", params={"query": COUNT}).json()["results"]["bindings"][0]["n"]["value"])
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL], ids=["terminated", "killed"])
+def test_data_survives_a_restart(tmp_path: Path, stop_signal: signal.Signals) -> None:
+    store_dir = tmp_path / "store"
+    server = RunningServer(store_dir).start()
+    triples = _count(server.url)
+    modified = httpx.get(server.url + "/sparql", params={"query": COUNT}).headers["last-modified"]
+    server.process.send_signal(stop_signal)
+    server.process.wait(timeout=30)
+    restarted = RunningServer(store_dir).start()
+    try:
+        assert _count(restarted.url) == triples
+        # Nothing changed on disk, so nothing was reloaded: the data keeps its date.
+        assert httpx.get(restarted.url + "/sparql", params={"query": COUNT}).headers["last-modified"] == modified
+    finally:
+        restarted.stop()
