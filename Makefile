@@ -25,5 +25,11 @@ test: setup
 	$(BIN)/ruff check server tests
 	$(BIN)/python -m pytest -n auto
 
+# Benchmarks against oxigraph serve and rdflib-endpoint (needs Debian's wrk: apt-get install wrk).
+TRIPLES ?= 1000000
+bench: setup
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.run --triples $(TRIPLES) --write bench/RESULTS.md
+
 clean:
 	rm -rf $(VENV) .pytest_cache var

@@ -251,6 +251,12 @@ def test_named_graphs_and_protocol_dataset(url: str) -> None:
     assert int(n) == len(Graph().parse("data/ilo-news-2021-05-26.ttl"))
 
 
+def test_named_graph_uri_limits_the_named_graphs(url: str) -> None:
+    news = "https://w3id.org/ilo-partnerships/graph/data/ilo-news-2021-05-26"
+    response = ask(url, "post-form", "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", **{"named-graph-uri": news})
+    assert [b["g"]["value"] for b in response.json()["results"]["bindings"]] == [news]
+
+
 @pytest.mark.parametrize("params, status, message", [
     ({"query": SELECT, "timeout": "soon"}, 400, "timeout must be a number of seconds, not 'soon'.\n"),
     ({"query": SELECT, "format": "yaml"}, 400, "Unknown format 'yaml' for this query; use one of: json, xml, csv, tsv.\n"),

@@ -1,4 +1,8 @@
-"""Dependencies the routers declare: what each handler needs, taken from the app's state."""
+"""Dependencies the routers declare: what each handler needs, taken from the app's state.
+
+They are coroutines on purpose: FastAPI runs a plain function dependency in a worker thread,
+which cost more than the rest of answering a cached query.
+"""
 
 from typing import Annotated
 
@@ -10,19 +14,19 @@ from server.sparql_service import SparqlService
 from server.store import GraphStore
 
 
-def _service(request: Request) -> SparqlService:
+async def _service(request: Request) -> SparqlService:
     return request.app.state.service
 
 
-def _store(request: Request) -> GraphStore:
+async def _store(request: Request) -> GraphStore:
     return request.app.state.store
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def _metrics(request: Request) -> Metrics:
+async def _metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 

@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import AsyncIterator
+from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from html import escape
 from importlib.resources import files
@@ -10,12 +11,16 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.background import BackgroundTask
+from starlette.datastructures import QueryParams
 
 from server.http.deps import MetricsDep, ServiceDep, SettingsDep, StoreDep
+from server.http.metrics import Metrics
 from server.negotiation import accepts_html, choose
 from server.result_formats import GRAPH_FORMATS, by_parameter
 from server.service_description import serialise, service_description
-from server.sparql_service import Answer, QueryRequest, SparqlError
+from server.settings import Settings
+from server.sparql_service import Answer, QueryRequest, SparqlError, SparqlService
+from server.store import GraphStore
 
 router = APIRouter(tags=["SPARQL"])
 _CHUNK = 64 * 1024
@@ -60,7 +65,7 @@ async def sparql_post(request: Request, service: ServiceDep, settings: SettingsD
 class _Fields:
     """Form fields first, then URL parameters, as one parameter source."""
 
-    def __init__(self, form: dict[str, list[str]], params):
+    def __init__(self, form: dict[str, list[str]], params: QueryParams):
         self._form, self._params = form, params
 
     def getlist(self, name: str) -> list[str]:
@@ -71,7 +76,7 @@ class _Fields:
         return values[0] if values else None
 
 
-def _query_request(request: Request, queries: list[str], params) -> QueryRequest:
+def _query_request(request: Request, queries: list[str], params: "QueryParams | _Fields") -> QueryRequest:
     if len(queries) != 1:
         raise SparqlError(400, "Give exactly one query.")
     return QueryRequest(
@@ -104,7 +109,7 @@ def _decode(body: bytes) -> str:
         raise SparqlError(400, f"The request body is not valid UTF-8 (byte {error.start}).") from None
 
 
-async def _answer(request: Request, service, metrics, query: QueryRequest) -> Response:
+async def _answer(request: Request, service: SparqlService, metrics: Metrics, query: QueryRequest) -> Response:
     plan = service.plan(query)
     info = request.app.state.store.info
     headers = {"Vary": "Accept", "Cache-Control": "no-cache", "Last-Modified": format_datetime(info.last_modified, usegmt=True)}
@@ -123,7 +128,7 @@ async def _answer(request: Request, service, metrics, query: QueryRequest) -> Re
     return _response(answer, headers)
 
 
-def _not_modified(request: Request, etag: str, last_modified) -> bool:
+def _not_modified(request: Request, etag: str, last_modified: datetime) -> bool:
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
         return etag in [tag.strip() for tag in if_none_match.split(",")] or if_none_match.strip() == "*"
@@ -151,7 +156,7 @@ async def _stream(path: str) -> AsyncIterator[bytes]:
             yield chunk
 
 
-def _describe(request: Request, store, settings) -> Response:
+def _describe(request: Request, store: GraphStore, settings: Settings) -> Response:
     endpoint = str(request.url.replace(query=""))
     format_parameter = request.query_params.get("format")
     if not format_parameter and accepts_html(request.headers.get("accept")):
