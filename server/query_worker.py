@@ -31,7 +31,6 @@ class QueryJob:
     result_format: str
     default_graphs: tuple[str, ...] | None = None
     named_graphs: tuple[str, ...] | None = None
-    query_names_dataset: bool = False
     max_bytes: int = 256 * 1024 * 1024
     inline_bytes: int = 1024 * 1024
     spool_dir: str | None = None
@@ -115,14 +114,12 @@ def run(job: QueryJob) -> QueryOutput:
     """Run a query on the worker's store and serialise its answer."""
     if _store is None:
         raise RuntimeError("the worker store is not open")
+    # The store's default graph is the union of its named graphs (see store.sync_files), so
+    # a query needs no union option; FROM and the protocol's dataset select stored graphs
+    # only: nothing is ever dereferenced.
     options: dict[str, object] = {}
     if job.default_graphs is not None:
         options["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
-    elif not job.query_names_dataset:
-        # The default graph answers as the union of the named graphs, unless the query names
-        # its own dataset with FROM (the flag would override it). FROM only selects stored
-        # graphs: nothing is ever dereferenced.
-        options["use_default_graph_as_union"] = True
     if job.named_graphs is not None:
         options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
     try:

@@ -119,7 +119,6 @@ class SparqlService:
             result_format=result_format.name,
             default_graphs=request.default_graphs,
             named_graphs=request.named_graphs,
-            query_names_dataset=text.names_dataset,
             max_bytes=self._settings.max_result_bytes,
             inline_bytes=_INLINE_BYTES,
             spool_dir=self._spool_dir,

@@ -31,13 +31,12 @@ _VOLATILE = {"NOW", "RAND", "UUID", "STRUUID", "BNODE"}
 
 @dataclass
 class SparqlText:
-    """What a SPARQL text says about itself, before it is run (names_dataset: it has FROM)."""
+    """What a SPARQL text says about itself, before it is run."""
 
     form: str | None = None
     is_update: bool = False
     service_targets: list[str] = field(default_factory=list)
     volatile: bool = False
-    names_dataset: bool = False
 
 
 def analyse(text: str) -> SparqlText:
@@ -57,8 +56,6 @@ def analyse(text: str) -> SparqlText:
             result.service_targets.append(_service_target(tokens[index + 1 :], prefixes))
         elif upper in _VOLATILE:
             result.volatile = True
-        elif upper == "FROM":
-            result.names_dataset = True
     return result
 
 

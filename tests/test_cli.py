@@ -1,9 +1,6 @@
 """The ilo-kg validate command, run as a user runs it: exit codes, reports and safe parsing."""
 
 import json
-import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -125,33 +122,6 @@ def test_unreadable_or_hostile_input_exits_2(name: str, message: str) -> None:
     assert result.stdout == ""
     assert result.stderr.startswith(f"error: {path}{message}")
     assert "Traceback" not in result.stderr
-
-
-@pytest.fixture
-def listener() -> Iterator[tuple[int, list[bytes]]]:
-    """A TCP listener on 127.0.0.1 that records every connection made to it."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.2)
-    received: list[bytes] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = server.accept()
-            except TimeoutError:
-                continue
-            received.append(connection.recv(4096))
-            connection.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], received
-    stop.set()
-    thread.join()
-    server.close()
 
 
 @pytest.mark.parametrize("context", [

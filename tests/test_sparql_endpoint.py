@@ -2,9 +2,6 @@
 
 import asyncio
 import io
-import socket
-import threading
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -198,32 +195,6 @@ def test_update_requests_are_refused(url: str) -> None:
     assert [as_update.status_code, as_form.status_code] == [400, 400]
     assert as_update.text == "This endpoint answers queries only: SPARQL Update is not accepted.\n"
     assert count(url) == before
-
-
-@pytest.fixture
-def listener() -> Iterator[tuple[int, list[bytes]]]:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.2)
-    received: list[bytes] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = server.accept()
-            except TimeoutError:
-                continue
-            received.append(connection.recv(4096))
-            connection.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], received
-    stop.set()
-    thread.join()
-    server.close()
 
 
 def test_service_is_refused_and_calls_nobody(url: str, listener) -> None:
