@@ -8,6 +8,8 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import pyoxigraph as ox
+
 from server.negotiation import choose
 from server.query_worker import QueryEvaluationError, QueryJob, QueryOutput, QuerySyntaxError, ResultTooLargeError
 from server.result_formats import ResultFormat, by_parameter, formats_for
@@ -56,6 +58,13 @@ class Answer:
     result_format: ResultFormat
     output: QueryOutput
     cached: bool
+
+
+def _check_iri(parameter: str, value: str) -> None:
+    try:
+        ox.NamedNode(value)
+    except ValueError as error:
+        raise SparqlError(400, f"{parameter} must be an absolute IRI, not {value!r} ({error}).") from None
 
 
 class ResultCache:
@@ -112,6 +121,9 @@ class SparqlService:
                 400, f"SERVICE {', '.join(f'<{t}>' if t != '(a variable)' else t for t in refused)} is not allowed: "
                 f"this endpoint calls no other endpoint unless its operator allows it (allowed: {allowed}).",
             )
+        for name, graphs in (("default-graph-uri", request.default_graphs), ("named-graph-uri", request.named_graphs)):
+            for graph in graphs or ():
+                _check_iri(name, graph)
         result_format = self._negotiate(text.form, request.accept, request.format)
         timeout = self._timeout(request.timeout)
         job = QueryJob(

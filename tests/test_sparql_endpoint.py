@@ -232,6 +232,10 @@ def test_named_graph_uri_limits_the_named_graphs(url: str) -> None:
     ({"query": SELECT, "timeout": "soon"}, 400, "timeout must be a number of seconds, not 'soon'.\n"),
     ({"query": SELECT, "format": "yaml"}, 400, "Unknown format 'yaml' for this query; use one of: json, xml, csv, tsv.\n"),
     ({"query": "   "}, 400, "The query is empty.\n"),
+    ({"query": SELECT, "default-graph-uri": "not an iri"}, 400,
+     "default-graph-uri must be an absolute IRI, not 'not an iri' (Invalid IRI code point ' ').\n"),
+    ({"query": SELECT, "named-graph-uri": "relative/graph"}, 400,
+     "named-graph-uri must be an absolute IRI, not 'relative/graph' (No scheme found in an absolute IRI).\n"),
     ({"query": "SELECT * WHERE { ?s ?p ?o } #" + "x" * 100_000}, 413,
      "The query is 100029 bytes long; this endpoint accepts at most 100000.\n"),
 ])
