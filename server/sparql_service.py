@@ -98,8 +98,6 @@ class SparqlService:
         self._settings = settings
         self._spool_dir = spool_dir
         self._cache = ResultCache(settings.cache_entries, settings.cache_entry_bytes)
-        self.cache_hits = 0
-        self.deadline_hits = 0
 
     def plan(self, request: QueryRequest) -> Plan:
         """Check a request and decide how to answer it; raises SparqlError if it is refused."""
@@ -145,7 +143,6 @@ class SparqlService:
         if plan.etag is not None:
             body = self._cache.get(key)
             if body is not None:
-                self.cache_hits += 1
                 return Answer(plan.result_format, QueryOutput(size=len(body), body=body), cached=True)
         try:
             output = await self._store.execute(plan.job, plan.timeout)
@@ -159,7 +156,6 @@ class SparqlService:
                 422, f"The answer would exceed {self._settings.max_result_bytes} bytes; narrow the query or add a LIMIT."
             ) from None
         except DeadlineExceededError:
-            self.deadline_hits += 1
             raise SparqlError(
                 503, f"The query was stopped at its deadline of {plan.timeout:g} s; simplify it, add a LIMIT, or ask for less."
             ) from None

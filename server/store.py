@@ -87,7 +87,8 @@ def sync_files(store_dir: Path, sources: dict[str, Path]) -> StoreInfo:
     """
     store_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = _manifest_path(store_dir)
-    previous = {g["iri"]: g for g in json.loads(manifest_path.read_text())["graphs"]} if manifest_path.exists() else {}
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"graphs": []}
+    previous = {g["iri"]: g for g in manifest["graphs"]}
     store = ox.Store(str(store_dir))
     graphs = []
     changed = False
@@ -109,9 +110,10 @@ def sync_files(store_dir: Path, sources: dict[str, Path]) -> StoreInfo:
         store.remove_graph(ox.NamedNode(gone))
         changed = True
     default = ox.DefaultGraph()
-    if changed or next(iter(store.quads_for_pattern(None, None, None, default)), None) is None:
+    default_triples = manifest.get("default_triples")
+    if changed or default_triples is None or next(iter(store.quads_for_pattern(None, None, None, default)), None) is None:
         store.update("DROP SILENT DEFAULT ; INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
-    default_triples = sum(1 for _ in store.quads_for_pattern(None, None, None, default))
+        default_triples = sum(1 for _ in store.quads_for_pattern(None, None, None, default))
     store.flush()
     # Close the read-write handle before workers open the store read-only.
     del store
@@ -120,7 +122,7 @@ def sync_files(store_dir: Path, sources: dict[str, Path]) -> StoreInfo:
     last_modified = max((datetime.fromisoformat(g.loaded) for g in graphs), default=datetime.now(UTC))
     info = StoreInfo(tuple(graphs), version, last_modified, default_triples)
     with tempfile.NamedTemporaryFile("w", dir=manifest_path.parent, delete=False, suffix=".tmp") as tmp:
-        json.dump({"version": version, "graphs": [asdict(g) for g in graphs]}, tmp, indent=2)
+        json.dump({"version": version, "default_triples": default_triples, "graphs": [asdict(g) for g in graphs]}, tmp, indent=2)
     os.replace(tmp.name, manifest_path)
     return info
 

@@ -27,6 +27,10 @@ _CHUNK = 64 * 1024
 _FORM = "application/x-www-form-urlencoded"
 
 
+def _update_refused() -> SparqlError:
+    return SparqlError(400, "This endpoint answers queries only: SPARQL Update is not accepted.")
+
+
 @router.get("/sparql", summary="Run a SPARQL query, or describe the service")
 async def sparql_get(
     request: Request, service: ServiceDep, store: StoreDep, settings: SettingsDep, metrics: MetricsDep
@@ -34,7 +38,7 @@ async def sparql_get(
     """`?query=…` runs a query; with no query, the Service Description (or, for a browser, the query page)."""
     params = request.query_params
     if "update" in params:
-        raise SparqlError(400, "This endpoint answers queries only: SPARQL Update is not accepted.")
+        raise _update_refused()
     queries = params.getlist("query")
     if not queries:
         return _describe(request, store, settings)
@@ -46,7 +50,7 @@ async def sparql_post(request: Request, service: ServiceDep, settings: SettingsD
     """A query as `application/sparql-query`, or as the `query` field of an HTML form."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/sparql-update":
-        raise SparqlError(400, "This endpoint answers queries only: SPARQL Update is not accepted.")
+        raise _update_refused()
     if content_type not in (_FORM, "application/sparql-query"):
         raise SparqlError(
             415, "Send the query as application/sparql-query, or as the query field of application/x-www-form-urlencoded."
@@ -57,7 +61,7 @@ async def sparql_post(request: Request, service: ServiceDep, settings: SettingsD
         return await _answer(request, service, metrics, _query_request(request, [body], request.query_params))
     form = parse_qs(body, keep_blank_values=True)
     if "update" in form:
-        raise SparqlError(400, "This endpoint answers queries only: SPARQL Update is not accepted.")
+        raise _update_refused()
     fields = _Fields(form, request.query_params)
     return await _answer(request, service, metrics, _query_request(request, form.get("query", []), fields))
 
