@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run validate test bench clean
+.PHONY: setup browser run validate test bench clean
+
+WEB := server/web
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -12,7 +14,21 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-setup: $(BIN)/.installed
+# The query editor (YASGUI) and the API docs (Swagger UI) come from the npm registry and are
+# served by the server itself. --ignore-scripts: no package needs an install script to work.
+$(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 18 or newer) is needed for the web UI's packages"; exit 1; }
+	npm ci --prefix $(WEB) --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(BIN)/.installed $(WEB)/node_modules/.installed
+
+# The browser tests drive Debian's Chromium (never a browser downloaded by Playwright).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 # The main job: the SPARQL server on the embedded store with the bundled data, on 127.0.0.1:8000.
 run: setup
@@ -21,9 +37,9 @@ run: setup
 validate: setup
 	$(BIN)/ilo-kg validate data/
 
-test: setup
+test: setup browser
 	$(BIN)/ruff check server tests
-	$(BIN)/python -m pytest -n auto
+	ILOKG_TEST_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -n auto
 
 # Benchmarks against oxigraph serve and rdflib-endpoint (needs Debian's wrk: apt-get install wrk).
 TRIPLES ?= 1000000
@@ -32,4 +48,4 @@ bench: setup
 	$(BIN)/python -m bench.run --triples $(TRIPLES) --write bench/RESULTS.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache var
+	rm -rf $(VENV) .pytest_cache var test-artifacts $(WEB)/node_modules

@@ -22,19 +22,29 @@ SCHEMA = Namespace("https://schema.org/")
 DISPLAY_PREFIXES: dict[str, str] = {
     "ilop": str(ILOP),
     "ilosh": str(ILOSH),
-    "theme": str(CODELIST) + "theme/",
-    "role": str(CODELIST) + "organisation-role/",
-    "status": str(CODELIST) + "activity-status/",
+    **{
+        prefix: f"{CODELIST}{scheme}/"
+        for prefix, scheme in (
+            ("theme", "theme"), ("role", "organisation-role"), ("status", "activity-status"),
+            ("sector", "development-sector"), ("dac", "dac-sector"), ("otype", "output-type"),
+            ("ostatus", "output-status"), ("etype", "event-type"), ("ctype", "contribution-type"),
+            ("ccat", "convention-category"), ("qual", "quantity-qualifier"), ("evid", "evidence-level"),
+            ("dtype", "document-type"),
+        )
+    },
     "cl": str(CODELIST),
-    "organisation": str(ID) + "organisation/",
-    "person": str(ID) + "person/",
-    "project": str(ID) + "project/",
-    "component": str(ID) + "component/",
-    "phase": str(ID) + "phase/",
-    "output": str(ID) + "output/",
-    "event": str(ID) + "event/",
-    "country": str(ID) + "country/",
-    "source": str(ID) + "source/",
+    **{
+        prefix: f"{ID}{kind}/"
+        for prefix, kind in (
+            ("agreement", "agreement"), ("component", "component"), ("contribution", "contribution"),
+            ("convention", "convention"), ("country", "country"), ("cycle", "programme-cycle"),
+            ("event", "event"), ("funding", "funding"), ("law", "law"), ("link", "link"),
+            ("membership", "membership"), ("organisation", "organisation"), ("output", "output"),
+            ("period", "period"), ("person", "person"), ("phase", "phase"), ("post", "post"),
+            ("programme", "programme"), ("project", "project"), ("ratification", "ratification"),
+            ("region", "region"), ("source", "source"), ("strategy", "strategy"), ("tally", "ratification-tally"),
+        )
+    },
     "id": str(ID),
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
@@ -47,6 +57,12 @@ DISPLAY_PREFIXES: dict[str, str] = {
     "org": "http://www.w3.org/ns/org#",
     "prov": "http://www.w3.org/ns/prov#",
     "schema": str(SCHEMA),
+    "fibo": "https://spec.edmcouncil.org/fibo/ontology/FND/Agreements/Agreements/",
+    "frapo": "http://purl.org/cerif/frapo/",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "cv": "http://data.europa.eu/m8g/",
+    "void": "http://rdfs.org/ns/void#",
+    "wd": "http://www.wikidata.org/entity/",
 }
 
 

@@ -18,6 +18,11 @@ class Settings(BaseSettings):
     ontology_dir: Path = Field(_PROJECT_DIR / "ontology", description="Folder of the OWL vocabulary (Turtle).")
     shapes_dir: Path = Field(_PROJECT_DIR / "shapes", description="Folder of the SHACL shapes (Turtle).")
     data_dir: Path = Field(_PROJECT_DIR / "data", description="Folder of the bundled, sourced data (Turtle).")
+    queries_dir: Path = Field(_PROJECT_DIR / "queries", description="Folder of the canned queries (.rq files).")
+    web_vendor_dir: Path = Field(
+        _PROJECT_DIR / "server" / "web" / "node_modules",
+        description="Where npm installed the web UI's packages (YASGUI, Swagger UI); `make setup` fills it.",
+    )
     max_input_bytes: int = Field(
         64 * 1024 * 1024, gt=0, description="Largest RDF file the validator reads, in bytes."
     )
@@ -35,6 +40,8 @@ class Settings(BaseSettings):
     )
     cache_entries: int = Field(2048, ge=0, description="Query results kept in the in-memory cache (0 turns it off).")
     cache_entry_bytes: int = Field(1024 * 1024, gt=0, description="Largest result the cache keeps, in bytes.")
+    page_size: int = Field(1000, gt=0, description="Rows of a canned query's answer per page, unless the client asks for fewer.")
+    max_page_size: int = Field(10_000, gt=0, description="Most rows of a canned query's answer a client may ask for in one page.")
     service_allowlist: list[str] = Field(
         default_factory=list,
         description="SPARQL endpoints a query may call with SERVICE (JSON list); empty: SERVICE is refused.",

@@ -37,15 +37,27 @@ class SparqlText:
     is_update: bool = False
     service_targets: list[str] = field(default_factory=list)
     volatile: bool = False
+    # Every keyword (upper case) and variable name (without ? or $) outside comments and strings.
+    keywords: set[str] = field(default_factory=set)
+    variables: set[str] = field(default_factory=set)
+    # The offset just after the first `{`: in a SELECT query, the opening of its WHERE clause.
+    where_start: int | None = None
 
 
 def analyse(text: str) -> SparqlText:
     """Read a SPARQL query or update text for its form, SERVICE targets and volatility."""
     result = SparqlText()
     prefixes: dict[str, str] = {}
-    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(text) if m.lastgroup not in ("ws", "comment")]
+    matches = [m for m in _TOKEN.finditer(text) if m.lastgroup not in ("ws", "comment")]
+    tokens = [(m.lastgroup, m.group()) for m in matches]
     for index, (kind, value) in enumerate(tokens):
         upper = value.upper() if kind == "word" else ""
+        if upper:
+            result.keywords.add(upper)
+        elif kind == "var":
+            result.variables.add(value[1:])
+        elif value == "{" and result.where_start is None:
+            result.where_start = matches[index].end()
         if upper == "PREFIX" and index + 2 < len(tokens) and tokens[index + 1][0] == "pname":
             prefixes[tokens[index + 1][1].rstrip(":")] = tokens[index + 2][1].strip("<>")
         elif result.form is None and not result.is_update and upper in QUERY_FORMS:

@@ -3,31 +3,32 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from server import __version__
-from server.http import routes_ops, routes_sparql
+from server.canned_service import CannedQueryService
+from server.http import routes_ops, routes_queries, routes_sparql, routes_web
 from server.http.metrics import Metrics
 from server.http.middleware import RequestContextMiddleware
+from server.http.pages import templates
+from server.query_catalogue import load_catalogue
 from server.settings import Settings, get_settings
 from server.sparql_service import SparqlError, SparqlService
 from server.store import EmbeddedStore
 
-_HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>ILO partnerships knowledge graph</title></head><body>
-<h1>ILO partnerships knowledge graph</h1>
-<ul><li><a href="sparql">SPARQL query page and endpoint</a> (<code>/sparql</code>)</li>
-<li><a href="sparql?format=turtle">Service description</a></li>
-<li><a href="health">Health</a></li></ul></body></html>"""
+_STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The application for these settings (by default, those of the environment)."""
     settings = settings or get_settings()
     metrics = Metrics()
+    catalogue = load_catalogue(settings.queries_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -35,17 +36,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = await asyncio.to_thread(EmbeddedStore.open, settings)
         app.state.store = store
         app.state.service = SparqlService(store, settings, str(store.spool_dir))
+        app.state.canned = CannedQueryService(catalogue, app.state.service, store, settings)
         try:
             yield
         finally:
             await asyncio.to_thread(store.close)
 
-    # The interactive docs load their assets from a CDN; they return, served locally, with issue 4.
+    # /docs is served by routes_web with Swagger UI's files from our own npm install, not a CDN.
     app = FastAPI(
         title="ILO partnerships knowledge graph", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.templates = templates()
     # Reads are open to every origin; nothing here uses credentials.
     app.add_middleware(
         CORSMiddleware, allow_origins=["*"], allow_credentials=False, allow_methods=["GET", "POST"],
@@ -53,14 +56,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(routes_sparql.router)
+    app.include_router(routes_queries.build_router(catalogue))
+    app.include_router(routes_web.router)
     app.include_router(routes_ops.router)
+    app.mount("/assets/vendor/yasgui", _static(settings.web_vendor_dir / "@zazuko" / "yasgui" / "build"), name="yasgui")
+    app.mount("/assets/vendor/swagger-ui", _static(settings.web_vendor_dir / "swagger-ui-dist"), name="swagger-ui")
+    app.mount("/assets", _static(_STATIC), name="assets")
 
     @app.exception_handler(SparqlError)
-    async def sparql_error(request: Request, error: SparqlError) -> PlainTextResponse:
+    async def sparql_error(request: Request, error: SparqlError) -> Response:
+        # The canned-query API answers in JSON, like the rest of a typed API; /sparql in plain text.
+        if request.url.path.startswith("/queries"):
+            return JSONResponse({"detail": error.message}, status_code=error.status)
         return PlainTextResponse(error.message + "\n", status_code=error.status)
 
-    @app.get("/", include_in_schema=False)
-    async def home() -> HTMLResponse:
-        return HTMLResponse(_HOME)
-
     return app
+
+
+def _static(folder: Path) -> StaticFiles:
+    # check_dir=False: the vendor folders exist only after `npm ci`; until then their files are 404s.
+    return StaticFiles(directory=folder, check_dir=False, follow_symlink=False)

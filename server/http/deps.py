@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from server.canned_service import CannedQueryService
 from server.http.metrics import Metrics
 from server.settings import Settings
 from server.sparql_service import SparqlService
@@ -26,6 +27,10 @@ async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+async def _canned(request: Request) -> CannedQueryService:
+    return request.app.state.canned
+
+
 async def _metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
@@ -34,3 +39,4 @@ ServiceDep = Annotated[SparqlService, Depends(_service)]
 StoreDep = Annotated[GraphStore, Depends(_store)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
+CannedDep = Annotated[CannedQueryService, Depends(_canned)]

@@ -4,17 +4,16 @@ import os
 from collections.abc import AsyncIterator
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from html import escape
-from importlib.resources import files
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.datastructures import QueryParams
 
 from server.http.deps import MetricsDep, ServiceDep, SettingsDep, StoreDep
 from server.http.metrics import Metrics
+from server.http.pages import render
 from server.negotiation import accepts_html, choose
 from server.result_formats import GRAPH_FORMATS, by_parameter
 from server.service_description import serialise, service_description
@@ -164,8 +163,7 @@ def _describe(request: Request, store: GraphStore, settings: Settings) -> Respon
     endpoint = str(request.url.replace(query=""))
     format_parameter = request.query_params.get("format")
     if not format_parameter and accepts_html(request.headers.get("accept")):
-        page = files("server.web").joinpath("query.html").read_text(encoding="utf-8")
-        return HTMLResponse(page.replace("{{endpoint}}", escape(endpoint)))
+        return render(request, "sparql.html", endpoint=endpoint)
     if format_parameter:
         chosen = by_parameter(format_parameter, GRAPH_FORMATS)
         if chosen is None:

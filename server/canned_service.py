@@ -1,0 +1,165 @@
+"""Canned queries as a service: check a request's parameters, bind them, run one page of answers.
+
+It sits between the HTTP router and the SPARQL service, which gives it the same deadlines,
+limits, worker processes and cache as `/sparql`.
+"""
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from server.query_catalogue import RESERVED, CannedQuery, Parameter
+from server.query_parameters import ParameterError, bind, expand, expected, to_term
+from server.settings import Settings
+from server.sparql_service import QueryRequest, SparqlError, SparqlService
+from server.store import GraphStore
+
+Term = ox.NamedNode | ox.Literal
+_MAX_OFFSET_DIGITS = 9
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A value an IRI parameter may take: the IRI and its label."""
+
+    iri: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a canned query's answer, as SPARQL JSON results (head and bindings)."""
+
+    variables: list[str]
+    bindings: list[dict[str, dict[str, str]]]
+    limit: int
+    offset: int
+    has_next: bool
+
+    def results_json(self) -> dict[str, object]:
+        """The page as an application/sparql-results+json document."""
+        return {"head": {"vars": self.variables}, "results": {"bindings": self.bindings}}
+
+
+class CannedQueryService:
+    """Runs the named queries of the catalogue with typed, bound parameters and stable paging."""
+
+    def __init__(self, catalogue: dict[str, CannedQuery], sparql: SparqlService, store: GraphStore, settings: Settings):
+        self._catalogue = catalogue
+        self._sparql = sparql
+        self._store = store
+        self._settings = settings
+        self._choices: dict[tuple[str, str], list[Choice]] = {}
+
+    @property
+    def page_size(self) -> int:
+        """Rows per page unless a client asks for fewer."""
+        return self._settings.page_size
+
+    @property
+    def max_page_size(self) -> int:
+        """Most rows per page a client may ask for."""
+        return self._settings.max_page_size
+
+    @property
+    def queries(self) -> list[CannedQuery]:
+        """Every query, in name order."""
+        return list(self._catalogue.values())
+
+    def get(self, name: str) -> CannedQuery:
+        """The query of that name; raises SparqlError 404 if there is none."""
+        query = self._catalogue.get(name)
+        if query is None:
+            raise SparqlError(404, f"There is no query named {name[:100]!r}; GET /queries lists them.")
+        return query
+
+    async def choices(self, parameter: Parameter) -> list[Choice]:
+        """The values an IRI parameter may take: the instances of its class (and scheme) in the graph."""
+        key = (self._store.info.version, f"{parameter.class_} {parameter.scheme}")
+        cached = self._choices.get(key)
+        if cached is not None:
+            return cached
+        class_iri = ox.NamedNode(expand(parameter.class_ or "") or parameter.class_ or "")
+        in_scheme = ""
+        if parameter.scheme:
+            scheme = ox.NamedNode(expand(parameter.scheme) or parameter.scheme)
+            in_scheme = f"?value <http://www.w3.org/2004/02/skos/core#inScheme> {scheme} ."
+        text = (
+            "SELECT ?value (SAMPLE(?name) AS ?label) WHERE { "
+            f"?value a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* {class_iri} . {in_scheme} "
+            "OPTIONAL { ?value <http://www.w3.org/2000/01/rdf-schema#label>|"
+            "<http://www.w3.org/2004/02/skos/core#prefLabel> ?name } FILTER (isIRI(?value)) "
+            "} GROUP BY ?value ORDER BY LCASE(STR(?label)) ?value"
+        )
+        document = await self._run(text)
+        found = [
+            Choice(row["value"]["value"], row.get("label", row["value"])["value"])
+            for row in document["results"]["bindings"]
+        ]
+        self._choices = {k: v for k, v in self._choices.items() if k[0] == key[0]}
+        self._choices[key] = found
+        return found
+
+    async def resolve(self, query: CannedQuery, params: Mapping[str, list[str]]) -> dict[str, Term]:
+        """The terms a request's parameters stand for, checked; raises ParameterError."""
+        for name, values in params.items():
+            if name in RESERVED:
+                continue
+            if query.parameter(name) is None:
+                known = ", ".join(p.name for p in query.parameters) or "none"
+                raise ParameterError(name, f"{name[:100]!r} is not a parameter of this query (its parameters: {known}).")
+            if len([v for v in values if v.strip()]) > 1:
+                raise ParameterError(name, f"Give {name} once.")
+        terms: dict[str, Term] = {}
+        for parameter in query.parameters:
+            given = [v for v in params.get(parameter.name, []) if v.strip()]
+            raw = given[0] if given else parameter.default
+            if raw is None:
+                if parameter.required:
+                    raise ParameterError(parameter.name, f"{parameter.name} is required: give {expected(parameter)}.")
+                continue
+            term = to_term(parameter, raw)
+            if parameter.type == "iri" and term.value not in {c.iri for c in await self.choices(parameter)}:
+                raise ParameterError(
+                    parameter.name, f"{parameter.name} must be {expected(parameter)}; {raw[:200]!r} is not one.",
+                )
+            terms[parameter.name] = term
+        return terms
+
+    def paging(self, params: Mapping[str, list[str]]) -> tuple[int, int]:
+        """The (limit, offset) a request asks for, checked; raises ParameterError."""
+        limit = self._number(params, "limit", self._settings.page_size, 1, self._settings.max_page_size)
+        offset = self._number(params, "offset", 0, 0, 10**_MAX_OFFSET_DIGITS - 1)
+        return limit, offset
+
+    async def run(self, query: CannedQuery, terms: dict[str, Term], limit: int, offset: int) -> Page:
+        """One page of the query's answer; one row more is asked for to know whether a next page exists."""
+        text = f"{bind(query, terms)}\nLIMIT {limit + 1}\nOFFSET {offset}\n"
+        document = await self._run(text)
+        bindings = document["results"]["bindings"]
+        return Page(document["head"]["vars"], bindings[:limit], limit, offset, len(bindings) > limit)
+
+    async def _run(self, text: str) -> dict:
+        plan = self._sparql.plan(QueryRequest(query=text, format="json"))
+        answer = await self._sparql.execute(plan)
+        if answer.output.body is not None:
+            return json.loads(answer.output.body)
+        path = answer.output.path or ""
+        try:
+            with open(path, "rb") as spooled:
+                return json.load(spooled)
+        finally:
+            os.unlink(path)
+
+    @staticmethod
+    def _number(params: Mapping[str, list[str]], name: str, default: int, low: int, high: int) -> int:
+        given = [v for v in params.get(name, []) if v.strip()]
+        if not given:
+            return default
+        value = given[0].strip()
+        if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+            raise ParameterError(name, f"{name} must be a whole number from {low} to {high}; got {value[:40]!r}.")
+        return int(value)

@@ -1,0 +1,50 @@
+"""The web pages that are not an API: the home page, the query editor and the API reference."""
+
+from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+
+from server.http.deps import CannedDep, SettingsDep, StoreDep
+from server.http.pages import render, site_root
+from server.namespaces import DISPLAY_PREFIXES
+
+router = APIRouter(include_in_schema=False)
+
+# The prefixes the editor declares in a new query: the ones its users reach for first.
+_EDITOR_PREFIXES = (
+    "ilop", "rdf", "rdfs", "owl", "xsd", "skos", "dcterms", "dcat", "org", "prov", "schema",
+    "organisation", "project", "country", "theme", "role",
+)
+
+
+@router.get("/")
+async def home(request: Request, canned: CannedDep, store: StoreDep) -> HTMLResponse:
+    """The home page: the way to the questions, the editor and the dataset description."""
+    info = store.info
+    return render(request, "home.html", queries=canned.queries, triples=f"{info.triples:,}", graphs=len(info.graphs))
+
+
+@router.get("/editor")
+async def editor(request: Request, canned: CannedDep, settings: SettingsDep) -> HTMLResponse:
+    """YASGUI, served from this server, pointed at /sparql, with every canned query as an example."""
+    endpoint = str(request.url_for("sparql_get"))
+    config = {
+        "endpoint": endpoint,
+        "prefixes": {prefix: DISPLAY_PREFIXES[prefix] for prefix in _EDITOR_PREFIXES},
+        "queries": [{"name": q.name, "title": q.title, "text": q.text} for q in canned.queries],
+    }
+    installed = (settings.web_vendor_dir / "@zazuko" / "yasgui" / "build" / "yasgui.min.js").is_file()
+    return render(request, "editor.html", queries=canned.queries, config=config, endpoint=endpoint, installed=installed)
+
+
+@router.get("/docs")
+async def docs(request: Request) -> HTMLResponse:
+    """Swagger UI for the OpenAPI document, from this server's own copy (no CDN)."""
+    root = site_root(request)
+    return get_swagger_ui_html(
+        openapi_url=f"{root}openapi.json", title="ILO partnerships knowledge graph – API",
+        swagger_js_url=f"{root}assets/vendor/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url=f"{root}assets/vendor/swagger-ui/swagger-ui.css",
+        swagger_favicon_url=f"{root}assets/vendor/swagger-ui/favicon-32x32.png",
+        swagger_ui_parameters={"validatorUrl": None},
+    )

@@ -1,0 +1,164 @@
+"""The web pages in real headless Chromium (Debian's package, driven by Playwright): the query
+editor works with no request leaving 127.0.0.1, forms answer as tables, the docs render.
+
+Screenshots are saved in test-artifacts/ for people to look at.
+"""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page, Route, sync_playwright
+
+from tests.conftest import RunningServer
+
+CHROMIUM = os.environ.get("ILOKG_TEST_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# Without the background-networking flags Chromium calls Google's services at start.
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-default-apps",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).is_file(), f"Chromium is not installed at {CHROMIUM} (make test installs Debian's chromium)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+class GuardedPage:
+    """A page whose every request is recorded; any request not to 127.0.0.1 is blocked and remembered."""
+
+    def __init__(self, browser: Browser):
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.page: Page = self.context.new_page()
+        self.requests: list[str] = []
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        self.page.route("**/*", self._route)
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def _route(self, route: Route) -> None:
+        url = route.request.url
+        self.requests.append(url)
+        if urlsplit(url).hostname != "127.0.0.1":
+            self.outside.append(url)
+            route.abort()
+            return
+        route.continue_()
+
+    def screenshot(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def guarded(browser: Browser) -> Iterator[GuardedPage]:
+    page = GuardedPage(browser)
+    yield page
+    page.close()
+
+
+def test_the_editor_runs_a_canned_query_with_no_request_leaving_127_0_0_1(
+    sparql_server: RunningServer, guarded: GuardedPage
+) -> None:
+    page = guarded.page
+    page.goto(sparql_server.url + "/editor?example=countries-reached")
+    active = page.locator(".tabPanel.active")
+    active.locator(".CodeMirror").wait_for()
+    assert page.locator(".tabsList .tab.active a").first.inner_text().splitlines()[0].strip() == "Countries reached"
+    active.locator(".yasqe_queryButton").click()
+    rows = active.locator(".yasr table tbody tr")
+    rows.first.wait_for(timeout=20_000)
+    assert rows.count() == 26
+    assert "Indonesia" in rows.first.inner_text()
+    guarded.screenshot("editor.png")
+    assert guarded.outside == []
+    assert guarded.errors == []
+    assert any(url.endswith("/sparql") for url in guarded.requests)
+    assert any("/assets/vendor/yasgui/yasgui.min.js" in url for url in guarded.requests)
+
+
+def test_the_editor_offers_every_canned_query_as_an_example_with_the_project_prefixes(
+    sparql_server: RunningServer, guarded: GuardedPage
+) -> None:
+    page = guarded.page
+    page.goto(sparql_server.url + "/editor")
+    page.locator(".tabPanel.active .CodeMirror").wait_for()
+    examples = page.locator("button.example")
+    assert examples.count() == len(list(Path(__file__).resolve().parent.parent.joinpath("queries").glob("*.rq")))
+    default_query = page.evaluate("window.iloEditor.yasgui.getTab().getQuery()")
+    assert "PREFIX ilop: <https://w3id.org/ilo-partnerships/ontology#>" in default_query
+    assert "PREFIX country: <https://w3id.org/ilo-partnerships/id/country/>" in default_query
+    page.get_by_role("button", name="Funding totals by funder").click()
+    assert page.locator(".tabsList .tab.active a").first.inner_text().splitlines()[0].strip() == "Funding totals by funder"
+    assert "#+ title: Funding totals by funder" in page.evaluate("window.iloEditor.yasgui.getTab().getQuery()")
+    assert guarded.outside == []
+
+
+def test_a_form_page_submits_and_shows_the_answer_as_a_table(sparql_server: RunningServer, guarded: GuardedPage) -> None:
+    page = guarded.page
+    page.goto(sparql_server.url + "/queries/projects")
+    page.fill("#p-country", "LA")
+    page.select_option("#p-theme", label="skills development")
+    page.get_by_role("button", name="Ask").click()
+    page.locator("section.results table").wait_for()
+    assert "country=LA" in page.url and "theme=theme%3Askills-development" in page.url
+    cells = page.locator("section.results tbody tr td:first-child")
+    assert cells.all_inner_texts() == ["project:asean-tvet"]
+    guarded.screenshot("form-projects.png")
+    assert guarded.outside == []
+
+
+def test_a_form_with_a_bad_value_says_what_is_wrong_next_to_the_field(sparql_server: RunningServer, guarded: GuardedPage) -> None:
+    page = guarded.page
+    response = page.goto(sparql_server.url + "/queries/projects?country=Atlantis")
+    assert response is not None and response.status == 422
+    error = page.locator(".field.invalid .error")
+    assert error.inner_text() == (
+        "country must be an ISO 3166-1 country code (alpha-2, alpha-3 or numeric), such as KR, KOR or 410; got 'Atlantis'."
+    )
+
+
+def test_the_home_page_leads_to_the_catalogue_the_editor_and_the_dataset_description(
+    sparql_server: RunningServer, guarded: GuardedPage
+) -> None:
+    page = guarded.page
+    page.goto(sparql_server.url + "/")
+    guarded.screenshot("home.png")
+    page.get_by_role("link", name="Ask a question").click()
+    page.get_by_role("heading", name="Questions").wait_for()
+    page.get_by_role("link", name="Project profile").click()
+    page.get_by_role("heading", name="Project profile").wait_for()
+    # A required parameter with no value yet: the form, not an error.
+    assert page.locator("section.results").count() == 0 and page.locator(".error").count() == 0
+    page.select_option("#p-project", label="Portworker Development Program (PDP) in Bulk Terminals")
+    page.get_by_role("button", name="Ask").click()
+    page.locator("section.results table").wait_for()
+    assert page.locator("section.results tbody tr").count() == 12
+    page.get_by_role("link", name="Open it in the query editor").click()
+    page.locator(".tabPanel.active .CodeMirror").wait_for()
+    assert page.locator(".tabsList .tab.active a").first.inner_text().splitlines()[0].strip() == "Project profile"
+    page.goto(sparql_server.url + "/")
+    with page.expect_response(lambda r: "format=turtle" in r.url) as description:
+        page.get_by_role("link", name="Dataset description").first.click()
+    assert description.value.status == 200
+    assert guarded.outside == []
+
+
+def test_the_api_docs_render_every_operation_from_local_assets(sparql_server: RunningServer, guarded: GuardedPage) -> None:
+    page = guarded.page
+    page.goto(sparql_server.url + "/docs")
+    page.locator("#operations-Canned_queries-projects").wait_for(timeout=20_000)
+    assert page.locator(".opblock-tag-section .opblock").count() >= 20
+    guarded.screenshot("api-docs.png")
+    assert guarded.outside == []
