@@ -16,12 +16,18 @@ _EDITOR_PREFIXES = (
     "organisation", "project", "country", "theme", "role",
 )
 
+# The questions the home page names first: those most visitors come with.
+_FEATURED = ("projects", "project-profile", "partner-profile", "countries-reached", "funding-by-funder", "search")
+
 
 @router.get("/")
 async def home(request: Request, canned: CannedDep, store: StoreDep) -> HTMLResponse:
     """The home page: the way to the questions, the editor and the dataset description."""
     info = store.info
-    return render(request, "home.html", queries=canned.queries, triples=f"{info.triples:,}", graphs=len(info.graphs))
+    featured = [q for q in canned.queries if q.name in _FEATURED]
+    return render(
+        request, "home.html", queries=canned.queries, featured=featured, triples=f"{info.triples:,}", graphs=len(info.graphs),
+    )
 
 
 @router.get("/editor")
