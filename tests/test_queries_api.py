@@ -257,3 +257,11 @@ def test_a_default_applies_when_the_parameter_is_left_out(sparql_server: Running
     explicit = get(sparql_server, "/queries/countries-reached", params={"min_projects": "1"}).json()
     assert default["rows"] == explicit["rows"] and len(default["rows"]) == 26
     assert default["parameters"] == {"min_projects": "1"}
+
+
+def test_a_hostile_value_is_shown_escaped_on_the_html_page(sparql_server: RunningServer) -> None:
+    hostile = '"><script>alert(1)</script>'
+    response = get(sparql_server, "/queries/search", params={"q": hostile}, headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert "<script>alert(1)</script>" not in response.text
+    assert 'value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in response.text
