@@ -18,7 +18,8 @@ from server.sparql_service import QueryRequest, SparqlError, SparqlService
 from server.store import GraphStore
 
 Term = ox.NamedNode | ox.Literal
-_MAX_OFFSET_DIGITS = 9
+# The largest offset a client may ask for; the OpenAPI document publishes the same bound.
+MAX_OFFSET = 999_999_999
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ class CannedQueryService:
     def paging(self, params: Mapping[str, list[str]]) -> tuple[int, int]:
         """The (limit, offset) a request asks for, checked; raises ParameterError."""
         limit = self._number(params, "limit", self._settings.page_size, 1, self._settings.max_page_size)
-        offset = self._number(params, "offset", 0, 0, 10**_MAX_OFFSET_DIGITS - 1)
+        offset = self._number(params, "offset", 0, 0, MAX_OFFSET)
         return limit, offset
 
     async def run(self, query: CannedQuery, terms: dict[str, Term], limit: int, offset: int) -> Page:

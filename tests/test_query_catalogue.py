@@ -169,3 +169,12 @@ def test_the_unsourced_facts_query_finds_a_resource_described_without_a_source(c
     store.add(ox.Quad(ox.NamedNode("https://w3id.org/ilo-partnerships/id/project/x"), label, ox.Literal("X"), graph))
     rows = [(r["graph"], r["resource"], r["statements"].value) for r in store.query(bind(catalogue["facts-without-source"], {}))]
     assert rows == [(graph, ox.NamedNode("https://w3id.org/ilo-partnerships/id/project/x"), "1")]
+
+
+def test_the_openapi_document_publishes_the_paging_bounds_the_server_enforces(settings: Settings) -> None:
+    from server.http.app import create_app
+
+    spec = create_app(settings.model_copy(update={"max_page_size": 50})).openapi()
+    paging = {p["name"]: p["schema"] for p in spec["paths"]["/queries/projects"]["get"]["parameters"]}
+    assert paging["limit"] == {"type": "integer", "minimum": 1, "maximum": 50}
+    assert paging["offset"] == {"type": "integer", "minimum": 0, "maximum": 999_999_999, "default": 0}

@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(routes_sparql.router)
-    app.include_router(routes_queries.build_router(catalogue))
+    app.include_router(routes_queries.build_router(catalogue, settings.max_page_size))
     app.include_router(routes_web.router)
     app.include_router(routes_ops.router)
     app.mount("/assets/vendor/yasgui", _static(settings.web_vendor_dir / "@zazuko" / "yasgui" / "build"), name="yasgui")

@@ -3,6 +3,7 @@
 from typing import Any
 
 from server.canned_formats import FORMATS
+from server.canned_service import MAX_OFFSET
 from server.query_catalogue import CannedQuery, Parameter
 from server.query_parameters import expected
 
@@ -45,7 +46,7 @@ def _example(parameter: Parameter, schema: dict[str, Any]) -> object:
     return int(parameter.example) if schema["type"] == "integer" else parameter.example
 
 
-def operation_extra(query: CannedQuery) -> dict[str, Any]:
+def operation_extra(query: CannedQuery, max_page_size: int) -> dict[str, Any]:
     """What the OpenAPI document says of one canned query, beyond its summary and description."""
     parameters = []
     for parameter in query.parameters:
@@ -57,9 +58,9 @@ def operation_extra(query: CannedQuery) -> dict[str, Any]:
         })
     parameters += [
         {"name": "limit", "in": "query", "required": False, "description": "Rows per page.",
-         "schema": {"type": "integer", "minimum": 1, "maximum": 10_000}},
+         "schema": {"type": "integer", "minimum": 1, "maximum": max_page_size}},
         {"name": "offset", "in": "query", "required": False, "description": "Rows to skip (paging); see the next link.",
-         "schema": {"type": "integer", "minimum": 0, "maximum": 999_999_999, "default": 0}},
+         "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}},
         {"name": "format", "in": "query", "required": False,
          "description": "The answer format, overriding the Accept header.",
          "schema": {"type": "string", "enum": [f.name for f in FORMATS]}},

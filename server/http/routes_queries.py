@@ -20,7 +20,7 @@ from server.sparql_service import SparqlError
 _INPUT_TYPES = {"date": "date", "year": "number", "integer": "number"}
 
 
-def build_router(catalogue: dict[str, CannedQuery]) -> APIRouter:
+def build_router(catalogue: dict[str, CannedQuery], max_page_size: int) -> APIRouter:
     """The routes of the catalogue: the list, each query's text, and one operation per query."""
     router = APIRouter(tags=["Canned queries"])
 
@@ -43,7 +43,7 @@ def build_router(catalogue: dict[str, CannedQuery]) -> APIRouter:
         router.add_api_route(
             f"/queries/{query.name}", _handler(query.name), methods=["GET"], summary=query.title,
             description=query.description, operation_id=query.name.replace("-", "_"), response_model=None,
-            openapi_extra=operation_extra(query),
+            openapi_extra=operation_extra(query, max_page_size),
         )
 
     @router.get("/queries/{name}", include_in_schema=False)
