@@ -1,25 +1,28 @@
-"""The ilo-kg command line: validate RDF files, regenerate generated files.
+"""The ilo-kg command line: validate and submit RDF files, manage tokens, serve, regenerate files.
 
-Exit codes of `validate`: 0 the input conforms (warnings allowed), 1 it has violations,
-2 the input could not be read or the command was used wrongly.
+Exit codes of `validate` and `submit`: 0 the input conforms (warnings allowed; for submit:
+and was stored), 1 it has violations (nothing stored), 2 the input could not be read, the
+server refused the request or could not be reached, or the command was used wrongly.
 """
 
 import logging
-import os
 import sys
-import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 
 from server.codes import generate_iso_codes_turtle
+from server.files import write_atomic
 from server.parsing import ParsedDocument, RdfInputError, parse_rdf
 from server.rdf_formats import BY_NAME, RdfSyntax, syntax_for_path
 from server.report_format import RENDERERS
 from server.settings import Settings, get_settings
-from server.validation import Validator
+from server.tokens import Role, TokenError, TokenRegistry
+from server.validation import Finding, Report, Validator
+from server.validation_context import BundledDataValidator
 
 EXIT_CONFORMS, EXIT_VIOLATIONS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -110,9 +113,110 @@ def validate(
         for problem in error.problems:
             typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(EXIT_UNREADABLE) from None
-    report = Validator.from_settings(settings, with_data=with_data).validate(documents)
+    validator = Validator.from_settings(settings)
+    report = BundledDataValidator(settings, validator).validate(documents) if with_data else validator.validate(documents)
     sys.stdout.write(RENDERERS[output.value](report))
     raise typer.Exit(EXIT_CONFORMS if report.conforms else EXIT_VIOLATIONS)
+
+
+@app.command()
+def submit(
+    path: Annotated[Path, typer.Argument(help="The RDF file to submit.", show_default=False)],
+    server: Annotated[str, typer.Option("--server", help="The server's address, e.g. http://127.0.0.1:8000.")],
+    token: Annotated[
+        str, typer.Option("--token", envvar="ILOKG_TOKEN", help="Your submission token (or set ILOKG_TOKEN).", show_default=False)
+    ],
+    replace: Annotated[
+        str | None, typer.Option("--replace", help="Replace this submission of yours (its id) instead of adding one.")
+    ] = None,
+    syntax: Annotated[
+        InputSyntax | None,  # type: ignore[valid-type]
+        typer.Option("--syntax", "-s", help="RDF syntax of the file; by default taken from its extension."),
+    ] = None,
+) -> None:
+    """Submit a file to a server: it is validated there, and stored if it conforms (exit 0), else reported (exit 1)."""
+    try:
+        (_, chosen), = collect_files([path], BY_NAME[syntax.value] if syntax else None)
+        data = path.read_bytes()
+    except UnreadableInputError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    except OSError as error:
+        typer.echo(f"error: {path}: cannot be read: {error.strerror}", err=True)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    outcome = send_submission(server, token, data, chosen, path.name, replace)
+    raise typer.Exit(outcome)
+
+
+def send_submission(server: str, token: str, data: bytes, syntax: RdfSyntax, name: str, replace: str | None) -> int:
+    """POST (or PUT, to replace) a file to a server's /submissions; print what happened; return the exit code."""
+    url = server.rstrip("/") + "/submissions" + (f"/{replace}" if replace else "")
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": syntax.media_types[0],
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Accept": "application/json",
+    }
+    try:
+        response = httpx.request("PUT" if replace else "POST", url, content=data, headers=headers, timeout=120)
+    except httpx.HTTPError as error:
+        typer.echo(f"error: cannot reach {url}: {error}", err=True)
+        return EXIT_UNREADABLE
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"detail": response.text.strip()[:500]}
+    if response.status_code in (200, 201):
+        location = server.rstrip("/") + f"/submissions/{body['id']}"
+        verb = "replaced" if replace else ("accepted" if response.status_code == 201 else "submitted already")
+        typer.echo(f"{verb}: submission {body['id']} ({body['triples']} triples, {body['warnings']} warnings) at {location}")
+        return EXIT_CONFORMS
+    if response.status_code == 422 and "results" in body:
+        findings = [Finding.from_dict(f) for f in body["results"]]
+        report = Report(body["conforms"], findings, body.get("files", [name]), body.get("triples", 0), "")
+        sys.stdout.write(RENDERERS["text"](report))
+        typer.echo(f"not stored: {body['detail']}", err=True)
+        return EXIT_VIOLATIONS
+    typer.echo(f"error: the server answered {response.status_code}: {body.get('detail', body)}", err=True)
+    return EXIT_UNREADABLE
+
+
+token_app = typer.Typer(no_args_is_help=True, help="Issue, list and revoke submission tokens (kept hashed in ILOKG_TOKENS_FILE).")
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("add")
+def token_add(
+    name: Annotated[str, typer.Argument(help="The submitter the token names (lower case, digits, hyphens).")],
+    operator: Annotated[bool, typer.Option("--operator", help="The token may also withdraw others' submissions.")] = False,
+) -> None:
+    """Issue a token: it is printed once, and only its hash is kept."""
+    registry = TokenRegistry(get_settings().tokens_file)
+    try:
+        token = registry.issue(name, Role.OPERATOR if operator else Role.SUBMITTER)
+    except TokenError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    typer.echo(token)
+    typer.echo(f"Token for {name} issued; it is shown only now. Give it to {name} by a safe channel.", err=True)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """The issued tokens: name, role, date (never the tokens)."""
+    for entry in TokenRegistry(get_settings().tokens_file).entries():
+        typer.echo(f"{entry.name}\t{entry.role}\t{entry.created}")
+
+
+@token_app.command("revoke")
+def token_revoke(name: Annotated[str, typer.Argument(help="The submitter whose token to revoke.")]) -> None:
+    """Revoke a token; a running server refuses it from its next request on."""
+    try:
+        TokenRegistry(get_settings().tokens_file).revoke(name)
+    except TokenError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    typer.echo(f"revoked the token of {name}")
 
 
 @app.command()
@@ -129,10 +233,7 @@ def codes(
             raise typer.Exit(1)
         typer.echo(f"{target} is up to date")
         return
-    # Written beside the target and renamed over it, so a crash never leaves half a file.
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, delete=False, suffix=".tmp") as tmp:
-        tmp.write(text)
-    os.replace(tmp.name, target)
+    write_atomic(target, text.encode("utf-8"))
     typer.echo(f"wrote {target}")
 
 

@@ -43,6 +43,7 @@ DISPLAY_PREFIXES: dict[str, str] = {
             ("period", "period"), ("person", "person"), ("phase", "phase"), ("post", "post"),
             ("programme", "programme"), ("project", "project"), ("ratification", "ratification"),
             ("region", "region"), ("source", "source"), ("strategy", "strategy"), ("tally", "ratification-tally"),
+            ("submission", "submission"), ("submitter", "submitter"),
         )
     },
     "id": str(ID),

@@ -41,6 +41,10 @@ class RdfInputError(Exception):
         self.line = line
         self.column = column
 
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        # Errors raised in a worker process travel back pickled; keyword arguments must survive.
+        return (_rebuild_input_error, (self.message, self.source, self.line, self.column))
+
     def __str__(self) -> str:
         where = self.source
         if self.line is not None:
@@ -48,6 +52,10 @@ class RdfInputError(Exception):
             if self.column is not None:
                 where += f":{self.column}"
         return f"{where}: {self.message}"
+
+
+def _rebuild_input_error(message: str, source: str, line: int | None, column: int | None) -> RdfInputError:
+    return RdfInputError(message, source=source, line=line, column=column)
 
 
 @dataclass
@@ -61,12 +69,12 @@ class ParsedDocument:
     prefixes: dict[str, str] = field(default_factory=dict)
 
 
-def parse_rdf(data: bytes, syntax: RdfSyntax, source: str) -> ParsedDocument:
+def parse_rdf(data: bytes, syntax: RdfSyntax, source: str, max_triples: int | None = None) -> ParsedDocument:
     """Parse RDF bytes of a known syntax into a graph (the union of all its graphs).
 
     Raises RdfInputError, with a line and column where the syntax allows, for input that is
-    not UTF-8, not well-formed, declares XML entities, needs a remote JSON-LD context, or
-    uses relative or file: IRIs.
+    not UTF-8, not well-formed, declares XML entities, needs a remote JSON-LD context, uses
+    relative or file: IRIs, or holds more than max_triples triples.
     """
     text = _decode(data, source)
     if syntax.oxigraph_format == ox.RdfFormat.RDF_XML:
@@ -76,6 +84,11 @@ def parse_rdf(data: bytes, syntax: RdfSyntax, source: str) -> ParsedDocument:
     try:
         for quad in parser:
             graph.add((_convert(quad.subject, source), _convert(quad.predicate, source), _convert(quad.object, source)))
+            if max_triples is not None and len(graph) > max_triples:
+                raise RdfInputError(
+                    f"the input holds more than {max_triples} triples, the most accepted at once; split it into smaller files",
+                    source=source,
+                )
     except SyntaxError as error:
         raise _syntax_error(error, source) from None
     except RecursionError:

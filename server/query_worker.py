@@ -16,11 +16,13 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
+from server.context_walk import walk
 from server.result_formats import GRAPH_FORMATS, SOLUTION_FORMATS
 
 _FORMATS = {f.name: f.oxigraph_format for f in (*SOLUTION_FORMATS, *GRAPH_FORMATS)}
 _POSITION = re.compile(r"^error at (\d+):(\d+): ?")
 _store: ox.Store | None = None
+_generation = -1
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,21 @@ class QueryJob:
     max_bytes: int = 256 * 1024 * 1024
     inline_bytes: int = 1024 * 1024
     spool_dir: str | None = None
+    # Filled in by the store when the job is scheduled (see store.EmbeddedStore).
+    store_dir: str = ""
+    generation: int = 0
+
+
+@dataclass(frozen=True)
+class DescribeJob:
+    """The neighbourhood of some nodes to collect: see context_walk.walk."""
+
+    seeds: tuple[str, ...]
+    inverse_predicates: tuple[str, ...]
+    depth: int
+    max_triples: int
+    store_dir: str = ""
+    generation: int = 0
 
 
 @dataclass(frozen=True)
@@ -61,14 +78,22 @@ class ResultTooLargeError(Exception):
     """The answer grew past the size limit."""
 
 
-def initialise(store_dir: str) -> None:
-    """Worker start: open the store read-only."""
+def initialise() -> None:
+    """Worker start. The store is opened by the first job, under the store's read lock."""
     # The pool stops a worker past its deadline with SIGTERM. A worker busy inside the
     # engine (native code) never gets to run a Python-level handler, so the default action,
     # immediate termination, is restored; the worker holds nothing that needs cleaning up.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    global _store
-    _store = ox.Store.read_only(store_dir)
+
+
+def _open(store_dir: str, generation: int) -> ox.Store:
+    """The worker's read-only handle, reopened when the store has been written since it was opened."""
+    global _store, _generation
+    if _store is None or generation != _generation:
+        _store = None
+        _store = ox.Store.read_only(store_dir)
+        _generation = generation
+    return _store
 
 
 class _Spool:
@@ -112,8 +137,7 @@ class _Spool:
 
 def run(job: QueryJob) -> QueryOutput:
     """Run a query on the worker's store and serialise its answer."""
-    if _store is None:
-        raise RuntimeError("the worker store is not open")
+    store = _open(job.store_dir, job.generation)
     # The store's default graph is the union of its named graphs (see store.sync_files), so
     # a query needs no union option; FROM and the protocol's dataset select stored graphs
     # only: nothing is ever dereferenced.
@@ -123,7 +147,7 @@ def run(job: QueryJob) -> QueryOutput:
     if job.named_graphs is not None:
         options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
     try:
-        result = _store.query(job.query, **options)
+        result = store.query(job.query, **options)
     except SyntaxError as error:
         message = str(error.msg if error.msg else error)
         match = _POSITION.match(message)
@@ -142,3 +166,9 @@ def run(job: QueryJob) -> QueryOutput:
         spool.discard()
         raise QueryEvaluationError(str(error)) from None
     return spool.output()
+
+
+def describe(job: DescribeJob) -> bytes:
+    """The neighbourhood of the job's seeds in the worker's store, as N-Triples."""
+    store = _open(job.store_dir, job.generation)
+    return walk(store, job.seeds, job.inverse_predicates, job.depth, job.max_triples)

@@ -1,7 +1,7 @@
 """The RDF syntaxes the project reads: one registry, used by the CLI and (later) the server."""
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePath
 
 import pyoxigraph as ox
 
@@ -29,6 +29,6 @@ BY_NAME: dict[str, RdfSyntax] = {syntax.name: syntax for syntax in SYNTAXES}
 BY_EXTENSION: dict[str, RdfSyntax] = {ext: syntax for syntax in SYNTAXES for ext in syntax.extensions}
 
 
-def syntax_for_path(path: Path) -> RdfSyntax | None:
+def syntax_for_path(path: PurePath) -> RdfSyntax | None:
     """The syntax a file's extension names, or None if the extension is not an RDF one."""
     return BY_EXTENSION.get(path.suffix.lower())

@@ -56,7 +56,7 @@ def render_json(report: Report) -> str:
 
 def render_turtle(report: Report) -> str:
     """The report as a SHACL sh:ValidationReport in Turtle."""
-    return report.report_graph.serialize(format="turtle")
+    return report.report_turtle
 
 
 RENDERERS: dict[str, Callable[[Report], str]] = {

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     max_input_bytes: int = Field(
         64 * 1024 * 1024, gt=0, description="Largest RDF file the validator reads, in bytes."
     )
+    max_context_triples: int = Field(
+        200_000, gt=0, description="Most triples of stored context a validation takes around the nodes it checks."
+    )
 
     host: str = Field("127.0.0.1", description="Address the server listens on.")
     port: int = Field(8000, ge=0, le=65535, description="Port the server listens on.")
@@ -42,10 +45,35 @@ class Settings(BaseSettings):
     cache_entry_bytes: int = Field(1024 * 1024, gt=0, description="Largest result the cache keeps, in bytes.")
     page_size: int = Field(1000, gt=0, description="Rows of a canned query's answer per page, unless the client asks for fewer.")
     max_page_size: int = Field(10_000, gt=0, description="Most rows of a canned query's answer a client may ask for in one page.")
+    submissions_dir: Path | None = Field(
+        None, description="Folder of submitted files and their reports; by default beside the store, named <store>-submissions."
+    )
+    tokens_file: Path = Field(
+        _PROJECT_DIR / "var" / "tokens.json",
+        description="File of submission tokens (hashed), written by `ilo-kg token add`; read again when it changes.",
+    )
+    max_submission_bytes: int = Field(
+        5 * 1024 * 1024, gt=0, description="Largest body accepted by /validate and /submissions, in bytes."
+    )
+    max_submission_triples: int = Field(100_000, gt=0, description="Most triples in one submitted file.")
+    parse_timeout_seconds: float = Field(10.0, gt=0, description="Deadline for reading one submitted file.")
+    validation_timeout_seconds: float = Field(30.0, gt=0, description="Deadline for validating one submitted file.")
+    validation_workers: int = Field(1, ge=1, description="Worker processes that read and validate submitted files.")
+    validation_queue: int = Field(16, ge=1, description="Validations that may wait for a worker before more are refused (503).")
+    submission_rate: str = Field(
+        "30/minute", description="Submissions (create, replace, withdraw) one token may make, as 'N/second|minute|hour'."
+    )
+    validation_rate: str = Field("120/minute", description="Validations one client address may ask for, as 'N/minute'.")
     service_allowlist: list[str] = Field(
         default_factory=list,
         description="SPARQL endpoints a query may call with SERVICE (JSON list); empty: SERVICE is refused.",
     )
+
+
+    @property
+    def submission_files_dir(self) -> Path:
+        """Where submitted files and reports are kept (submissions_dir, or beside the store)."""
+        return self.submissions_dir or self.store_dir.with_name(self.store_dir.name + "-submissions")
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ from rdflib import Graph
 
 from server.project_graphs import load_folder, turtle_files
 from server.settings import Settings, get_settings
-from server.validation import Validator
+from server.validation_context import BundledDataValidator
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -42,8 +42,8 @@ def data(settings: Settings) -> Graph:
 
 
 @pytest.fixture(scope="session")
-def validator_with_data(settings: Settings) -> Validator:
-    return Validator.from_settings(settings, with_data=True)
+def validator_with_data(settings: Settings) -> BundledDataValidator:
+    return BundledDataValidator(settings)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,9 @@ from fastapi.staticfiles import StaticFiles
 
 from server import __version__
 from server.canned_service import CannedQueryService
-from server.http import routes_ops, routes_queries, routes_sparql, routes_web
+from server.http import routes_ops, routes_queries, routes_sparql, routes_submissions, routes_web
+from server.http.body_limit import BodyLimitMiddleware, BodyTooLargeError
+from server.http.guard import Guard
 from server.http.metrics import Metrics
 from server.http.middleware import RequestContextMiddleware
 from server.http.pages import templates
@@ -20,6 +22,8 @@ from server.query_catalogue import load_catalogue
 from server.settings import Settings, get_settings
 from server.sparql_service import SparqlError, SparqlService
 from server.store import EmbeddedStore
+from server.submissions import SubmissionError, SubmissionRejectedError, SubmissionService
+from server.validation_service import SubmissionInputError, ValidationService
 
 _STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
@@ -37,9 +41,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = store
         app.state.service = SparqlService(store, settings, str(store.spool_dir))
         app.state.canned = CannedQueryService(catalogue, app.state.service, store, settings)
+        validation = ValidationService(settings, store)
+        app.state.validation = validation
+        app.state.submissions = SubmissionService(settings, store, validation)
         try:
+            await app.state.submissions.load()
             yield
         finally:
+            await asyncio.to_thread(validation.close)
             await asyncio.to_thread(store.close)
 
     # /docs is served by routes_web with Swagger UI's files from our own npm install, not a CDN.
@@ -49,14 +58,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.templates = templates()
+    app.state.guard = Guard(settings)
     # Reads are open to every origin; nothing here uses credentials.
     app.add_middleware(
         CORSMiddleware, allow_origins=["*"], allow_credentials=False, allow_methods=["GET", "POST"],
         allow_headers=["*"], expose_headers=["ETag", "Last-Modified", "X-Request-ID"],
     )
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_submission_bytes, prefixes=("/validate", "/submissions"))
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(routes_sparql.router)
     app.include_router(routes_queries.build_router(catalogue, settings.max_page_size))
+    app.include_router(routes_submissions.router)
     app.include_router(routes_web.router)
     app.include_router(routes_ops.router)
     app.mount("/assets/vendor/yasgui", _static(settings.web_vendor_dir / "@zazuko" / "yasgui" / "build"), name="yasgui")
@@ -66,9 +78,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(SparqlError)
     async def sparql_error(request: Request, error: SparqlError) -> Response:
         # The canned-query API answers in JSON, like the rest of a typed API; /sparql in plain text.
-        if request.url.path.startswith("/queries"):
+        if request.url.path.startswith(("/queries", "/submissions")):
             return JSONResponse({"detail": error.message}, status_code=error.status)
         return PlainTextResponse(error.message + "\n", status_code=error.status)
+
+    for refusal in (SubmissionError, SubmissionInputError, SubmissionRejectedError, BodyTooLargeError):
+        app.add_exception_handler(refusal, routes_submissions.error_response)  # type: ignore[arg-type]
 
     return app
 

@@ -9,10 +9,13 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from server.canned_service import CannedQueryService
+from server.http.guard import Guard
 from server.http.metrics import Metrics
 from server.settings import Settings
 from server.sparql_service import SparqlService
 from server.store import GraphStore
+from server.submissions import SubmissionService
+from server.validation_service import ValidationService
 
 
 async def _service(request: Request) -> SparqlService:
@@ -35,8 +38,23 @@ async def _metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
+async def _guard(request: Request) -> Guard:
+    return request.app.state.guard
+
+
+async def _submissions(request: Request) -> SubmissionService:
+    return request.app.state.submissions
+
+
+async def _validation(request: Request) -> ValidationService:
+    return request.app.state.validation
+
+
 ServiceDep = Annotated[SparqlService, Depends(_service)]
 StoreDep = Annotated[GraphStore, Depends(_store)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 CannedDep = Annotated[CannedQueryService, Depends(_canned)]
+GuardDep = Annotated[Guard, Depends(_guard)]
+SubmissionsDep = Annotated[SubmissionService, Depends(_submissions)]
+ValidationDep = Annotated[ValidationService, Depends(_validation)]

@@ -41,7 +41,7 @@ async def sparql_get(
     queries = params.getlist("query")
     if not queries:
         return _describe(request, store, settings)
-    return await _answer(request, service, metrics, _query_request(request, queries, params))
+    return await answer_query(request, service, metrics, _query_request(request, queries, params))
 
 
 @router.post("/sparql", summary="Run a SPARQL query sent in the body")
@@ -57,12 +57,12 @@ async def sparql_post(request: Request, service: ServiceDep, settings: SettingsD
     # URL-encoding may triple a query's length; anything beyond that is not a query we accept.
     body = _decode(await _read_body(request, 3 * settings.max_query_bytes + 4096))
     if content_type == "application/sparql-query":
-        return await _answer(request, service, metrics, _query_request(request, [body], request.query_params))
+        return await answer_query(request, service, metrics, _query_request(request, [body], request.query_params))
     form = parse_qs(body, keep_blank_values=True)
     if "update" in form:
         raise _update_refused()
     fields = _Fields(form, request.query_params)
-    return await _answer(request, service, metrics, _query_request(request, form.get("query", []), fields))
+    return await answer_query(request, service, metrics, _query_request(request, form.get("query", []), fields))
 
 
 class _Fields:
@@ -112,7 +112,8 @@ def _decode(body: bytes) -> str:
         raise SparqlError(400, f"The request body is not valid UTF-8 (byte {error.start}).") from None
 
 
-async def _answer(request: Request, service: SparqlService, metrics: Metrics, query: QueryRequest) -> Response:
+async def answer_query(request: Request, service: SparqlService, metrics: Metrics, query: QueryRequest) -> Response:
+    """Plan and run a query, answering 304 when the client's copy is current; the answer streams if spooled."""
     plan = service.plan(query)
     info = request.app.state.store.info
     headers = {"Vary": "Accept", "Cache-Control": "no-cache", "Last-Modified": format_datetime(info.last_modified, usegmt=True)}

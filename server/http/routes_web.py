@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse
 from server.http.deps import CannedDep, SettingsDep, StoreDep
 from server.http.pages import render, site_root
 from server.namespaces import DISPLAY_PREFIXES
+from server.rdf_formats import SYNTAXES
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,6 +42,18 @@ async def editor(request: Request, canned: CannedDep, settings: SettingsDep) -> 
     }
     installed = (settings.web_vendor_dir / "@zazuko" / "yasgui" / "build" / "yasgui.min.js").is_file()
     return render(request, "editor.html", queries=canned.queries, config=config, endpoint=endpoint, installed=installed)
+
+
+_SYNTAX_LABELS = {
+    "turtle": "Turtle", "trig": "TriG", "ntriples": "N-Triples", "nquads": "N-Quads", "jsonld": "JSON-LD", "rdfxml": "RDF/XML",
+}
+
+
+@router.get("/submit")
+async def submit(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """The submission page: check a file (the form works without script), then submit it with a token."""
+    syntaxes = [{"name": s.name, "label": _SYNTAX_LABELS[s.name]} for s in SYNTAXES]
+    return render(request, "submit.html", syntaxes=syntaxes, max_mb=f"{settings.max_submission_bytes / 1024 / 1024:g}")
 
 
 @router.get("/docs")

@@ -1,0 +1,71 @@
+"""The neighbourhood of some nodes in a store: the context a submission is validated in.
+
+Validating a submission merged into the whole store took 0.9 s at 1M triples; validating it
+with only the triples its shapes can reach took 14 ms at any size. The shapes look at a focus
+node's own triples, at the nodes those point to (their types for sh:class, their triples for
+sh:node and SPARQL constraints, a few steps along paths), and, through inverse paths, at
+the nodes that point to it with a few predicates. So from the seeds (the IRIs a submission
+mentions) the walk follows outgoing triples `depth` steps, incoming triples of the named
+inverse predicates at each step, every blank node to its end (a blank node is part of its
+owner's description), and takes the types of the nodes where it stops. Objects of rdf:type
+(classes) are not followed: the validator holds the whole ontology anyway.
+"""
+
+from collections.abc import Iterable
+
+import pyoxigraph as ox
+
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+_DEFAULT = ox.DefaultGraph()
+
+
+class _Collector:
+    def __init__(self, store: ox.Store, max_triples: int):
+        self.store = store
+        self.max_triples = max_triples
+        self.triples: set[ox.Triple] = set()
+        self.described: set[ox.NamedNode | ox.BlankNode] = set()
+
+    @property
+    def full(self) -> bool:
+        return len(self.triples) >= self.max_triples
+
+    def add(self, quads: Iterable[ox.Quad], reached: list[ox.NamedNode], follow: bool = True) -> None:
+        for quad in quads:
+            self.triples.add(ox.Triple(quad.subject, quad.predicate, quad.object))
+            for node in (quad.subject, quad.object):
+                if isinstance(node, ox.BlankNode):
+                    self.describe_blank(node, reached)
+            if follow and isinstance(quad.object, ox.NamedNode) and quad.predicate != RDF_TYPE:
+                reached.append(quad.object)
+
+    def describe_blank(self, node: ox.BlankNode, reached: list[ox.NamedNode]) -> None:
+        if node in self.described:
+            return
+        self.described.add(node)
+        self.add(self.store.quads_for_pattern(node, None, None, _DEFAULT), reached)
+
+
+def walk(
+    store: ox.Store, seeds: Iterable[str], inverse_predicates: Iterable[str], depth: int, max_triples: int
+) -> bytes:
+    """The triples of the default graph around the seed IRIs, as N-Triples (see the module's notes)."""
+    collector = _Collector(store, max_triples)
+    inverse = [ox.NamedNode(p) for p in inverse_predicates]
+    frontier = [ox.NamedNode(s) for s in seeds]
+    for _ in range(depth):
+        reached: list[ox.NamedNode] = []
+        for node in frontier:
+            if node in collector.described or collector.full:
+                continue
+            collector.described.add(node)
+            collector.add(store.quads_for_pattern(node, None, None, _DEFAULT), reached)
+            for predicate in inverse:
+                incoming = list(store.quads_for_pattern(None, predicate, node, _DEFAULT))
+                collector.add(incoming, reached, follow=False)
+                reached.extend(q.subject for q in incoming if isinstance(q.subject, ox.NamedNode))
+        frontier = reached
+    for node in frontier:
+        if node not in collector.described:
+            collector.add(store.quads_for_pattern(node, RDF_TYPE, None, _DEFAULT), [], follow=False)
+    return ox.serialize(sorted(collector.triples, key=str), format=ox.RdfFormat.N_TRIPLES) or b""

@@ -1,0 +1,42 @@
+"""Validation in the context of the bundled data, computed as the server computes it from its store.
+
+The CLI and the tests validate files against the bundled data; the server validates
+submissions against its on-disk store. Both take the context with the same walk
+(context_walk), so a file gets the same report from `ilo-kg validate --with-data` as from
+POST /validate on a server holding the same data.
+"""
+
+from collections.abc import Sequence
+
+import pyoxigraph as ox
+from rdflib import Graph
+
+from server.context_walk import walk
+from server.parsing import ParsedDocument, parse_rdf
+from server.project_graphs import turtle_files
+from server.rdf_formats import BY_NAME
+from server.settings import Settings
+from server.validation import CONTEXT_DEPTH, Report, Validator
+
+
+def context_graph(ntriples: bytes) -> Graph:
+    """Context triples (N-Triples from the walk) as the rdflib graph the validator takes."""
+    return parse_rdf(ntriples, BY_NAME["ntriples"], "(context)").graph
+
+
+class BundledDataValidator:
+    """The project's validator with the ontology and bundled data as context."""
+
+    def __init__(self, settings: Settings, validator: Validator | None = None):
+        self.validator = validator or Validator.from_settings(settings)
+        self._store = ox.Store()
+        for folder in (settings.ontology_dir, settings.data_dir):
+            for path in turtle_files(folder):
+                self._store.load(path=str(path), format=ox.RdfFormat.TURTLE)
+        self._max_triples = settings.max_context_triples
+
+    def validate(self, documents: Sequence[ParsedDocument]) -> Report:
+        """Validate documents with the triples around the nodes they mention as context."""
+        seeds = self.validator.seeds(documents)
+        ntriples = walk(self._store, seeds, self.validator.inverse_predicates, CONTEXT_DEPTH, self._max_triples)
+        return self.validator.validate(documents, context_graph(ntriples))

@@ -1,0 +1,111 @@
+"""Validating submitted files: read in a worker, context from the store, validated in a worker.
+
+Three steps, each with its own deadline: a worker parses the file and lists the IRIs it
+mentions (the parse deadline); the store collects the triples around them (the query
+deadline); a worker validates the file in that context (the validation deadline). The cost
+therefore follows the size of the submission, not of the store.
+"""
+
+import asyncio
+import concurrent.futures
+import multiprocessing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pebble
+
+from server import validation_worker
+from server.parsing import RdfInputError
+from server.query_worker import DescribeJob
+from server.rdf_formats import RdfSyntax
+from server.settings import Settings
+from server.store import DeadlineExceededError, GraphStore
+from server.validation import CONTEXT_DEPTH, Report
+from server.validation_worker import Validated, ValidationJob
+
+
+class SubmissionInputError(Exception):
+    """A submitted file that cannot be validated, with the HTTP status, a message and where in the file."""
+
+    def __init__(self, status: int, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.status, self.message, self.line, self.column = status, message, line, column
+
+    def as_dict(self) -> dict[str, object]:
+        """The error as the JSON body of an answer."""
+        return {"detail": self.message, "line": self.line, "column": self.column}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A validated submission: its report and its triples as N-Triples."""
+
+    report: Report
+    ntriples: str
+
+
+class ValidationService:
+    """Validates submitted RDF against the project's shapes in the context of the stored graph."""
+
+    def __init__(self, settings: Settings, store: GraphStore):
+        self._settings = settings
+        self._store = store
+        self._waiting = 0
+        self._pool = pebble.ProcessPool(
+            max_workers=settings.validation_workers,
+            initializer=validation_worker.initialise,
+            initargs=(str(settings.shapes_dir), str(settings.ontology_dir)),
+            context=multiprocessing.get_context("spawn"),
+        )
+
+    async def validate(self, data: bytes, syntax: RdfSyntax, source: str) -> Outcome:
+        """Read and validate one file; raises SubmissionInputError if it cannot be read or checked in time."""
+        if self._waiting >= self._settings.validation_queue:
+            raise SubmissionInputError(
+                503, f"{self._waiting} validations are waiting already; try again in a few seconds."
+            )
+        self._waiting += 1
+        try:
+            job = ValidationJob(data, syntax.name, source, self._settings.max_submission_triples)
+            inspection = await self._run(validation_worker.inspect, (job,), self._settings.parse_timeout_seconds, "read")
+            describe = DescribeJob(
+                inspection.seeds, inspection.inverse_predicates, CONTEXT_DEPTH, self._settings.max_context_triples
+            )
+            try:
+                context = await self._store.describe(describe, self._settings.query_timeout_seconds)
+            except DeadlineExceededError:
+                raise SubmissionInputError(
+                    503, "Collecting the stored context of this file took too long; try again, or split the file."
+                ) from None
+            validated: Validated = await self._run(
+                validation_worker.validate, (job, context), self._settings.validation_timeout_seconds, "validated"
+            )
+            return Outcome(validated.report, validated.ntriples)
+        finally:
+            self._waiting -= 1
+
+    async def _run(self, function: Callable[..., Any], args: tuple[Any, ...], timeout: float, stage: str) -> Any:
+        future = self._pool.schedule(function, args=args, timeout=timeout)
+        try:
+            return await asyncio.wrap_future(future)
+        except RdfInputError as error:
+            raise SubmissionInputError(400, str(error), error.line, error.column) from None
+        except concurrent.futures.TimeoutError:
+            raise SubmissionInputError(
+                422, f"The file could not be {stage} within {timeout:g} s; split it into smaller files."
+            ) from None
+        except pebble.ProcessExpired:
+            # A parser that crashes its process (native code meeting pathological input).
+            raise SubmissionInputError(
+                400, f"The file could not be {stage}: the {'parser' if stage == 'read' else 'validator'} stopped on it. "
+                "Check that it is well-formed and not nested hundreds of levels deep."
+            ) from None
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+
+    def close(self) -> None:
+        """Stop the workers."""
+        self._pool.stop()
+        self._pool.join()

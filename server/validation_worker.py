@@ -1,0 +1,90 @@
+"""What runs inside a validation worker process: parse a submission, validate it in its context.
+
+Submitted files are read and validated in worker processes, never in the server process:
+a deadline can then stop a pathological input for real (the worker is killed and replaced),
+and an input that crashes a parser takes down one worker, not the server. Each worker loads
+the shapes and the ontology once, when it starts.
+"""
+
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from server.parsing import RELATIVE_BASE, ParsedDocument, parse_rdf
+from server.project_graphs import load_folder
+from server.rdf_formats import BY_NAME
+from server.submission_records import RESERVED_NAMESPACES
+from server.validation import Report, Validator
+from server.validation_context import context_graph
+
+_validator: Validator | None = None
+
+
+@dataclass(frozen=True)
+class ValidationJob:
+    """One submitted file: its bytes, syntax (a name from rdf_formats) and the name to report it under."""
+
+    data: bytes
+    syntax: str
+    source: str
+    max_triples: int
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the first look at a file found: the IRIs to fetch context for, and its size."""
+
+    seeds: tuple[str, ...]
+    inverse_predicates: tuple[str, ...]
+    triples: int
+
+
+@dataclass(frozen=True)
+class Validated:
+    """A validated file: its report, and its triples as N-Triples (to store, if it is accepted)."""
+
+    report: Report
+    ntriples: str
+
+
+def initialise(shapes_dir: str, ontology_dir: str) -> None:
+    """Worker start: load the shapes and the ontology, so that the first validation is as fast as the rest."""
+    # Killed at a deadline with SIGTERM; see query_worker.initialise.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    global _validator
+    _validator = Validator(load_folder(Path(shapes_dir)), load_folder(Path(ontology_dir)))
+
+
+def _parse(job: ValidationJob) -> ParsedDocument:
+    return parse_rdf(job.data, BY_NAME[job.syntax], job.source, max_triples=job.max_triples)
+
+
+def _require_validator() -> Validator:
+    if _validator is None:
+        raise RuntimeError("the validation worker was not initialised")
+    return _validator
+
+
+def inspect(job: ValidationJob) -> Inspection:
+    """Parse the file (raising RdfInputError if it cannot be read) and list where its context lies."""
+    validator = _require_validator()
+    document = _parse(job)
+    return Inspection(tuple(validator.seeds([document])), validator.inverse_predicates, len(document.graph))
+
+
+def validate(job: ValidationJob, context: bytes) -> Validated:
+    """Validate the file in its context (N-Triples of the stored triples around it).
+
+    A submission may not describe the graph's own records, vocabulary, shapes or codes.
+    """
+    validator = _require_validator()
+    document = _parse(job)
+    report = validator.validate([document], context_graph(context), reserved=RESERVED_NAMESPACES)
+    # The file parsed above, so it parses again; pyoxigraph writes the N-Triples that its own
+    # SPARQL parser reads back when the triples are stored.
+    quads = ox.parse(job.data, format=BY_NAME[job.syntax].oxigraph_format, base_iri=RELATIVE_BASE)
+    triples = {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
+    ntriples = (ox.serialize(sorted(triples, key=str), format=ox.RdfFormat.N_TRIPLES) or b"").decode("utf-8")
+    return Validated(report, ntriples)
