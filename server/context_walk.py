@@ -20,9 +20,10 @@ _DEFAULT = ox.DefaultGraph()
 
 
 class _Collector:
-    def __init__(self, store: ox.Store, max_triples: int):
+    def __init__(self, store: ox.Store, max_triples: int, excluded: ox.NamedNode | None):
         self.store = store
         self.max_triples = max_triples
+        self.excluded = excluded
         self.triples: set[ox.Triple] = set()
         self.described: set[ox.NamedNode | ox.BlankNode] = set()
 
@@ -32,12 +33,21 @@ class _Collector:
 
     def add(self, quads: Iterable[ox.Quad], reached: list[ox.NamedNode], follow: bool = True) -> None:
         for quad in quads:
+            if self.excluded is not None and not self._asserted_elsewhere(quad):
+                continue
             self.triples.add(ox.Triple(quad.subject, quad.predicate, quad.object))
             for node in (quad.subject, quad.object):
                 if isinstance(node, ox.BlankNode):
                     self.describe_blank(node, reached)
             if follow and isinstance(quad.object, ox.NamedNode) and quad.predicate != RDF_TYPE:
                 reached.append(quad.object)
+
+    def _asserted_elsewhere(self, quad: ox.Quad) -> bool:
+        """Whether a named graph other than the excluded one asserts the triple."""
+        return any(
+            not isinstance(q.graph_name, ox.DefaultGraph) and q.graph_name != self.excluded
+            for q in self.store.quads_for_pattern(quad.subject, quad.predicate, quad.object, None)
+        )
 
     def describe_blank(self, node: ox.BlankNode, reached: list[ox.NamedNode]) -> None:
         if node in self.described:
@@ -47,10 +57,15 @@ class _Collector:
 
 
 def walk(
-    store: ox.Store, seeds: Iterable[str], inverse_predicates: Iterable[str], depth: int, max_triples: int
+    store: ox.Store, seeds: Iterable[str], inverse_predicates: Iterable[str], depth: int, max_triples: int,
+    excluded_graph: str | None = None,
 ) -> bytes:
-    """The triples of the default graph around the seed IRIs, as N-Triples (see the module's notes)."""
-    collector = _Collector(store, max_triples)
+    """The triples of the default graph around the seed IRIs, as N-Triples (see the module's notes).
+
+    With excluded_graph, triples that only that named graph asserts are left out: the context
+    of a replacement is the graph without the submission it replaces.
+    """
+    collector = _Collector(store, max_triples, ox.NamedNode(excluded_graph) if excluded_graph else None)
     inverse = [ox.NamedNode(p) for p in inverse_predicates]
     frontier = [ox.NamedNode(s) for s in seeds]
     for _ in range(depth):

@@ -54,6 +54,17 @@ class RdfInputError(Exception):
         return f"{where}: {self.message}"
 
 
+class TooManyTriplesError(RdfInputError):
+    """The input holds more triples than allowed."""
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (_rebuild_too_many, (self.message, self.source))
+
+
+def _rebuild_too_many(message: str, source: str) -> TooManyTriplesError:
+    return TooManyTriplesError(message, source=source)
+
+
 def _rebuild_input_error(message: str, source: str, line: int | None, column: int | None) -> RdfInputError:
     return RdfInputError(message, source=source, line=line, column=column)
 
@@ -80,12 +91,14 @@ def parse_rdf(data: bytes, syntax: RdfSyntax, source: str, max_triples: int | No
     if syntax.oxigraph_format == ox.RdfFormat.RDF_XML:
         _refuse_xml_entities(data, source)
     parser = ox.parse(data, format=syntax.oxigraph_format, base_iri=RELATIVE_BASE)
-    graph = Graph()
+    quads = []
     try:
+        # Read in full first (fast, native), so that an input over the limit is refused before
+        # the slower conversion to rdflib terms.
         for quad in parser:
-            graph.add((_convert(quad.subject, source), _convert(quad.predicate, source), _convert(quad.object, source)))
-            if max_triples is not None and len(graph) > max_triples:
-                raise RdfInputError(
+            quads.append(quad)
+            if max_triples is not None and len(quads) > max_triples:
+                raise TooManyTriplesError(
                     f"the input holds more than {max_triples} triples, the most accepted at once; split it into smaller files",
                     source=source,
                 )
@@ -93,6 +106,9 @@ def parse_rdf(data: bytes, syntax: RdfSyntax, source: str, max_triples: int | No
         raise _syntax_error(error, source) from None
     except RecursionError:
         raise RdfInputError("the input is nested too deeply to be read", source=source) from None
+    graph = Graph()
+    for quad in quads:
+        graph.add((_convert(quad.subject, source), _convert(quad.predicate, source), _convert(quad.object, source)))
     document = ParsedDocument(source, text, syntax, graph, dict(parser.prefixes or {}))
     _refuse_unsafe_iris(document)
     return document

@@ -49,6 +49,7 @@ class DescribeJob:
     inverse_predicates: tuple[str, ...]
     depth: int
     max_triples: int
+    excluded_graph: str | None = None
     store_dir: str = ""
     generation: int = 0
 
@@ -171,4 +172,4 @@ def run(job: QueryJob) -> QueryOutput:
 def describe(job: DescribeJob) -> bytes:
     """The neighbourhood of the job's seeds in the worker's store, as N-Triples."""
     store = _open(job.store_dir, job.generation)
-    return walk(store, job.seeds, job.inverse_predicates, job.depth, job.max_triples)
+    return walk(store, job.seeds, job.inverse_predicates, job.depth, job.max_triples, job.excluded_graph)

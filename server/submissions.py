@@ -69,7 +69,8 @@ class Accepted:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    # The form the store gives back (xsd:dateTime in UTC with Z), so a record reads the same after a restart.
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class SubmissionService:
@@ -193,7 +194,8 @@ class SubmissionService:
     async def _accept(
         self, upload: Upload, digest: str, submitter: str, submission_id: str, current: SubmissionRecord | None = None
     ) -> SubmissionRecord:
-        outcome = await self._validation.validate(upload.data, upload.syntax, upload.file_name or "submission")
+        replacing = current.graph if current is not None else None
+        outcome = await self._validation.validate(upload.data, upload.syntax, upload.file_name or "submission", replacing)
         if not outcome.report.conforms:
             raise SubmissionRejectedError(outcome.report, upload.data.decode("utf-8-sig"))
         record = SubmissionRecord(

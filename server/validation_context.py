@@ -7,6 +7,7 @@ POST /validate on a server holding the same data.
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pyoxigraph as ox
 from rdflib import Graph
@@ -24,6 +25,25 @@ def context_graph(ntriples: bytes) -> Graph:
     return parse_rdf(ntriples, BY_NAME["ntriples"], "(context)").graph
 
 
+def canonical_triples(document: ParsedDocument) -> bytes:
+    """The document's triples as N-Triples, with literals in the canonical form the store keeps.
+
+    The store keeps "1200000.0"^^xsd:decimal as "1200000"; compared with the stored context,
+    the same amount written the other way would count as a second value.
+    """
+    store = ox.Store()
+    quads = ox.parse(document.graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
+    store.extend(quads)
+    triples = [ox.Triple(q.subject, q.predicate, q.object) for q in store]
+    return ox.serialize(sorted(triples, key=str), format=ox.RdfFormat.N_TRIPLES) or b""
+
+
+def canonical(document: ParsedDocument) -> ParsedDocument:
+    """The document with its graph in canonical form (see canonical_triples); text and prefixes kept for locating."""
+    graph = parse_rdf(canonical_triples(document), BY_NAME["ntriples"], document.source).graph
+    return replace(document, graph=graph)
+
+
 class BundledDataValidator:
     """The project's validator with the ontology and bundled data as context."""
 
@@ -37,6 +57,7 @@ class BundledDataValidator:
 
     def validate(self, documents: Sequence[ParsedDocument]) -> Report:
         """Validate documents with the triples around the nodes they mention as context."""
+        documents = [canonical(d) for d in documents]
         seeds = self.validator.seeds(documents)
         ntriples = walk(self._store, seeds, self.validator.inverse_predicates, CONTEXT_DEPTH, self._max_triples)
         return self.validator.validate(documents, context_graph(ntriples))

@@ -16,7 +16,7 @@ from typing import Any
 import pebble
 
 from server import validation_worker
-from server.parsing import RdfInputError
+from server.parsing import RdfInputError, TooManyTriplesError
 from server.query_worker import DescribeJob
 from server.rdf_formats import RdfSyntax
 from server.settings import Settings
@@ -59,8 +59,11 @@ class ValidationService:
             context=multiprocessing.get_context("spawn"),
         )
 
-    async def validate(self, data: bytes, syntax: RdfSyntax, source: str) -> Outcome:
-        """Read and validate one file; raises SubmissionInputError if it cannot be read or checked in time."""
+    async def validate(self, data: bytes, syntax: RdfSyntax, source: str, replacing: str | None = None) -> Outcome:
+        """Read and validate one file; raises SubmissionInputError if it cannot be read or checked in time.
+
+        replacing: the named graph of a submission the file is to replace, left out of the context.
+        """
         if self._waiting >= self._settings.validation_queue:
             raise SubmissionInputError(
                 503, f"{self._waiting} validations are waiting already; try again in a few seconds."
@@ -70,7 +73,7 @@ class ValidationService:
             job = ValidationJob(data, syntax.name, source, self._settings.max_submission_triples)
             inspection = await self._run(validation_worker.inspect, (job,), self._settings.parse_timeout_seconds, "read")
             describe = DescribeJob(
-                inspection.seeds, inspection.inverse_predicates, CONTEXT_DEPTH, self._settings.max_context_triples
+                inspection.seeds, inspection.inverse_predicates, CONTEXT_DEPTH, self._settings.max_context_triples, replacing
             )
             try:
                 context = await self._store.describe(describe, self._settings.query_timeout_seconds)
@@ -89,6 +92,8 @@ class ValidationService:
         future = self._pool.schedule(function, args=args, timeout=timeout)
         try:
             return await asyncio.wrap_future(future)
+        except TooManyTriplesError as error:
+            raise SubmissionInputError(413, str(error)) from None
         except RdfInputError as error:
             raise SubmissionInputError(400, str(error), error.line, error.column) from None
         except concurrent.futures.TimeoutError:

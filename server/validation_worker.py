@@ -10,14 +10,12 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyoxigraph as ox
-
-from server.parsing import RELATIVE_BASE, ParsedDocument, parse_rdf
+from server.parsing import ParsedDocument, parse_rdf
 from server.project_graphs import load_folder
 from server.rdf_formats import BY_NAME
 from server.submission_records import RESERVED_NAMESPACES
 from server.validation import Report, Validator
-from server.validation_context import context_graph
+from server.validation_context import canonical, canonical_triples, context_graph
 
 _validator: Validator | None = None
 
@@ -58,7 +56,7 @@ def initialise(shapes_dir: str, ontology_dir: str) -> None:
 
 
 def _parse(job: ValidationJob) -> ParsedDocument:
-    return parse_rdf(job.data, BY_NAME[job.syntax], job.source, max_triples=job.max_triples)
+    return canonical(parse_rdf(job.data, BY_NAME[job.syntax], job.source, max_triples=job.max_triples))
 
 
 def _require_validator() -> Validator:
@@ -82,9 +80,5 @@ def validate(job: ValidationJob, context: bytes) -> Validated:
     validator = _require_validator()
     document = _parse(job)
     report = validator.validate([document], context_graph(context), reserved=RESERVED_NAMESPACES)
-    # The file parsed above, so it parses again; pyoxigraph writes the N-Triples that its own
-    # SPARQL parser reads back when the triples are stored.
-    quads = ox.parse(job.data, format=BY_NAME[job.syntax].oxigraph_format, base_iri=RELATIVE_BASE)
-    triples = {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
-    ntriples = (ox.serialize(sorted(triples, key=str), format=ox.RdfFormat.N_TRIPLES) or b"").decode("utf-8")
-    return Validated(report, ntriples)
+    # Written by pyoxigraph, whose own SPARQL parser reads them back when they are stored.
+    return Validated(report, canonical_triples(document).decode("utf-8"))

@@ -16,6 +16,7 @@ from rdflib import Graph
 
 from server.project_graphs import load_folder, turtle_files
 from server.settings import Settings, get_settings
+from server.tokens import Role, TokenRegistry
 from server.validation_context import BundledDataValidator
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -138,5 +139,33 @@ def _free_port() -> int:
 def sparql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """One server for the endpoint tests; answers over 3 MB are refused (to test the limit)."""
     server = RunningServer(tmp_path_factory.mktemp("store") / "store", {"ILOKG_MAX_RESULT_BYTES": "3000000"}).start()
+    yield server
+    server.stop()
+
+
+class SubmissionServer(RunningServer):
+    """A server that accepts submissions, with tokens issued to two submitters and an operator."""
+
+    def __init__(self, folder: Path, env: dict[str, str] | None = None):
+        registry = TokenRegistry(folder / "tokens.json")
+        self.tokens = {
+            "alice": registry.issue("alice", Role.SUBMITTER),
+            "bob": registry.issue("bob", Role.SUBMITTER),
+            "operator": registry.issue("operator", Role.OPERATOR),
+        }
+        super().__init__(folder / "store", {"ILOKG_TOKENS_FILE": str(folder / "tokens.json"), **(env or {})})
+
+    def auth(self, who: str) -> dict[str, str]:
+        """The Authorization header of one of the token holders."""
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+@pytest.fixture(scope="session")
+def submission_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SubmissionServer]:
+    """One server for the submission tests; generous rates, and a small triple limit to test it cheaply."""
+    server = SubmissionServer(
+        tmp_path_factory.mktemp("submissions"),
+        {"ILOKG_SUBMISSION_RATE": "1000/minute", "ILOKG_VALIDATION_RATE": "1000/minute", "ILOKG_MAX_SUBMISSION_TRIPLES": "5000"},
+    ).start()
     yield server
     server.stop()

@@ -56,7 +56,7 @@ async def read_upload(request: Request, max_bytes: int) -> Upload:
             "or send a multipart/form-data form with a 'file' or 'text' field.",
         )
     media_type, params = _parse_content_type(header)
-    if media_type == "multipart/form-data":
+    if media_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
         return await _read_form(request, max_bytes)
     syntax = _syntax_of_media_type(media_type)
     charset = params.get("charset", "utf-8").lower()

@@ -1,0 +1,348 @@
+"""Submissions through a real server: validated, stored whole with provenance, queryable at once;
+refused with the expected finding and nothing stored; tokens; replace and withdraw; the same file
+twice; a burst of concurrent submissions; SIGKILL right after a 201."""
+
+import hashlib
+import json
+import os
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from rdflib import Graph, Literal
+from rdflib.namespace import SH
+
+from tests.conftest import FIXTURES, SubmissionServer
+
+NEW_PROJECT = FIXTURES / "submissions" / "new-project.ttl"
+PROJECT_IRI = "https://example.org/partner-data/green-jobs-project"
+TURTLE = {"Content-Type": "text/turtle"}
+# Invalid shape fixtures whose finding is a violation: each must be refused. (Those of
+# SubmissionShape describe submission records, which no submission may; they are tested apart.)
+REFUSED = sorted(
+    path
+    for path in (FIXTURES / "shapes").glob("*/invalid-*.ttl")
+    if json.loads(path.with_suffix(".expected.json").read_text())["severity"] == "Violation"
+    and path.parent.name != "SubmissionShape"
+)
+
+
+def variant(number: int) -> bytes:
+    """The one-project submission with IRIs and labels of its own."""
+    text = NEW_PROJECT.read_text(encoding="utf-8")
+    return text.replace("green-jobs", f"green-jobs-{number}").replace("in the Mekong", f"in the Mekong ({number})").encode()
+
+
+def post(server: SubmissionServer, path: str, data: bytes, headers: dict[str, str], **kwargs: object) -> httpx.Response:
+    return httpx.post(server.url + path, content=data, headers=headers, timeout=60, **kwargs)  # type: ignore[arg-type]
+
+
+def submit(server: SubmissionServer, data: bytes, who: str = "alice", name: str | None = None) -> httpx.Response:
+    headers = {**TURTLE, **server.auth(who)}
+    if name:
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return post(server, "/submissions", data, headers)
+
+
+def ask(server: SubmissionServer, query: str) -> bool:
+    response = httpx.post(server.url + "/sparql", data={"query": query}, headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200, response.text
+    return response.json()["boolean"]
+
+
+def state(server: SubmissionServer) -> tuple[str, int, list[str]]:
+    """What must not change when a request is refused: the data version, triple count and submissions."""
+    health = httpx.get(server.url + "/health").json()
+    listed = [s["id"] for s in httpx.get(server.url + "/submissions").json()["submissions"]]
+    return health["dataVersion"], health["triples"], listed
+
+
+def withdraw_all(server: SubmissionServer) -> None:
+    for record in httpx.get(server.url + "/submissions").json()["submissions"]:
+        response = httpx.delete(server.url + record["links"]["self"], headers=server.auth("operator"), timeout=60)
+        assert response.status_code == 204
+
+
+@pytest.fixture
+def clean(submission_server: SubmissionServer) -> SubmissionServer:
+    """The server with no submissions: the stored graph is the context of every validation."""
+    withdraw_all(submission_server)
+    return submission_server
+
+
+def test_the_invalid_fixtures_were_found() -> None:
+    assert len(REFUSED) >= 60
+
+
+def test_a_valid_submission_is_stored_with_its_provenance_and_queryable_at_once(clean: SubmissionServer) -> None:
+    data = NEW_PROJECT.read_bytes()
+    before = state(clean)
+    response = submit(clean, data, name="new-project.ttl")
+    assert response.status_code == 201, response.text
+    record = response.json()
+    assert response.headers["location"] == f"/submissions/{record['id']}"
+    assert {k: record[k] for k in ("submitter", "sha256", "mediaType", "fileName", "triples", "warnings", "modified")} == {
+        "submitter": "alice",
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "mediaType": "text/turtle",
+        "fileName": "new-project.ttl",
+        "triples": 48,
+        "warnings": 0,
+        "modified": None,
+    }
+    assert httpx.get(clean.url + response.headers["location"]).json() == record
+    # The store grew by the 48 triples and the 11 of the record, and its version changed.
+    after = state(clean)
+    assert after[1] == before[1] + 59 and after[0] != before[0] and after[2] == [record["id"]]
+    assert ask(
+        clean,
+        f'ASK {{ <{PROJECT_IRI}> <http://www.w3.org/2000/01/rdf-schema#label> "Green jobs for young people in the Mekong"@en }}',
+    )
+    assert ask(
+        clean,
+        f"""PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX dcterms: <http://purl.org/dc/terms/>
+        PREFIX ilop: <https://w3id.org/ilo-partnerships/ontology#>
+        ASK {{ GRAPH <{record["graph"]}> {{ <{record["iri"]}> a ilop:Submission ;
+            prov:wasAttributedTo <https://w3id.org/ilo-partnerships/id/submitter/alice> ;
+            ilop:contentSha256 "{record["sha256"]}" ; dcterms:format "text/turtle" ; ilop:fileName "new-project.ttl" ;
+            ilop:tripleCount 48 ; ilop:warningCount 0 .
+            <{PROJECT_IRI}> a ilop:Project }} }}""",
+    )
+    # The canned question about one partner's projects now lists it (MOEL funds it).
+    rows = httpx.get(clean.url + "/queries/projects", params={"country": "KH", "format": "rows"}).json()["rows"]
+    assert "Green jobs for young people in the Mekong" in [row["label"] for row in rows]
+    original = httpx.get(clean.url + record["links"]["original"])
+    assert original.content == data and original.headers["content-type"].startswith("text/turtle")
+    report = httpx.get(clean.url + record["links"]["report"]).json()
+    assert (report["conforms"], report["results"], report["triples"]) == (True, [], 48)
+
+
+def test_the_content_comes_back_in_any_rdf_format_with_its_record(clean: SubmissionServer) -> None:
+    record = submit(clean, NEW_PROJECT.read_bytes(), name="new-project.ttl").json()
+    submitted = Graph().parse(NEW_PROJECT, format="turtle")
+    for media_type, rdflib_format in (
+        ("text/turtle", "turtle"),
+        ("application/n-triples", "nt"),
+        ("application/ld+json", "json-ld"),
+        ("application/rdf+xml", "xml"),
+    ):
+        response = httpx.get(clean.url + record["links"]["content"], headers={"Accept": media_type})
+        assert response.status_code == 200 and response.headers["content-type"].startswith(media_type)
+        content = Graph().parse(data=response.content, format=rdflib_format)
+        assert len(content) == 59
+        # Compared by value: the store writes 1200000.0 as its canonical "1200000".
+        assert _by_value(submitted) <= _by_value(content)
+
+
+def _by_value(graph: Graph) -> set[tuple[object, ...]]:
+    return {(s, p, o.toPython() if isinstance(o, Literal) else o) for s, p, o in graph}
+
+
+def test_the_same_file_twice_is_recognised(clean: SubmissionServer) -> None:
+    first = submit(clean, NEW_PROJECT.read_bytes())
+    again = submit(clean, NEW_PROJECT.read_bytes())
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"] and again.headers["location"] == first.headers["location"]
+    other = submit(clean, NEW_PROJECT.read_bytes(), who="bob")
+    assert other.status_code == 409
+    assert other.json() == {"detail": f"The same file was submitted already, as submission {first.json()['id']} by alice."}
+    assert state(clean)[2] == [first.json()["id"]]
+
+
+@pytest.mark.parametrize("path", REFUSED, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_each_invalid_file_is_refused_with_its_finding_and_nothing_is_stored(
+    submission_server: SubmissionServer, path: Path
+) -> None:
+    expected = json.loads(path.with_suffix(".expected.json").read_text(encoding="utf-8"))
+    before = state(submission_server)
+    response = submit(submission_server, path.read_bytes(), name=path.name)
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["detail"] == "The file does not conform to the shapes; nothing was stored."
+    assert [{k: r[k] for k in expected} for r in body["results"]] == [expected]
+    assert body["results"][0]["file"] == path.name and body["results"][0]["line"] >= 1
+    assert state(submission_server) == before
+    # /validate reports the same, and stores nothing either.
+    checked = post(submission_server, "/validate", path.read_bytes(), TURTLE).json()
+    assert [{k: r[k] for k in expected} for r in checked["results"]] == [expected]
+
+
+def test_a_reference_to_nothing_is_reported_as_dangling(clean: SubmissionServer) -> None:
+    text = NEW_PROJECT.read_text().replace("programme:ilo-korea-partnership-programme", "programme:no-such-programme")
+    body = post(clean, "/validate", text.encode(), TURTLE).json()
+    assert body["conforms"] is False
+    assert [(r["path"], r["message"], r["line"]) for r in body["results"]] == [
+        (
+            "ilop:partOfProgramme",
+            "ilop:partOfProgramme must point to an ilop:Programme. (programme:no-such-programme is described neither in "
+            "the input nor in the graph it is validated against; a reference to something new needs its description.)",
+            18,
+        )
+    ]
+
+
+def test_a_submission_may_not_describe_the_graphs_own_records_or_vocabulary(clean: SubmissionServer) -> None:
+    text = (FIXTURES / "shapes" / "SubmissionShape" / "valid.ttl").read_text()
+    text += '\n<https://w3id.org/ilo-partnerships/ontology#Project> <http://www.w3.org/2000/01/rdf-schema#label> "x"@en .\n'
+    response = submit(clean, text.encode())
+    assert response.status_code == 422
+    reserved = [(r["focusNode"], r["line"]) for r in response.json()["results"] if r["shape"] == "(submission rules)"]
+    assert reserved == [("submission:2026-11-22-0a1b2c3d", 10), ("submitter:koica-data", 20), ("ilop:Project", 22)]
+    assert state(clean)[2] == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        (
+            {},
+            "Submitting needs a token: send the header 'Authorization: Bearer <token>'. "
+            "Tokens are issued by the operator of this server.",
+        ),
+        (
+            {"Authorization": "Bearer ilokg_not-a-token"},
+            "The token is not valid (mistyped, or revoked); ask the operator for a new one.",
+        ),
+        ({"Authorization": "Basic YWxpY2U6c2VjcmV0"}, "The Authorization header must be 'Bearer <token>'."),
+        ({"Authorization": "Bearer " + "x" * 5000}, "The Authorization header must be 'Bearer <token>'."),
+    ],
+    ids=["no-token", "wrong-token", "basic-auth", "huge-token"],
+)
+def test_submitting_without_a_valid_token_is_refused(clean: SubmissionServer, headers: dict[str, str], message: str) -> None:
+    before = state(clean)
+    response = post(clean, "/submissions", NEW_PROJECT.read_bytes(), {**TURTLE, **headers})
+    assert (response.status_code, response.json()) == (401, {"detail": message})
+    assert response.headers["www-authenticate"] == 'Bearer realm="ilo-partnerships-kg"'
+    assert state(clean) == before
+
+
+def test_a_submitter_replaces_their_own_submission_atomically(clean: SubmissionServer) -> None:
+    record = submit(clean, NEW_PROJECT.read_bytes()).json()
+    newer = NEW_PROJECT.read_text().replace("in the Mekong", "in the Greater Mekong").encode()
+    refused = httpx.put(clean.url + record["links"]["self"], content=newer, headers={**TURTLE, **clean.auth("bob")})
+    assert (refused.status_code, refused.json()) == (
+        403,
+        {"detail": f"Submission {record['id']} is alice's; only they may replace it."},
+    )
+    response = httpx.put(
+        clean.url + record["links"]["self"], content=newer, headers={**TURTLE, **clean.auth("alice")}, timeout=60
+    )
+    assert response.status_code == 200, response.text
+    replaced = response.json()
+    assert (replaced["id"], replaced["created"], replaced["sha256"]) == (
+        record["id"],
+        record["created"],
+        hashlib.sha256(newer).hexdigest(),
+    )
+    assert replaced["modified"] is not None
+    label = "<http://www.w3.org/2000/01/rdf-schema#label>"
+    assert ask(clean, f'ASK {{ <{PROJECT_IRI}> {label} "Green jobs for young people in the Greater Mekong"@en }}')
+    assert not ask(clean, f'ASK {{ <{PROJECT_IRI}> {label} "Green jobs for young people in the Mekong"@en }}')
+    # An invalid replacement leaves the submission as it was.
+    broken = newer.replace(b'rdfs:label "Green jobs: Cambodia"@en ;', b"")
+    assert (
+        httpx.put(clean.url + record["links"]["self"], content=broken, headers={**TURTLE, **clean.auth("alice")}).status_code
+        == 422
+    )
+    assert httpx.get(clean.url + record["links"]["self"]).json() == replaced
+
+
+def test_withdrawal_by_the_submitter_or_an_operator_only(clean: SubmissionServer) -> None:
+    first = submit(clean, variant(1)).json()
+    second = submit(clean, variant(2)).json()
+    refused = httpx.delete(clean.url + first["links"]["self"], headers=clean.auth("bob"))
+    assert (refused.status_code, refused.json()) == (
+        403,
+        {"detail": f"Submission {first['id']} is alice's; only they or an operator may withdraw it."},
+    )
+    assert httpx.delete(clean.url + first["links"]["self"], headers=clean.auth("alice")).status_code == 204
+    assert httpx.delete(clean.url + second["links"]["self"], headers=clean.auth("operator")).status_code == 204
+    gone = httpx.get(clean.url + first["links"]["self"])
+    assert gone.status_code == 410 and gone.json()["detail"].startswith(f"Submission {first['id']} was withdrawn by alice at ")
+    assert not ask(clean, "ASK { <https://example.org/partner-data/green-jobs-1-project> ?p ?o }")
+    assert not ask(clean, f"ASK {{ GRAPH <{second['graph']}> {{ ?s ?p ?o }} }}")
+    assert httpx.get(clean.url + "/submissions/2026-01-01-00000000").status_code == 404
+
+
+def test_a_burst_of_concurrent_submissions_lands_exactly_once_each(clean: SubmissionServer) -> None:
+    files = [variant(n) for n in range(10)]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        responses = list(pool.map(lambda data: submit(clean, data), files + files))
+    assert sorted(r.status_code for r in responses) == [200] * 10 + [201] * 10
+    ids = {r.json()["id"] for r in responses}
+    assert len(ids) == 10 and sorted(state(clean)[2]) == sorted(ids)
+    counts = httpx.post(
+        clean.url + "/sparql",
+        headers={"Accept": "application/sparql-results+json"},
+        data={
+            "query": """PREFIX ilop: <https://w3id.org/ilo-partnerships/ontology#>
+        SELECT ?project (COUNT(DISTINCT ?g) AS ?graphs) WHERE { GRAPH ?g { ?project a ilop:Project }
+        FILTER(STRSTARTS(STR(?project), "https://example.org/partner-data/")) } GROUP BY ?project"""
+        },
+    ).json()
+    assert sorted(int(b["graphs"]["value"]) for b in counts["results"]["bindings"]) == [1] * 10
+
+
+def test_validate_answers_a_shacl_report_in_turtle_and_a_page_in_html(clean: SubmissionServer) -> None:
+    broken = NEW_PROJECT.read_text().replace('    rdfs:label "Green jobs: Cambodia"@en ;\n', "").encode()
+    turtle = post(clean, "/validate", broken, {**TURTLE, "Accept": "text/turtle"})
+    assert turtle.headers["content-type"].startswith("text/turtle")
+    report = Graph().parse(data=turtle.text, format="turtle")
+    (node,) = report.subjects(predicate=SH.conforms)
+    assert report.value(node, SH.conforms).toPython() is False
+    assert len(list(report.objects(node, SH.result))) == 1
+    html = post(clean, "/validate", broken, {**TURTLE, "Accept": "text/html"})
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert 'id="L41" value="41" class="marked violation"' in html.text
+
+
+def test_a_file_is_accepted_as_a_multipart_upload_and_as_pasted_text(clean: SubmissionServer) -> None:
+    data = NEW_PROJECT.read_bytes()
+    uploaded = httpx.post(
+        clean.url + "/validate", files={"file": ("new-project.ttl", data, "application/octet-stream")}
+    )
+    pasted = httpx.post(clean.url + "/validate", data={"text": data.decode(), "format": "turtle"})
+    assert uploaded.json() == {
+        "conforms": True,
+        "violations": 0,
+        "warnings": 0,
+        "files": ["new-project.ttl"],
+        "triples": 48,
+        "results": [],
+    }
+    assert pasted.json()["triples"] == 48 and pasted.json()["conforms"] is True
+
+
+def test_a_submission_answered_201_survives_sigkill(tmp_path: Path) -> None:
+    server = SubmissionServer(tmp_path).start()
+    try:
+        response = submit(server, NEW_PROJECT.read_bytes(), name="new-project.ttl")
+        assert response.status_code == 201
+        assert server.process is not None
+        os.kill(server.process.pid, signal.SIGKILL)
+        server.process.wait()
+        server.start()
+        record = httpx.get(server.url + response.headers["location"])
+        assert record.json() == response.json()
+        assert ask(server, f"ASK {{ GRAPH <{record.json()['graph']}> {{ <{PROJECT_IRI}> a ?type }} }}")
+        content = httpx.get(server.url + record.json()["links"]["content"], headers={"Accept": "application/n-triples"})
+        assert len(Graph().parse(data=content.text, format="nt")) == 59
+    finally:
+        server.stop()
+
+
+def test_writes_beyond_a_tokens_rate_are_refused_with_retry_after(tmp_path: Path) -> None:
+    server = SubmissionServer(tmp_path, {"ILOKG_SUBMISSION_RATE": "2/minute"}).start()
+    try:
+        assert [submit(server, variant(n)).status_code for n in range(2)] == [201, 201]
+        refused = submit(server, variant(3))
+        assert refused.status_code == 429
+        assert refused.json() == {
+            "detail": f"Too many submissions: 2 per 1 minute are allowed; try again in {refused.headers['retry-after']} s."
+        }
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert submit(server, variant(3), who="bob").status_code == 201
+    finally:
+        server.stop()
