@@ -1,0 +1,122 @@
+"""Hostile files sent to /validate and /submissions: each refused with a 4xx saying what to do,
+nothing fetched (a listener on 127.0.0.1 stands where a remote context or entity would be),
+nothing stored, and the server still answering."""
+
+import httpx
+import pytest
+
+from tests.conftest import FIXTURES, SubmissionServer
+from tests.test_submissions import state
+
+HOSTILE = FIXTURES / "hostile"
+DEEP = 1000
+LISTENER = "http://127.0.0.1:{port}/"
+
+
+def _cases() -> list[tuple[str, str, str, int, str]]:
+    """(name, content type, body with {listener}, status, start of the message)."""
+    bnodes = "@prefix ex: <https://example.org/> .\nex:a ex:p " + "[ ex:p " * DEEP + "ex:b" + " ]" * DEEP + " .\n"
+    jsonld_deep = '{"@id": "https://example.org/a", "https://example.org/p": ' * DEEP + '"v"' + "}" * DEEP
+    xml_deep = (
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="https://example.org/">'
+        + '<rdf:Description rdf:about="https://example.org/a"><ex:p>' * DEEP
+        + "x" + "</ex:p></rdf:Description>" * DEEP + "</rdf:RDF>"
+    )
+    remote = "the JSON-LD refers to a remote @context (or @import), which is never fetched"
+    return [
+        ("jsonld-remote-context", "application/ld+json",
+         '{{"@context": "{listener}context.jsonld", "@id": "https://example.org/a", "name": "x"}}', 400, remote),
+        ("jsonld-file-context", "application/ld+json",
+         '{{"@context": "file:///etc/passwd", "@id": "https://example.org/a", "name": "x"}}', 400, remote),
+        ("jsonld-import", "application/ld+json",
+         '{{"@context": {{"@import": "{listener}c.jsonld"}}, "@id": "https://example.org/a"}}', 400, remote),
+        ("rdfxml-entity-bomb", "application/rdf+xml", (HOSTILE / "entity-bomb.rdf").read_text(), 400,
+         "RDF/XML entity declarations"),
+        ("rdfxml-external-entity", "application/rdf+xml",
+         '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e SYSTEM "{listener}secret">]>'
+         '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="https://example.org/a">'
+         "&e;</rdf:Description></rdf:RDF>", 400, "RDF/XML entity declarations"),
+        ("turtle-file-iri", "text/turtle", (HOSTILE / "file-iri.ttl").read_text(), 400, "file: IRI <file:///etc/passwd>"),
+        ("turtle-relative-iri", "text/turtle", (HOSTILE / "relative-iri.ttl").read_text(), 400,
+         "relative IRI <../../etc/passwd>"),
+        ("turtle-base-file", "text/turtle", "@base <file:///etc/> .\n<passwd> <https://example.org/p> 1 .\n", 400, "file: IRI"),
+        ("turtle-malformed", "text/turtle", (HOSTILE / "malformed.ttl").read_text(), 400, ""),
+        ("turtle-deep-blank-nodes", "text/turtle", bnodes, 200, ""),
+        ("turtle-deep-lists", "text/turtle", bnodes.replace("[ ex:p ", "( ").replace(" ]", " )"), 200, ""),
+        ("jsonld-deep", "application/ld+json", jsonld_deep.replace("{", "{{").replace("}", "}}"), 200, ""),
+        ("rdfxml-deep", "application/rdf+xml", xml_deep, 200, ""),
+        ("json-not-jsonld", "application/json", "{{}}", 415, "application/json is not an RDF syntax"),
+        ("text-plain", "text/plain", "hello", 415, "text/plain is not an RDF syntax"),
+        ("lying-type", "text/turtle", '{{"@id": "https://example.org/a"}}', 400, ""),
+        ("latin1-charset", "text/turtle; charset=iso-8859-1", "<https://example.org/a> <https://example.org/p> 1 .", 415,
+         "Only UTF-8 is read"),
+        ("empty", "text/turtle", "  \n", 400, "The file is empty."),
+    ]
+
+
+CASES = _cases()
+
+
+def test_the_cases_were_found() -> None:
+    assert len(CASES) >= 18
+
+
+@pytest.mark.parametrize(("name", "content_type", "body", "status", "message"), CASES, ids=[c[0] for c in CASES])
+def test_a_hostile_file_is_refused_without_fetching_or_storing_anything(
+    submission_server: SubmissionServer, listener: tuple[int, list[bytes]],
+    name: str, content_type: str, body: str, status: int, message: str,
+) -> None:
+    port, received = listener
+    data = body.format(listener=LISTENER.format(port=port)).encode("utf-8")
+    before = state(submission_server)
+    checked = httpx.post(submission_server.url + "/validate", content=data, headers={"Content-Type": content_type}, timeout=30)
+    assert checked.status_code == status, checked.text
+    if status != 200:
+        assert checked.json()["detail"].split(": ", 1)[-1].startswith(message) or checked.json()["detail"].startswith(message)
+    headers = {"Content-Type": content_type, **submission_server.auth("alice")}
+    submitted = httpx.post(submission_server.url + "/submissions", content=data, headers=headers, timeout=30)
+    if status == 200:
+        # Deeply nested files are read and validated like any other: stored if they conform.
+        assert submitted.status_code in (201, 422), submitted.text
+        if submitted.status_code == 201:
+            assert httpx.delete(submission_server.url + submitted.headers["location"], headers=headers).status_code == 204
+    else:
+        assert submitted.status_code == status, submitted.text
+        assert state(submission_server) == before
+    assert received == []
+    assert httpx.get(submission_server.url + "/health").status_code == 200
+
+
+def test_invalid_utf8_is_refused_with_its_line_and_column(submission_server: SubmissionServer) -> None:
+    data = (HOSTILE / "invalid-utf8.ttl").read_bytes()
+    response = httpx.post(submission_server.url + "/validate", content=data, headers={"Content-Type": "text/turtle"})
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["line"], body["column"]) == (2, 40)
+    assert body["detail"] == "submission:2:40: the input is not valid UTF-8 (byte 0xe9); save the file as UTF-8"
+
+
+def test_a_body_over_the_limit_is_refused_before_and_while_it_arrives(submission_server: SubmissionServer) -> None:
+    big = b"# " + b"x" * (5 * 1024 * 1024) + b"\n"
+    declared = httpx.post(submission_server.url + "/validate", content=big, headers={"Content-Type": "text/turtle"})
+    assert declared.status_code == 413
+    assert declared.json() == {
+        "detail": "The request body is larger than the limit of 5242880 bytes; split the file into smaller ones."
+    }
+
+    def chunks():  # no Content-Length: the limit holds while the body streams in
+        for _ in range(6):
+            yield b"#" * (1024 * 1024) + b"\n"
+
+    streamed = httpx.post(submission_server.url + "/validate", content=chunks(), headers={"Content-Type": "text/turtle"})
+    assert streamed.status_code == 413
+
+
+def test_a_file_with_too_many_triples_is_refused(submission_server: SubmissionServer) -> None:
+    lines = "".join(f"<https://example.org/s{n}> <https://example.org/p> \"{n}\" .\n" for n in range(5001))
+    headers = {"Content-Type": "application/n-triples"}
+    response = httpx.post(submission_server.url + "/validate", content=lines.encode(), headers=headers)
+    assert response.status_code == 413
+    assert response.json()["detail"] == (
+        "submission: the input holds more than 5000 triples, the most accepted at once; split it into smaller files"
+    )
