@@ -1,15 +1,17 @@
 """The ilo-kg validate command, run as a user runs it: exit codes, reports and safe parsing."""
 
+import hashlib
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
 
 from server.project_graphs import load_folder
 from server.settings import Settings
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, SubmissionServer, run_cli
 
 HOSTILE = FIXTURES / "hostile"
 INVALID_VIOLATIONS = sorted(
@@ -191,3 +193,62 @@ def test_oversized_input_exits_2(tmp_path: Path) -> None:
 def test_iso_code_shapes_are_up_to_date() -> None:
     result = run_cli("codes", "--check")
     assert result.returncode == 0, result.stderr
+
+
+def test_token_add_list_revoke_keeps_only_hashes(tmp_path: Path) -> None:
+    env = {"ILOKG_TOKENS_FILE": str(tmp_path / "tokens.json")}
+    added = run_cli("token", "add", "koica-data", env=env)
+    assert added.returncode == 0, added.stderr
+    token = added.stdout.strip()
+    assert token.startswith("ilokg_") and len(token) > 40
+    stored = (tmp_path / "tokens.json").read_text()
+    assert token not in stored and hashlib.sha256(token.encode()).hexdigest() in stored
+    assert oct((tmp_path / "tokens.json").stat().st_mode & 0o777) == "0o600"
+    again = run_cli("token", "add", "koica-data", env=env)
+    assert (again.returncode, again.stderr.strip()) == (
+        2, "error: a token named 'koica-data' exists already; revoke it first to issue a new one")
+    assert run_cli("token", "list", env=env).stdout.split("\t")[:2] == ["koica-data", "submitter"]
+    assert run_cli("token", "revoke", "koica-data", env=env).returncode == 0
+    assert run_cli("token", "list", env=env).stdout == ""
+    bad = run_cli("token", "add", "Bad Name", env=env)
+    assert bad.returncode == 2 and "is not a usable name" in bad.stderr
+
+
+def test_submit_stores_a_valid_file_and_reports_an_invalid_one(submission_server: SubmissionServer) -> None:
+    for record in httpx.get(submission_server.url + "/submissions").json()["submissions"]:
+        httpx.delete(submission_server.url + record["links"]["self"], headers=submission_server.auth("operator"))
+    new_project = FIXTURES / "submissions" / "new-project.ttl"
+    env = {"ILOKG_TOKEN": submission_server.tokens["bob"]}
+    stored = run_cli("submit", str(new_project), "--server", submission_server.url, env=env)
+    assert stored.returncode == 0, stored.stderr
+    (record,) = httpx.get(submission_server.url + "/submissions", params={"submitter": "bob"}).json()["submissions"]
+    assert stored.stdout == (
+        f"accepted: submission {record['id']} (48 triples, 0 warnings) at {submission_server.url}/submissions/{record['id']}\n"
+    )
+    assert record["fileName"] == "new-project.ttl"
+    invalid = FIXTURES / "shapes" / "ProjectShape" / "invalid-spatial-not-a-country.ttl"
+    refused = run_cli("submit", str(invalid), "--server", submission_server.url, env=env)
+    assert refused.returncode == 1
+    assert refused.stdout.endswith("does not conform: 1 violation, 0 warnings in 1 file (13 triples)\n")
+    assert refused.stderr == "not stored: The file does not conform to the shapes; nothing was stored.\n"
+    wrong = run_cli("submit", str(new_project), "--server", submission_server.url, "--token", "ilokg_wrong")
+    assert (wrong.returncode, wrong.stderr) == (
+        2, "error: the server answered 401: The token is not valid (mistyped, or revoked); ask the operator for a new one.\n")
+
+
+def test_validate_gives_the_same_findings_as_the_server(submission_server: SubmissionServer) -> None:
+    for record in httpx.get(submission_server.url + "/submissions").json()["submissions"]:
+        httpx.delete(submission_server.url + record["links"]["self"], headers=submission_server.auth("operator"))
+    path = FIXTURES / "shapes" / "FundingShape" / "valid.ttl"
+    broken = path.read_text().replace('    schema:funder organisation:koica ;\n', "")
+    local = Path(submission_server.store_dir).parent / "broken-funding.ttl"
+    local.write_text(broken)
+    cli = run_cli("validate", "--with-data", "--format", "json", str(local))
+    headers = {"Content-Type": "text/turtle", "Content-Disposition": 'attachment; filename="broken-funding.ttl"'}
+    served = httpx.post(submission_server.url + "/validate", content=broken.encode(), headers=headers)
+
+    def without_file(results: list[dict[str, object]]) -> list[dict[str, object]]:
+        return [{k: v for k, v in r.items() if k != "file"} for r in results]
+
+    assert cli.returncode == 1
+    assert without_file(json.loads(cli.stdout)["results"]) == without_file(served.json()["results"]) != []
