@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
-from tests.conftest import RunningServer
+from tests.conftest import FIXTURES, RunningServer, SubmissionServer
 
 CHROMIUM = os.environ.get("ILOKG_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -162,3 +163,40 @@ def test_the_api_docs_render_every_operation_from_local_assets(sparql_server: Ru
     assert page.locator(".opblock-tag-section .opblock").count() >= 20
     guarded.screenshot("api-docs.png")
     assert guarded.outside == []
+
+
+def test_the_submission_page_shows_the_report_of_a_bad_file_then_submits_a_good_one(
+    submission_server: SubmissionServer, guarded: GuardedPage, tmp_path: Path
+) -> None:
+    for record in httpx.get(submission_server.url + "/submissions").json()["submissions"]:
+        httpx.delete(submission_server.url + record["links"]["self"], headers=submission_server.auth("operator"))
+    good = FIXTURES / "submissions" / "new-project.ttl"
+    bad = tmp_path / "new-project.ttl"
+    bad.write_text(good.read_text().replace('    rdfs:label "Green jobs: Cambodia"@en ;\n', ""))
+    page = guarded.page
+    page.goto(submission_server.url + "/submit")
+    page.set_input_files("#s-file", str(bad))
+    page.get_by_role("button", name="Check").click()
+    page.locator("#s-result .verdict").first.wait_for()
+    assert page.locator("#s-status").inner_text() == "The file needs changes before it can be submitted."
+    assert page.locator("#s-result .verdict").inner_text() == "The file does not conform: 1 violation, 0 warnings in 47 triples."
+    assert page.locator("#s-result table.findings tbody tr td").all_inner_texts()[:3] == [
+        "41", "Violation", "<https://example.org/partner-data/green-jobs-cambodia>",
+    ]
+    marked = page.locator("#s-result ol.source li.marked")
+    assert marked.count() == 1 and marked.get_attribute("id") == "L41"
+    assert page.locator("#s-submit").is_hidden()
+    guarded.screenshot("submission-report.png")
+
+    page.set_input_files("#s-file", str(good))
+    page.get_by_role("button", name="Check").click()
+    page.locator("#s-result .verdict.good").wait_for()
+    page.fill("#s-token", submission_server.tokens["alice"])
+    page.get_by_role("button", name="Submit").click()
+    page.locator("#s-result a").wait_for()
+    assert page.locator("#s-status").inner_text() == "Submitted."
+    (record,) = httpx.get(submission_server.url + "/submissions").json()["submissions"]
+    assert page.locator("#s-result a").inner_text() == record["id"]
+    assert (record["submitter"], record["fileName"]) == ("alice", "new-project.ttl")
+    guarded.screenshot("submission-stored.png")
+    assert guarded.outside == [] and guarded.errors == []

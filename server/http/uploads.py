@@ -71,7 +71,7 @@ async def _read_form(request: Request, max_bytes: int) -> Upload:
         form = await request.form(max_files=1, max_fields=4, max_part_size=max_bytes)
     except MultiPartException as error:
         raise SubmissionError(400, f"The form cannot be read: {error.message}") from None
-    chosen = form.get("format")
+    chosen = form.get("format") or None
     if chosen is not None and (not isinstance(chosen, str) or chosen not in BY_NAME):
         raise SubmissionError(415, f"format must be one of: {', '.join(BY_NAME)}.")
     upload, text = form.get("file"), form.get("text")
