@@ -171,6 +171,9 @@ class Validator:
             shacl_graph=self._shapes,
             inference=None,
             allow_warnings=True,
+            # The data graph is built afresh for each call, so pyshacl need not copy it
+            # (the copy took three quarters of the time of a small submission's validation).
+            inplace=True,
         )
         locators = [(d, NodeLocator(d)) for d in documents]
         # Only the report's own results: nested sh:detail results are ValidationResults too.
