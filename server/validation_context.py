@@ -38,10 +38,14 @@ def canonical_triples(document: ParsedDocument) -> bytes:
     return ox.serialize(sorted(triples, key=str), format=ox.RdfFormat.N_TRIPLES) or b""
 
 
-def canonical(document: ParsedDocument) -> ParsedDocument:
-    """The document with its graph in canonical form (see canonical_triples); text and prefixes kept for locating."""
-    graph = parse_rdf(canonical_triples(document), BY_NAME["ntriples"], document.source).graph
-    return replace(document, graph=graph)
+def canonical(document: ParsedDocument) -> tuple[ParsedDocument, bytes]:
+    """The document with its graph in canonical form, and that graph as N-Triples (see canonical_triples).
+
+    The text and prefixes are kept, for locating nodes in what was submitted.
+    """
+    ntriples = canonical_triples(document)
+    graph = parse_rdf(ntriples, BY_NAME["ntriples"], document.source).graph
+    return replace(document, graph=graph), ntriples
 
 
 class BundledDataValidator:
@@ -57,7 +61,7 @@ class BundledDataValidator:
 
     def validate(self, documents: Sequence[ParsedDocument]) -> Report:
         """Validate documents with the triples around the nodes they mention as context."""
-        documents = [canonical(d) for d in documents]
+        documents = [canonical(d)[0] for d in documents]
         seeds = self.validator.seeds(documents)
         ntriples = walk(self._store, seeds, self.validator.inverse_predicates, CONTEXT_DEPTH, self._max_triples)
         return self.validator.validate(documents, context_graph(ntriples))

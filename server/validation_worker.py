@@ -15,7 +15,7 @@ from server.project_graphs import load_folder
 from server.rdf_formats import BY_NAME
 from server.submission_records import RESERVED_NAMESPACES
 from server.validation import Report, Validator
-from server.validation_context import canonical, canonical_triples, context_graph
+from server.validation_context import canonical, context_graph
 
 _validator: Validator | None = None
 
@@ -56,7 +56,7 @@ def initialise(shapes_dir: str, ontology_dir: str) -> None:
 
 
 def _parse(job: ValidationJob) -> ParsedDocument:
-    return canonical(parse_rdf(job.data, BY_NAME[job.syntax], job.source, max_triples=job.max_triples))
+    return parse_rdf(job.data, BY_NAME[job.syntax], job.source, max_triples=job.max_triples)
 
 
 def _require_validator() -> Validator:
@@ -78,7 +78,8 @@ def validate(job: ValidationJob, context: bytes) -> Validated:
     A submission may not describe the graph's own records, vocabulary, shapes or codes.
     """
     validator = _require_validator()
-    document = _parse(job)
+    # Literals in the store's canonical form, as the context has them. The N-Triples are
+    # written by pyoxigraph, whose own SPARQL parser reads them back when they are stored.
+    document, ntriples = canonical(_parse(job))
     report = validator.validate([document], context_graph(context), reserved=RESERVED_NAMESPACES)
-    # Written by pyoxigraph, whose own SPARQL parser reads them back when they are stored.
-    return Validated(report, canonical_triples(document).decode("utf-8"))
+    return Validated(report, ntriples.decode("utf-8"))

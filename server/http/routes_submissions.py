@@ -13,9 +13,10 @@ from server.http.routes_sparql import answer_query
 from server.http.uploads import read_upload
 from server.negotiation import choose
 from server.report_format import render_json
+from server.settings import Settings
 from server.sparql_service import QueryRequest
 from server.submission_records import SubmissionRecord
-from server.submissions import SubmissionError, SubmissionRejectedError
+from server.submissions import SubmissionError, SubmissionRejectedError, Upload
 from server.validation import Report
 from server.validation_service import SubmissionInputError
 
@@ -96,6 +97,13 @@ def error_response(request: Request, error: Exception) -> Response:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+async def _read(request: Request, settings: Settings) -> Upload:
+    """The submitted file; its text is kept on the request, so that an error page can show its lines."""
+    upload = await read_upload(request, settings.max_submission_bytes)
+    request.state.submitted_text = upload.data.decode("utf-8", errors="replace")
+    return upload
+
+
 def _report_dict(report: Report) -> dict[str, Any]:
     return json.loads(render_json(report))
 
@@ -109,8 +117,7 @@ async def validate(request: Request, validation: ValidationDep, guard: GuardDep,
     """Check a file against the project's shapes, in the context of the stored graph, and report every finding
     with its node, property, value, message, severity and line. Shapes inside the file are ignored."""
     guard.spend_validation(_client(request))
-    upload = await read_upload(request, settings.max_submission_bytes)
-    request.state.submitted_text = upload.data.decode("utf-8", errors="replace")
+    upload = await _read(request, settings)
     outcome = await validation.validate(upload.data, upload.syntax, upload.file_name or "submission")
     report = outcome.report
     return report_response(request, _report_dict(report), report.report_turtle, request.state.submitted_text)
@@ -129,8 +136,7 @@ async def create_submission(
     """Validate a file and, if it conforms, store it in a named graph of its own with its provenance."""
     principal = guard.principal(authorization)
     guard.spend_submission(principal)
-    upload = await read_upload(request, settings.max_submission_bytes)
-    request.state.submitted_text = upload.data.decode("utf-8", errors="replace")
+    upload = await _read(request, settings)
     accepted = await submissions.create(principal, upload)
     location = f"/submissions/{accepted.record.id}"
     return JSONResponse(accepted.record.as_dict(), status_code=201 if accepted.created else 200, headers={"Location": location})
@@ -198,8 +204,7 @@ async def replace_submission(
     """Replace the content of one's own submission with a new file, atomically (validated first)."""
     principal = guard.principal(authorization)
     guard.spend_submission(principal)
-    upload = await read_upload(request, settings.max_submission_bytes)
-    request.state.submitted_text = upload.data.decode("utf-8", errors="replace")
+    upload = await _read(request, settings)
     return (await submissions.replace(principal, submission_id, upload)).as_dict()
 
 
