@@ -17,13 +17,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pyshacl
 
 from bench.generate import generate
 from server.parsing import parse_rdf
 from server.project_graphs import load_folder, read_turtle
 from server.rdf_formats import BY_NAME
 from server.settings import get_settings
-from server.validation import Validator
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / "work"
@@ -88,19 +88,23 @@ def measure_server(size: int, requests: int, port: int = 8791) -> tuple[list[flo
 
 
 def measure_whole_store(size: int, runs: int) -> list[float]:
-    """Latencies (ms) of the baseline: pyshacl over the submission merged into all the data (in memory)."""
+    """Latencies (ms) of the baseline: pyshacl over the submission merged into all the data (in memory).
+
+    This is what a validator without a store does (the EU test bed's, Fuseki's SHACL service):
+    every node of the merged graph is checked, so the time follows the store. (The synthetic
+    projects cite a source that is not described, so this report has violations of its own;
+    only the time is compared.)
+    """
     settings = get_settings()
-    validator = Validator.from_settings(settings)
-    data = load_folder(settings.data_dir) + parse_rdf(
+    shapes = load_folder(settings.shapes_dir)
+    data = load_folder(settings.ontology_dir) + load_folder(settings.data_dir) + parse_rdf(
         (WORK / str(size) / "data" / "synthetic.ttl").read_bytes(), BY_NAME["turtle"], "synthetic"
-    ).graph
-    document = read_turtle(SUBMISSION)
+    ).graph + read_turtle(SUBMISSION).graph
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        report = validator.validate([document], data)
+        pyshacl.validate(data, shacl_graph=shapes, inference=None, allow_warnings=True)
         times.append((time.perf_counter() - started) * 1000)
-        assert report.conforms
     return times
 
 

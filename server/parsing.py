@@ -12,6 +12,7 @@ Guards around it:
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from xml.sax import SAXParseException
 
@@ -107,11 +108,17 @@ def parse_rdf(data: bytes, syntax: RdfSyntax, source: str, max_triples: int | No
     except RecursionError:
         raise RdfInputError("the input is nested too deeply to be read", source=source) from None
     graph = Graph()
-    for quad in quads:
-        graph.add((_convert(quad.subject, source), _convert(quad.predicate, source), _convert(quad.object, source)))
+    add_quads(graph, quads, source)
     document = ParsedDocument(source, text, syntax, graph, dict(parser.prefixes or {}))
     _refuse_unsafe_iris(document)
     return document
+
+
+def add_quads(graph: Graph, quads: Iterable[ox.Quad], source: str) -> None:
+    """Add pyoxigraph quads to an rdflib graph as triples (their graph names are dropped)."""
+    graph.addN(
+        (_convert(q.subject, source), _convert(q.predicate, source), _convert(q.object, source), graph) for q in quads
+    )
 
 
 def _decode(data: bytes, source: str) -> str:

@@ -18,8 +18,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import pyshacl
-from rdflib import RDF, BNode, Graph, Literal, URIRef
+import pyoxigraph as ox
+from pyshacl.graph_abstraction import DataGraph
+from pyshacl.helper.sparql_query_helper import SPARQLQueryHelper
+from pyshacl.pytypes import SHACLExecutor
+from pyshacl.shapes_graph import ShapesGraph
+from pyshacl.validator import Validator as ShaclRunner
+from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import SH
 from rdflib.plugins.sparql import prepareQuery
@@ -28,7 +33,7 @@ from rdflib.term import Node
 
 from server.locate import NodeLocator
 from server.namespaces import ILOSH, shorten
-from server.parsing import ParsedDocument
+from server.parsing import ParsedDocument, add_quads
 from server.project_graphs import load_folder
 from server.settings import Settings
 
@@ -76,6 +81,63 @@ class _PreparedQueryGraph(Graph):
         if isinstance(query_object, str) and not initNs:
             query_object = _prepared(query_object)
         return super().query(query_object, processor, result, initNs, initBindings, use_store_provided, **kwargs)
+
+
+def _remember_sparql_checks() -> None:
+    """Make pyshacl check each SPARQL constraint's text once, not once per focus node.
+
+    pyshacl runs five regular expressions over the text of a SPARQL-based constraint every
+    time it binds $this (a third of a small submission's validation time). The check depends
+    only on the text and which variables may be pre-bound, so its outcome is remembered;
+    a text that fails still raises every time.
+    """
+    check = SPARQLQueryHelper.check_invalid_sparql
+    if getattr(check, "remembered", False):
+        return
+    passed: set[tuple[str, bool, frozenset[str]]] = set()
+
+    def remembered(self: SPARQLQueryHelper, sparql_text: str, valuenode: Any = None, extravars: Any = None) -> bool:
+        key = (sparql_text, valuenode is not None, frozenset(extravars or ()))
+        if key not in passed:
+            check(self, sparql_text, valuenode=valuenode, extravars=extravars)
+            passed.add(key)
+        return True
+
+    remembered.remembered = True  # type: ignore[attr-defined]
+    SPARQLQueryHelper.check_invalid_sparql = remembered  # type: ignore[method-assign]
+
+
+class _FrozenGraph(Graph):
+    """A graph that is not changed after it is built, so its answers can be remembered.
+
+    pyshacl reads the shapes graph again each time it checks a constraint (for sh:in, it walks
+    the whole list: 250 country codes), per shape evaluation, per call.
+    """
+
+    def __init__(self, source: Graph):
+        super().__init__()
+        self._answers: dict[tuple[Any, Any, Any], list[Any]] = {}
+        for prefix, namespace in source.namespaces():
+            self.bind(prefix, namespace, override=True)
+        self += source
+        self._answers.clear()
+
+    def triples(self, triple: tuple[Any, Any, Any]):  # type: ignore[no-untyped-def, override]
+        if not all(t is None or isinstance(t, Node) for t in triple):
+            # A property path in predicate position: rdflib evaluates it with other calls.
+            yield from super().triples(triple)
+            return
+        answer = self._answers.get(triple)
+        if answer is None:
+            answer = self._answers[triple] = list(super().triples(triple))
+        yield from answer
+
+    def items(self, list: Node):  # type: ignore[no-untyped-def, override]  # noqa: A002 (rdflib's name)
+        key = (list, RDF.rest, RDF.nil)  # not a triple pattern: the key of a whole list's items
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = self._answers[key] = [*super().items(list)]
+        yield from answer
 
 
 @dataclass(frozen=True)
@@ -133,11 +195,24 @@ class Report:
 
 
 class Validator:
-    """Validates documents against fixed shapes and ontology, in the context of given triples."""
+    """Validates documents against fixed shapes and ontology, in the context of given triples.
+
+    One validation at a time per instance: the harvested shapes are pyshacl objects with
+    caches of their own (the server runs one instance per worker process).
+    """
 
     def __init__(self, shapes: Graph, ontology: Graph):
-        self._shapes = shapes
+        _remember_sparql_checks()
+        self._shapes = shapes = _FrozenGraph(shapes)
+        # Harvested once: pyshacl.validate would rebuild the shapes (some with long sh:in
+        # lists) on every call.
+        self._shapes_graph = ShapesGraph(shapes)
+        self._top_shapes = list(self._shapes_graph.shapes)
         self._ontology = ontology
+        # A context taken from the store already holds the codelists and terms around the
+        # documents' nodes; what the walk may not reach is the class hierarchy for sh:class.
+        self._class_axioms = Graph()
+        self._class_axioms += ontology.triples((None, RDFS.subClassOf, None))
         inverse = {str(p) for p in shapes.objects(None, SH.inversePath) if isinstance(p, URIRef)}
         self.inverse_predicates: tuple[str, ...] = tuple(sorted(inverse | set(_EXTRA_INVERSE)))
 
@@ -147,9 +222,9 @@ class Validator:
         return cls(load_folder(settings.shapes_dir), load_folder(settings.ontology_dir))
 
     def validate(
-        self, documents: Sequence[ParsedDocument], context: Graph | None = None, reserved: Sequence[str] = ()
+        self, documents: Sequence[ParsedDocument], context: bytes | None = None, reserved: Sequence[str] = ()
     ) -> Report:
-        """Validate the union of the documents, in the context of the given triples if any.
+        """Validate the union of the documents, in the context of the given triples (N-Triples) if any.
 
         With a context, only findings about nodes the documents mention are kept: the context
         is a slice of a graph that conforms, cut off where the walk stopped. IRIs under a
@@ -159,22 +234,18 @@ class Validator:
         for document in documents:
             data += document.graph
         triples = len(data)
+        # With a context, only the documents' own nodes are focus nodes: the context's nodes
+        # would be checked only for their findings to be discarded.
+        focus = _mentioned_nodes(data) if context is not None else None
         if context is not None:
-            # (pyshacl's focus_nodes option would be faster, but it also filters the value
-            # nodes of nested sh:or/sh:node shapes, so literal values go unchecked.)
-            data += context
-        # The whole ontology goes into the data graph: pyshacl's own ont_graph mix-in copies
-        # only class axioms, and the shapes also need the codelists (skos:inScheme).
-        data += self._ontology
-        _, report_graph, _ = pyshacl.validate(
-            data,
-            shacl_graph=self._shapes,
-            inference=None,
-            allow_warnings=True,
-            # The data graph is built afresh for each call, so pyshacl need not copy it
-            # (the copy took three quarters of the time of a small submission's validation).
-            inplace=True,
-        )
+            # Read straight into the data graph: the context comes from our own store.
+            add_quads(data, ox.parse(context, format=ox.RdfFormat.N_TRIPLES), "(context)")
+            data += self._class_axioms
+        else:
+            # Without context, the whole ontology: pyshacl's own ont_graph mix-in copies only
+            # class axioms, and the shapes also need the codelists (skos:inScheme).
+            data += self._ontology
+        report_graph = self._run(data, focus)
         locators = [(d, NodeLocator(d)) for d in documents]
         # Only the report's own results: nested sh:detail results are ValidationResults too.
         results = list(report_graph.objects(None, SH.result))
@@ -187,6 +258,28 @@ class Validator:
         conforms = not any(f.severity == "Violation" for f in findings)
         turtle = _report_turtle(report_graph, conforms, [r for r, _ in found])
         return Report(conforms, findings, [d.source for d in documents], triples, turtle)
+
+    def _run(self, data: Graph, focus: set[Node] | None) -> Graph:
+        """pyshacl's validation loop over the harvested shapes, on the given focus nodes only.
+
+        pyshacl's own focus_nodes option cannot serve: it drops blank-node focus nodes and
+        also filters the value nodes of nested sh:node/sh:or shapes, so literal values would
+        go unchecked. Here the filter applies to the top-level targets alone.
+        """
+        target = DataGraph.from_rdflib(data)
+        executor = SHACLExecutor(allow_warnings=True)
+        conforms, results = True, []
+        for shape in self._top_shapes:
+            nodes = shape.focus_nodes(target)
+            if focus is not None:
+                nodes = {n for n in nodes if n in focus}
+            if not nodes:
+                continue
+            shape_conforms, shape_results = shape.validate(executor, target, focus=list(nodes))
+            conforms = conforms and shape_conforms
+            results.extend(shape_results)
+        report_graph, _ = ShaclRunner.create_validation_report(self._shapes_graph, conforms, results)
+        return report_graph
 
     def seeds(self, documents: Sequence[ParsedDocument]) -> list[str]:
         """The IRIs the documents mention as subject or object: where the context walk starts."""
@@ -275,6 +368,16 @@ def _reserved_results(
             )
             found.append((result, finding))
     return found
+
+
+def _mentioned_nodes(graph: Graph) -> set[Node]:
+    """The IRIs and blank nodes a graph mentions as subject or object."""
+    nodes: set[Node] = set()
+    for subject, _, obj in graph:
+        nodes.add(subject)
+        if isinstance(obj, (URIRef, BNode)):
+            nodes.add(obj)
+    return nodes
 
 
 def _order(finding: Finding) -> tuple[str, int, str, str, str, str]:

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import pyoxigraph as ox
-from rdflib import Graph
 
 from server.context_walk import walk
 from server.parsing import ParsedDocument, parse_rdf
@@ -18,11 +17,6 @@ from server.project_graphs import turtle_files
 from server.rdf_formats import BY_NAME
 from server.settings import Settings
 from server.validation import CONTEXT_DEPTH, Report, Validator
-
-
-def context_graph(ntriples: bytes) -> Graph:
-    """Context triples (N-Triples from the walk) as the rdflib graph the validator takes."""
-    return parse_rdf(ntriples, BY_NAME["ntriples"], "(context)").graph
 
 
 def canonical_triples(document: ParsedDocument) -> bytes:
@@ -64,4 +58,4 @@ class BundledDataValidator:
         documents = [canonical(d)[0] for d in documents]
         seeds = self.validator.seeds(documents)
         ntriples = walk(self._store, seeds, self.validator.inverse_predicates, CONTEXT_DEPTH, self._max_triples)
-        return self.validator.validate(documents, context_graph(ntriples))
+        return self.validator.validate(documents, ntriples)

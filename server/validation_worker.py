@@ -15,7 +15,7 @@ from server.project_graphs import load_folder
 from server.rdf_formats import BY_NAME
 from server.submission_records import RESERVED_NAMESPACES
 from server.validation import Report, Validator
-from server.validation_context import canonical, context_graph
+from server.validation_context import canonical
 
 _validator: Validator | None = None
 
@@ -81,5 +81,5 @@ def validate(job: ValidationJob, context: bytes) -> Validated:
     # Literals in the store's canonical form, as the context has them. The N-Triples are
     # written by pyoxigraph, whose own SPARQL parser reads them back when they are stored.
     document, ntriples = canonical(_parse(job))
-    report = validator.validate([document], context_graph(context), reserved=RESERVED_NAMESPACES)
+    report = validator.validate([document], context, reserved=RESERVED_NAMESPACES)
     return Validated(report, ntriples.decode("utf-8"))
