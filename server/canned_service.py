@@ -4,8 +4,6 @@ It sits between the HTTP router and the SPARQL service, which gives it the same 
 limits, worker processes and cache as `/sparql`.
 """
 
-import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -14,7 +12,7 @@ import pyoxigraph as ox
 from server.query_catalogue import RESERVED, CannedQuery, Parameter
 from server.query_parameters import ParameterError, bind, expand, expected, to_term
 from server.settings import Settings
-from server.sparql_service import QueryRequest, SparqlError, SparqlService
+from server.sparql_service import SparqlError, SparqlService
 from server.store import GraphStore
 
 Term = ox.NamedNode | ox.Literal
@@ -95,7 +93,7 @@ class CannedQueryService:
             "<http://www.w3.org/2004/02/skos/core#prefLabel> ?name } FILTER (isIRI(?value)) "
             "} GROUP BY ?value ORDER BY LCASE(STR(?label)) ?value"
         )
-        document = await self._run(text)
+        document = await self._sparql.select(text)
         found = [
             Choice(row["value"]["value"], row.get("label", row["value"])["value"])
             for row in document["results"]["bindings"]
@@ -139,21 +137,9 @@ class CannedQueryService:
     async def run(self, query: CannedQuery, terms: dict[str, Term], limit: int, offset: int) -> Page:
         """One page of the query's answer; one row more is asked for to know whether a next page exists."""
         text = f"{bind(query, terms)}\nLIMIT {limit + 1}\nOFFSET {offset}\n"
-        document = await self._run(text)
+        document = await self._sparql.select(text)
         bindings = document["results"]["bindings"]
         return Page(document["head"]["vars"], bindings[:limit], limit, offset, len(bindings) > limit)
-
-    async def _run(self, text: str) -> dict:
-        plan = self._sparql.plan(QueryRequest(query=text, format="json"))
-        answer = await self._sparql.execute(plan)
-        if answer.output.body is not None:
-            return json.loads(answer.output.body)
-        path = answer.output.path or ""
-        try:
-            with open(path, "rb") as spooled:
-                return json.load(spooled)
-        finally:
-            os.unlink(path)
 
     @staticmethod
     def _number(params: Mapping[str, list[str]], name: str, default: int, low: int, high: int) -> int:

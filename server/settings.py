@@ -6,6 +6,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.namespaces import BASE
+
 # The repository root: server/ sits directly below it.
 _PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -64,6 +66,11 @@ class Settings(BaseSettings):
         "30/minute", description="Submissions (create, replace, withdraw) one token may make, as 'N/second|minute|hour'."
     )
     validation_rate: str = Field("120/minute", description="Validations one client address may ask for, as 'N/minute'.")
+    data_base: str = Field(
+        BASE,
+        description="Namespace of the IRIs the data mints; each IRI below it is served at the same path on this "
+        "server (set it when the server's public address is not the IRIs' own).",
+    )
     service_allowlist: list[str] = Field(
         default_factory=list,
         description="SPARQL endpoints a query may call with SERVICE (JSON list); empty: SERVICE is refused.",

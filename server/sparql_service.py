@@ -5,6 +5,8 @@ except the status codes its errors carry, which the router sends as they are.
 """
 
 import hashlib
+import json
+import os
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -162,6 +164,28 @@ class SparqlService:
         if plan.etag is not None and output.body is not None:
             self._cache.put(key, output.body)
         return Answer(plan.result_format, output, cached=False)
+
+    async def select(self, text: str) -> dict:
+        """Run one of the server's own queries and give its answer as SPARQL JSON results.
+
+        Same path as a client's query: deadline, size limit and answer cache.
+        """
+        return json.loads(await self._body(QueryRequest(query=text, format="json")))
+
+    async def construct(self, text: str) -> bytes:
+        """Run one of the server's own CONSTRUCT queries; its triples as N-Triples."""
+        return await self._body(QueryRequest(query=text, format="ntriples"))
+
+    async def _body(self, request: QueryRequest) -> bytes:
+        answer = await self.execute(self.plan(request))
+        if answer.output.body is not None:
+            return answer.output.body
+        path = answer.output.path or ""
+        try:
+            with open(path, "rb") as spooled:
+                return spooled.read()
+        finally:
+            os.unlink(path)
 
     def _negotiate(self, form: str | None, accept: str | None, format_parameter: str | None) -> ResultFormat:
         candidates = formats_for(form)

@@ -36,6 +36,8 @@ FILE_SOURCES = {
     "ilo-brief-korea-2020-07.ttl": "ilo-brief-korea-2020-07",
     "identifiers-reference.ttl": "identifiers-reference",
     "un-m49-regions.ttl": "un-m49",
+    "eu-country-authority.ttl": "eu-country-authority",
+    "normlex.ttl": "normlex",
 }
 
 
@@ -236,8 +238,10 @@ def test_source_documents_are_described(store: ox.Store) -> None:
             ?d a ilop:SourceDocument ; dcterms:title ?title ; dcterms:publisher/rdfs:label ?publisher .
             OPTIONAL { ?d dcterms:issued ?issued }
         } ORDER BY ?title""") == [
+        ("Country authority table", "Publications Office of the European Union", None),
         ("MoU signed between ILO and Korea’s Ministry of Employment and Labour to promote SSE on a global scale",
          "International Labour Organization", "2021-05-26"),
+        ("NORMLEX: Information System on International Labour Standards", "International Labour Organization", None),
         ("Reference: vocabularies, codelists and identifiers", "ILO partnerships knowledge graph project", None),
         ("Republic of Korea ILO Cooperation", "ILO Department of Partnerships and Field Support", "2020-07"),
         ("Standard country or area codes for statistical use (M49)", "United Nations Statistics Division", None),
@@ -292,6 +296,10 @@ EXPECTED_LINKS = {
         ("LA", "1655842"), ("NA", "3355338"), ("MW", "927384"), ("MN", "2029969"), ("VN", "1562822"),
         ("KH", "1831722"), ("TH", "1605651"), ("KG", "1527747"), ("IT", "3175395"), ("TR", "298795"),
         ("CR", "3624060"), ("TZ", "149590"), ("CH", "2658434")]},
+    # The EU country authority's codes are the ISO 3166-1 alpha-3 codes (checked against ISO below).
+    *{(f"country/{a2}", "http://publications.europa.eu/resource/authority/country/"
+       + pycountry.countries.get(alpha_2=a2).alpha_3, "verified")
+      for a2 in "BN CH CM CN CO CR DZ ID IT JP KG KH KR LA MA MM MN MW MY NA PH SG TH TN TR TZ VN".split()},
 }
 
 
@@ -304,6 +312,18 @@ def test_links_are_exactly_the_verified_ones_with_their_evidence(store: ox.Store
         }""")
     assert len(links) == len(EXPECTED_LINKS)
     assert set(links) == EXPECTED_LINKS
+
+
+def test_conventions_link_to_their_normlex_pages_with_evidence(store: ox.Store) -> None:
+    links = select(store, """
+        SELECT ?code ?page ?level WHERE {
+            ?c schema:legislationIdentifier ?code ; rdfs:seeAlso ?page .
+            [] rdf:subject ?c ; rdf:predicate rdfs:seeAlso ; rdf:object ?page ;
+               ilop:evidenceLevel ?l . BIND(STRAFTER(STR(?l), "evidence-level/") AS ?level)
+        } ORDER BY ?code""")
+    codes = ["C029", "C081", "C087", "C098", "C100", "C105", "C111", "C122", "C129", "C138", "C144", "C155", "C182", "C187"]
+    page = "https://normlex.ilo.org/dyn/nrmlx_en/f?p=NORMLEXPUB:12100:0::NO::P12100_ILO_CODE:"
+    assert links == [(code, page + code, "two-sources") for code in codes]
 
 
 def test_no_link_for_organisations_the_reference_could_not_verify(data: Graph) -> None:

@@ -12,7 +12,8 @@ from fastapi.staticfiles import StaticFiles
 
 from server import __version__
 from server.canned_service import CannedQueryService
-from server.http import routes_ops, routes_queries, routes_sparql, routes_submissions, routes_web
+from server.entity_service import EntityService
+from server.http import routes_ops, routes_queries, routes_resources, routes_sparql, routes_submissions, routes_web
 from server.http.body_limit import BodyLimitMiddleware, BodyTooLargeError
 from server.http.guard import Guard
 from server.http.metrics import Metrics
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = store
         app.state.service = SparqlService(store, settings, str(store.spool_dir))
         app.state.canned = CannedQueryService(catalogue, app.state.service, store, settings)
+        app.state.entities = EntityService(app.state.service, settings.data_base)
         validation = ValidationService(settings, store)
         app.state.validation = validation
         app.state.submissions = SubmissionService(settings, store, validation)
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_queries.build_router(catalogue, settings.max_page_size))
     app.include_router(routes_submissions.router)
     app.include_router(routes_web.router)
+    app.include_router(routes_resources.router)
     app.include_router(routes_ops.router)
     app.mount("/assets/vendor/yasgui", _static(settings.web_vendor_dir / "@zazuko" / "yasgui" / "build"), name="yasgui")
     app.mount("/assets/vendor/swagger-ui", _static(settings.web_vendor_dir / "swagger-ui-dist"), name="swagger-ui")

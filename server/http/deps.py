@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from server.canned_service import CannedQueryService
+from server.entity_service import EntityService
 from server.http.guard import Guard
 from server.http.metrics import Metrics
 from server.settings import Settings
@@ -46,6 +47,10 @@ async def _submissions(request: Request) -> SubmissionService:
     return request.app.state.submissions
 
 
+async def _entities(request: Request) -> EntityService:
+    return request.app.state.entities
+
+
 async def _validation(request: Request) -> ValidationService:
     return request.app.state.validation
 
@@ -58,3 +63,4 @@ CannedDep = Annotated[CannedQueryService, Depends(_canned)]
 GuardDep = Annotated[Guard, Depends(_guard)]
 SubmissionsDep = Annotated[SubmissionService, Depends(_submissions)]
 ValidationDep = Annotated[ValidationService, Depends(_validation)]
+EntitiesDep = Annotated[EntityService, Depends(_entities)]

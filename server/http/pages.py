@@ -19,10 +19,12 @@ def site_root(request: Request) -> str:
     return request.scope.get("root_path", "").rstrip("/") + "/"
 
 
-def render(request: Request, template: str, status_code: int = 200, **context: object) -> HTMLResponse:
+def render(
+    request: Request, template: str, status_code: int = 200, headers: dict[str, str] | None = None, **context: object
+) -> HTMLResponse:
     """A page from a template, with the site root in its context."""
     engine: Jinja2Templates = request.app.state.templates
     return engine.TemplateResponse(
         request, template, {"root": site_root(request), **context}, status_code=status_code,
-        headers={"Vary": "Accept"},
+        headers={"Vary": "Accept", **(headers or {})},
     )

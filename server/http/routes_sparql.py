@@ -2,8 +2,7 @@
 
 import os
 from collections.abc import AsyncIterator
-from datetime import datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
@@ -14,8 +13,8 @@ from starlette.datastructures import QueryParams
 from server.http.deps import MetricsDep, ServiceDep, SettingsDep, StoreDep
 from server.http.metrics import Metrics
 from server.http.pages import render
-from server.negotiation import accepts_html, choose
-from server.result_formats import GRAPH_FORMATS, by_parameter
+from server.http.representations import not_modified, pick
+from server.negotiation import accepts_html
 from server.service_description import serialise, service_description
 from server.settings import Settings
 from server.sparql_service import Answer, QueryRequest, SparqlError, SparqlService
@@ -119,7 +118,7 @@ async def answer_query(request: Request, service: SparqlService, metrics: Metric
     headers = {"Vary": "Accept", "Cache-Control": "no-cache", "Last-Modified": format_datetime(info.last_modified, usegmt=True)}
     if plan.etag is not None:
         headers["ETag"] = plan.etag
-        if _not_modified(request, plan.etag, info.last_modified):
+        if not_modified(request, plan.etag, info.last_modified):
             return Response(status_code=304, headers=headers)
     try:
         answer = await service.execute(plan)
@@ -130,19 +129,6 @@ async def answer_query(request: Request, service: SparqlService, metrics: Metric
     if answer.cached:
         metrics.cache_hits.inc()
     return _response(answer, headers)
-
-
-def _not_modified(request: Request, etag: str, last_modified: datetime) -> bool:
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        return etag in [tag.strip() for tag in if_none_match.split(",")] or if_none_match.strip() == "*"
-    if_modified_since = request.headers.get("if-modified-since")
-    if if_modified_since:
-        try:
-            return last_modified.replace(microsecond=0) <= parsedate_to_datetime(if_modified_since)
-        except (TypeError, ValueError):
-            return False
-    return False
 
 
 def _response(answer: Answer, headers: dict[str, str]) -> Response:
@@ -162,19 +148,9 @@ async def _stream(path: str) -> AsyncIterator[bytes]:
 
 def _describe(request: Request, store: GraphStore, settings: Settings) -> Response:
     endpoint = str(request.url.replace(query=""))
-    format_parameter = request.query_params.get("format")
-    if not format_parameter and accepts_html(request.headers.get("accept")):
+    if not request.query_params.get("format") and accepts_html(request.headers.get("accept")):
         return render(request, "sparql.html", endpoint=endpoint)
-    if format_parameter:
-        chosen = by_parameter(format_parameter, GRAPH_FORMATS)
-        if chosen is None:
-            names = ", ".join(f.name for f in GRAPH_FORMATS)
-            raise SparqlError(400, f"Unknown format {format_parameter!r}; use one of: {names}.")
-    else:
-        media_type = choose(request.headers.get("accept"), [f.media_type for f in GRAPH_FORMATS])
-        if media_type is None:
-            offered = ", ".join(["text/html", *(f.media_type for f in GRAPH_FORMATS)])
-            raise SparqlError(406, f"None of the accepted media types is available; available: {offered}.")
-        chosen = next(f for f in GRAPH_FORMATS if f.media_type == media_type)
+    chosen = pick(request, html=False)
+    assert chosen is not None  # (no HTML offered)
     triples = service_description(endpoint, store.info, federation=bool(settings.service_allowlist))
     return Response(serialise(triples, chosen), media_type=chosen.content_type, headers={"Vary": "Accept"})

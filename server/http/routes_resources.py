@@ -1,0 +1,91 @@
+"""The IRIs the project mints, resolved here: entities and codelist concepts, by content negotiation.
+
+Convention (one, everywhere): direct content negotiation. A GET on an IRI's path answers
+200 with the representation the client asks for (`format` parameter first, then Accept),
+`Vary: Accept`, and a `Link` header naming every representation by its own URL; there are
+no 303 redirects. Browsers get a page, RDF tools Turtle, JSON-LD (with the context published
+at /context.jsonld), N-Triples or RDF/XML. An IRI the graph does not mention gets 404 with
+the described IRIs of the same kind.
+"""
+
+import hashlib
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from server.entity_service import EntityService, group_by_predicate
+from server.http.deps import EntitiesDep, StoreDep
+from server.http.pages import render
+from server.http.representations import alternates, pick, rdf_response, validators
+from server.rdf_documents import CONTEXT_PATH, jsonld_context, serialise
+
+router = APIRouter(tags=["Linked data"])
+
+_RESOURCE_RESPONSES = {
+    200: {"description": "The resource, as a page or in an RDF format (`format` parameter, else Accept)."},
+    304: {"description": "The client's copy is current."},
+    404: {"description": "The graph does not mention this IRI."},
+    406: {"description": "None of the accepted media types is available."},
+}
+
+
+@router.get(f"/{CONTEXT_PATH}", summary="The JSON-LD context of every JSON-LD document the server publishes")
+async def context() -> JSONResponse:
+    """The prefixes of the project's namespaces, as a JSON-LD context."""
+    return JSONResponse({"@context": jsonld_context()}, media_type="application/ld+json")
+
+
+@router.get("/id/{path:path}", summary="An entity of the graph (a partner, project, country…)", responses=_RESOURCE_RESPONSES)
+async def entity(path: str, request: Request, entities: EntitiesDep, store: StoreDep) -> Response:
+    """The description of one entity: what it is, its properties, what points at it, where each fact comes from."""
+    return await _resource(request, entities, store)
+
+
+@router.get("/codelist/{path:path}", summary="A codelist or one of its concepts", responses=_RESOURCE_RESPONSES)
+async def codelist(path: str, request: Request, entities: EntitiesDep, store: StoreDep) -> Response:
+    """The description of a concept scheme or concept (themes, roles, statuses…)."""
+    return await _resource(request, entities, store)
+
+
+async def _resource(request: Request, entities: EntityService, store: StoreDep) -> Response:
+    # The path as the client sent it, percent-encoding included: that is the IRI's own form.
+    raw_path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+    iri = entities.iri_for_path(raw_path)
+    chosen = pick(request)
+    if iri is None:
+        return PlainTextResponse(f"{raw_path[:200]} is not a valid IRI path.\n", status_code=404)
+    info = store.info
+    name = "html" if chosen is None else chosen.name
+    etag = '"' + hashlib.sha256(f"{info.version} {iri} {name}".encode()).hexdigest()[:32] + '"'
+    headers, current = validators(request, etag, info.last_modified)
+    headers["Link"] = alternates(request.url.path)
+    if current:
+        return Response(status_code=304, headers=headers)
+    if chosen is None:
+        view = await entities.view(iri)
+        if view is None:
+            return await _not_found(request, entities, iri)
+        return render(
+            request, "entity.html", view=view, facts=group_by_predicate(view.facts),
+            incoming=group_by_predicate(view.incoming), headers=headers, local=entities.local_path,
+        )
+    ntriples = await entities.triples(iri)
+    if ntriples is None:
+        return PlainTextResponse(_unknown(iri), status_code=404, headers={"Vary": "Accept"})
+    context_url = str(request.url_for("context"))
+    return rdf_response(serialise(ntriples, chosen, context_url), chosen, headers)
+
+
+async def _not_found(request: Request, entities: EntityService, iri: str) -> Response:
+    suggestions = await entities.suggestions(iri)
+    return render(
+        request, "not_found.html", status_code=404, iri=iri, message=_unknown(iri), suggestions=suggestions,
+        local=entities.local_path,
+    )
+
+
+def _unknown(iri: str) -> str:
+    return (
+        f"The graph says nothing about <{iri}>. Check the spelling, or find what you are looking for "
+        "with the search query (/queries/search) or the SPARQL endpoint (/sparql).\n"
+    )
