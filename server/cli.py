@@ -238,6 +238,34 @@ def codes(
 
 
 @app.command()
+def export(
+    folder: Annotated[Path, typer.Argument(help="Folder to write the dump files into (replaced whole).")],
+) -> None:
+    """Write the dumps the server offers at /dumps: the dataset as N-Quads and TriG (gzip), each graph as Turtle."""
+    import pyoxigraph as ox
+
+    from server.dumps import write_dumps
+    from server.store import project_sources, sync_files
+
+    settings = get_settings()
+    try:
+        # Brings the store in line with the files first, as `serve` does.
+        sync_files(settings.store_dir, project_sources(settings))
+    except OSError:
+        # A running server holds the store (and keeps it in line): read it as it stands.
+        pass
+    try:
+        store = ox.Store.read_only(str(settings.store_dir))
+        graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
+        files = write_dumps(store, folder, graphs)
+    except OSError as error:
+        typer.echo(f"could not write the dumps into {folder}: {error}", err=True)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    for file in files:
+        typer.echo(f"wrote {folder / file.name}")
+
+
+@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default: ILOKG_HOST, 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default: ILOKG_PORT, 8000).")] = None,

@@ -13,10 +13,12 @@ import re
 import signal
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyoxigraph as ox
 
 from server.context_walk import walk
+from server.dumps import write_dumps
 from server.result_formats import GRAPH_FORMATS, SOLUTION_FORMATS
 
 _FORMATS = {f.name: f.oxigraph_format for f in (*SOLUTION_FORMATS, *GRAPH_FORMATS)}
@@ -37,6 +39,16 @@ class QueryJob:
     inline_bytes: int = 1024 * 1024
     spool_dir: str | None = None
     # Filled in by the store when the job is scheduled (see store.EmbeddedStore).
+    store_dir: str = ""
+    generation: int = 0
+
+
+@dataclass(frozen=True)
+class DumpJob:
+    """The dump files of some named graphs, to write into a folder (see dumps.write_dumps)."""
+
+    target: str
+    graphs: tuple[str, ...]
     store_dir: str = ""
     generation: int = 0
 
@@ -173,3 +185,8 @@ def describe(job: DescribeJob) -> bytes:
     """The neighbourhood of the job's seeds in the worker's store, as N-Triples."""
     store = _open(job.store_dir, job.generation)
     return walk(store, job.seeds, job.inverse_predicates, job.depth, job.max_triples, job.excluded_graph)
+
+
+def dump(job: DumpJob) -> None:
+    """Write the dump files of the worker's store."""
+    write_dumps(_open(job.store_dir, job.generation), Path(job.target), list(job.graphs))

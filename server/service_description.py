@@ -27,8 +27,8 @@ def _sd(term: str) -> ox.NamedNode:
     return ox.NamedNode(SD + term)
 
 
-def service_description(endpoint: str, info: StoreInfo, federation: bool) -> list[ox.Triple]:
-    """The triples describing the service at `endpoint` and its default dataset."""
+def service_description(endpoint: str, info: StoreInfo, federation: bool, dataset_description: str) -> list[ox.Triple]:
+    """The triples describing the service at `endpoint` and its default dataset (described in VoID at dataset_description)."""
     service = ox.NamedNode(endpoint)
     dataset, default_graph = ox.BlankNode(), ox.BlankNode()
     triples = [
@@ -42,6 +42,7 @@ def service_description(endpoint: str, info: StoreInfo, federation: bool) -> lis
         ox.Triple(dataset, _sd("defaultGraph"), default_graph),
         ox.Triple(default_graph, RDF_TYPE, _sd("Graph")),
         ox.Triple(default_graph, ox.NamedNode(VOID + "triples"), _integer(info.triples)),
+        ox.Triple(dataset, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#seeAlso"), ox.NamedNode(dataset_description)),
     ]
     if federation:
         triples.append(ox.Triple(service, _sd("feature"), _sd("BasicFederatedQuery")))

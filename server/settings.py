@@ -71,6 +71,7 @@ class Settings(BaseSettings):
         description="Namespace of the IRIs the data mints; each IRI below it is served at the same path on this "
         "server (set it when the server's public address is not the IRIs' own).",
     )
+    dump_timeout_seconds: float = Field(300.0, gt=0, description="Deadline for writing the dumps of one version of the data.")
     service_allowlist: list[str] = Field(
         default_factory=list,
         description="SPARQL endpoints a query may call with SERVICE (JSON list); empty: SERVICE is refused.",

@@ -36,7 +36,7 @@ import pyoxigraph as ox
 from server import query_worker
 from server.files import write_atomic
 from server.namespaces import GRAPH
-from server.query_worker import DescribeJob, QueryJob, QueryOutput
+from server.query_worker import DescribeJob, DumpJob, QueryJob, QueryOutput
 from server.settings import Settings
 
 
@@ -74,6 +74,8 @@ class GraphStore(Protocol):
     async def execute(self, job: QueryJob, timeout: float) -> QueryOutput: ...
 
     async def describe(self, job: DescribeJob, timeout: float) -> bytes: ...
+
+    async def dump(self, job: DumpJob, timeout: float) -> None: ...
 
     async def write(self, change: "GraphChange") -> None: ...
 
@@ -247,6 +249,10 @@ class EmbeddedStore:
     async def describe(self, job: DescribeJob, timeout: float) -> bytes:
         """The neighbourhood of some nodes as N-Triples (see context_walk), computed in a worker."""
         return await self._in_worker(query_worker.describe, job, timeout)
+
+    async def dump(self, job: DumpJob, timeout: float) -> None:
+        """Write the dump files of the store (see dumps), in a worker, while no write changes it."""
+        await self._in_worker(query_worker.dump, job, timeout)
 
     async def _in_worker(self, function, job, timeout: float):  # type: ignore[no-untyped-def]
         async with self._lock.reader_lock:

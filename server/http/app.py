@@ -12,8 +12,18 @@ from fastapi.staticfiles import StaticFiles
 
 from server import __version__
 from server.canned_service import CannedQueryService
+from server.dataset_description import DatasetDescriber
+from server.dump_service import DumpService, DumpUnavailableError
 from server.entity_service import EntityService
-from server.http import routes_ops, routes_queries, routes_resources, routes_sparql, routes_submissions, routes_web
+from server.http import (
+    routes_dataset,
+    routes_ops,
+    routes_queries,
+    routes_resources,
+    routes_sparql,
+    routes_submissions,
+    routes_web,
+)
 from server.http.body_limit import BodyLimitMiddleware, BodyTooLargeError
 from server.http.guard import Guard
 from server.http.metrics import Metrics
@@ -43,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.service = SparqlService(store, settings, str(store.spool_dir))
         app.state.canned = CannedQueryService(catalogue, app.state.service, store, settings)
         app.state.entities = EntityService(app.state.service, settings.data_base)
+        app.state.dataset = DatasetDescriber(app.state.service)
+        app.state.dumps = DumpService(settings, store)
         validation = ValidationService(settings, store)
         app.state.validation = validation
         app.state.submissions = SubmissionService(settings, store, validation)
@@ -73,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_submissions.router)
     app.include_router(routes_web.router)
     app.include_router(routes_resources.router)
+    app.include_router(routes_dataset.router)
     app.include_router(routes_ops.router)
     app.mount("/assets/vendor/yasgui", _static(settings.web_vendor_dir / "@zazuko" / "yasgui" / "build"), name="yasgui")
     app.mount("/assets/vendor/swagger-ui", _static(settings.web_vendor_dir / "swagger-ui-dist"), name="swagger-ui")
@@ -84,6 +97,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if request.url.path.startswith(("/queries", "/submissions")):
             return JSONResponse({"detail": error.message}, status_code=error.status)
         return PlainTextResponse(error.message + "\n", status_code=error.status)
+
+    @app.exception_handler(DumpUnavailableError)
+    async def dump_unavailable(request: Request, error: DumpUnavailableError) -> Response:
+        return PlainTextResponse(f"{error}\n", status_code=503, headers={"Retry-After": "60"})
 
     for refusal in (SubmissionError, SubmissionInputError, SubmissionRejectedError, BodyTooLargeError):
         app.add_exception_handler(refusal, routes_submissions.error_response)  # type: ignore[arg-type]

@@ -9,6 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from server.canned_service import CannedQueryService
+from server.dataset_description import DatasetDescriber
+from server.dump_service import DumpService
 from server.entity_service import EntityService
 from server.http.guard import Guard
 from server.http.metrics import Metrics
@@ -51,6 +53,14 @@ async def _entities(request: Request) -> EntityService:
     return request.app.state.entities
 
 
+async def _dataset(request: Request) -> DatasetDescriber:
+    return request.app.state.dataset
+
+
+async def _dumps(request: Request) -> DumpService:
+    return request.app.state.dumps
+
+
 async def _validation(request: Request) -> ValidationService:
     return request.app.state.validation
 
@@ -64,3 +74,5 @@ GuardDep = Annotated[Guard, Depends(_guard)]
 SubmissionsDep = Annotated[SubmissionService, Depends(_submissions)]
 ValidationDep = Annotated[ValidationService, Depends(_validation)]
 EntitiesDep = Annotated[EntityService, Depends(_entities)]
+DatasetDep = Annotated[DatasetDescriber, Depends(_dataset)]
+DumpsDep = Annotated[DumpService, Depends(_dumps)]

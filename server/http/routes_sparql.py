@@ -152,5 +152,7 @@ def _describe(request: Request, store: GraphStore, settings: Settings) -> Respon
         return render(request, "sparql.html", endpoint=endpoint)
     chosen = pick(request, html=False)
     assert chosen is not None  # (no HTML offered)
-    triples = service_description(endpoint, store.info, federation=bool(settings.service_allowlist))
+    triples = service_description(
+        endpoint, store.info, federation=bool(settings.service_allowlist), dataset_description=str(request.url_for("void"))
+    )
     return Response(serialise(triples, chosen), media_type=chosen.content_type, headers={"Vary": "Accept"})

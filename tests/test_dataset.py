@@ -1,0 +1,214 @@
+"""The dataset's description (VoID/DCAT), its links into other graphs, and its dumps, through a real server."""
+
+import gzip
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib.compare import isomorphic
+from rdflib.namespace import OWL, RDF, RDFS
+
+from server.link_targets import LINK_TARGETS, target_of
+from tests.conftest import RunningServer, run_cli
+
+VOID = Namespace("http://rdfs.org/ns/void#")
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+DCTERMS = Namespace("http://purl.org/dc/terms/")
+DATASET = URIRef("https://w3id.org/ilo-partnerships/dataset")
+BASE = "https://w3id.org/ilo-partnerships/"
+
+
+def description(server: RunningServer) -> Graph:
+    response = httpx.get(server.url + "/.well-known/void", headers={"Accept": "text/turtle"})
+    assert response.status_code == 200
+    return Graph().parse(data=response.content, format="turtle")
+
+
+def count(server: RunningServer, query: str) -> int:
+    response = httpx.get(server.url + "/sparql", params={"query": query}, headers={"Accept": "application/sparql-results+json"})
+    return int(response.json()["results"]["bindings"][0]["n"]["value"])
+
+
+def integer(graph: Graph, subject: URIRef, predicate: URIRef) -> int:
+    value = graph.value(subject, predicate)
+    assert isinstance(value, Literal), f"no {predicate} on {subject}"
+    return int(value)
+
+
+def test_the_description_names_what_a_harvester_needs(sparql_server: RunningServer) -> None:
+    void = description(sparql_server)
+    assert {(DATASET, RDF.type, VOID.Dataset), (DATASET, RDF.type, DCAT.Dataset)} <= set(void)
+    assert str(void.value(DATASET, DCTERMS.title)) == "ILO partnerships knowledge graph"
+    assert void.value(DATASET, DCTERMS.license) == URIRef("https://creativecommons.org/licenses/by/4.0/")
+    assert void.value(DATASET, DCTERMS.publisher) == URIRef(BASE + "id/organisation/ilo-partnerships-kg")
+    assert set(void.objects(DATASET, DCTERMS.source)) == {URIRef(BASE + "id/source/" + s) for s in (
+        "eu-country-authority", "identifiers-reference", "ilo-brief-korea-2020-07", "ilo-news-2021-05-26", "normlex", "un-m49")}
+    assert void.value(DATASET, VOID.sparqlEndpoint) == URIRef(sparql_server.url + "/sparql")
+    dumps = sparql_server.url + "/dumps/"
+    assert set(void.objects(DATASET, VOID.dataDump)) == {
+        URIRef(dumps + "ilo-partnerships.nq.gz"), URIRef(dumps + "ilo-partnerships.trig.gz")}
+    assert URIRef(BASE + "ontology") in set(void.objects(DATASET, VOID.vocabulary))
+    assert URIRef(BASE + "id/country/KR") in set(void.objects(DATASET, VOID.exampleResource))
+    # Every example resource resolves on this server.
+    for example in void.objects(DATASET, VOID.exampleResource):
+        path = str(example).removeprefix(BASE)
+        assert httpx.get(f"{sparql_server.url}/{path}", headers={"Accept": "text/turtle"}).status_code == 200, path
+
+
+def test_the_counts_are_those_of_the_store(sparql_server: RunningServer) -> None:
+    void = description(sparql_server)
+    assert integer(void, DATASET, VOID.triples) == count(sparql_server, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    assert integer(void, DATASET, VOID.distinctSubjects) == count(
+        sparql_server, "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o }")
+    assert integer(void, DATASET, VOID.entities) == count(
+        sparql_server, "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c FILTER(isIRI(?s)) }")
+    partitions = list(void.objects(DATASET, VOID.classPartition))
+    assert len(partitions) == integer(void, DATASET, VOID.classes) == count(
+        sparql_server, "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?s a ?c }")
+    for partition in partitions:
+        cls = void.value(partition, VOID["class"])
+        assert integer(void, partition, VOID.entities) == count(
+            sparql_server, f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a <{cls}> }}"), cls
+    properties = list(void.objects(DATASET, VOID.propertyPartition))
+    assert len(properties) == integer(void, DATASET, VOID.properties)
+    assert sum(integer(void, p, VOID.triples) for p in properties) == integer(void, DATASET, VOID.triples)
+    label = next(p for p in properties if void.value(p, VOID.property) == RDFS.label)
+    assert integer(void, label, VOID.triples) == count(sparql_server, f"SELECT (COUNT(*) AS ?n) WHERE {{ ?s <{RDFS.label}> ?o }}")
+
+
+def test_every_link_uses_a_known_target_pattern(data: Graph) -> None:
+    links = [(s, p, o) for p in (OWL.sameAs, RDFS.seeAlso) for s, o in data.subject_objects(p)
+             if not str(o).startswith(BASE)]
+    assert len(links) == 20 + 18 + 27 + 14
+    assert [link for link in links if target_of(str(link[2])) is None] == []
+
+
+def test_every_link_is_counted_in_its_linkset(sparql_server: RunningServer, data: Graph) -> None:
+    void = description(sparql_server)
+    counted = {}
+    for linkset in void.subjects(RDF.type, VOID.Linkset):
+        assert void.value(linkset, VOID.subjectsTarget) == DATASET
+        target = str(void.value(linkset, VOID.objectsTarget)).rsplit("#", 1)[1]
+        counted[(target, void.value(linkset, VOID.linkPredicate))] = integer(void, linkset, VOID.triples)
+        assert (DATASET, VOID.subset, linkset) in void
+    assert counted == {("wikidata", OWL.sameAs): 20, ("geonames", OWL.sameAs): 18, ("eu-country", OWL.sameAs): 27,
+                       ("normlex", RDFS.seeAlso): 14}
+    same_as = [o for o in data.objects(None, OWL.sameAs)]
+    assert sum(n for (_, p), n in counted.items() if p == OWL.sameAs) == len(same_as)
+    for target in LINK_TARGETS:
+        other = URIRef(f"{DATASET}#{target.name}")
+        assert str(void.value(other, VOID.uriSpace)) == target.namespace
+
+
+def test_the_links_query_lists_each_link_by_target(sparql_server: RunningServer) -> None:
+    response = httpx.get(sparql_server.url + "/queries/links", params={"target": "eu-country", "format": "rows"})
+    assert response.status_code == 200
+    rows = response.json()["rows"]
+    assert len(rows) == 27
+    korea = next(r for r in rows if r["entity"] == BASE + "id/country/KR")
+    assert korea == {"link_target": "eu-country", "entity": BASE + "id/country/KR", "label": "Republic of Korea",
+                     "property": str(OWL.sameAs), "resource": "http://publications.europa.eu/resource/authority/country/KOR",
+                     "evidence": "verified"}
+    everything = httpx.get(sparql_server.url + "/queries/links", params={"format": "rows"}).json()["rows"]
+    assert len(everything) == 20 + 18 + 27 + 14
+
+
+def test_the_description_negotiates_like_every_resource(sparql_server: RunningServer) -> None:
+    turtle = description(sparql_server)
+    at_iri = httpx.get(sparql_server.url + "/dataset", params={"format": "ntriples"})
+    assert at_iri.headers["content-type"] == "application/n-triples; charset=utf-8"
+    assert isomorphic(Graph().parse(data=at_iri.content, format="nt"), turtle)
+    page = httpx.get(sparql_server.url + "/.well-known/void", headers={"Accept": "text/html"})
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "<h1>ILO partnerships knowledge graph: the dataset</h1>" in page.text
+    home = httpx.get(sparql_server.url + "/").text
+    assert 'href="/.well-known/void"' in home
+    service = httpx.get(sparql_server.url + "/sparql", headers={"Accept": "text/turtle"})
+    assert URIRef(sparql_server.url + "/.well-known/void") in {
+        o for _, _, o in Graph().parse(data=service.content, format="turtle")}
+
+
+def load_dump(path_or_bytes: Path | bytes, rdf_format: ox.RdfFormat) -> ox.Store:
+    store = ox.Store()
+    data = path_or_bytes.read_bytes() if isinstance(path_or_bytes, Path) else path_or_bytes
+    store.load(gzip.decompress(data), format=rdf_format)
+    return store
+
+
+def canonical(quads: list[ox.Quad]) -> set[str]:
+    """A dataset in canonical form (RDFC-1.0: blank nodes relabelled), as a set of N-Quads lines."""
+    dataset = ox.Dataset(quads)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    return set(str(dataset).splitlines())
+
+
+def named_graphs_of_store(store: ox.Store) -> set[str]:
+    return canonical([q for q in store if not isinstance(q.graph_name, ox.DefaultGraph)])
+
+
+def named_graphs_of_server(server: RunningServer) -> set[str]:
+    """Every quad of the server's named graphs, asked of its SPARQL endpoint, in canonical form."""
+    response = httpx.get(server.url + "/sparql", params={"query": "SELECT ?g ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }"},
+                         headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200
+    quads = [ox.Quad(*(_term(row[v]) for v in ("s", "p", "o", "g"))) for row in response.json()["results"]["bindings"]]
+    assert len(quads) > 3000
+    return canonical(quads)
+
+
+def _term(binding: dict) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    if binding["type"] == "uri":
+        return ox.NamedNode(binding["value"])
+    if binding["type"] == "bnode":
+        return ox.BlankNode(binding["value"])
+    if "xml:lang" in binding:
+        return ox.Literal(binding["value"], language=binding["xml:lang"])
+    return ox.Literal(binding["value"], datatype=ox.NamedNode(binding["datatype"]) if "datatype" in binding else None)
+
+
+@pytest.mark.parametrize("name, rdf_format", [("ilo-partnerships.nq.gz", ox.RdfFormat.N_QUADS),
+                                              ("ilo-partnerships.trig.gz", ox.RdfFormat.TRIG)])
+def test_a_dump_reloads_as_the_same_dataset(sparql_server: RunningServer, name: str, rdf_format: ox.RdfFormat) -> None:
+    response = httpx.get(f"{sparql_server.url}/dumps/{name}")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/gzip"
+    reloaded = load_dump(response.content, rdf_format)
+    assert len(list(reloaded.named_graphs())) == httpx.get(sparql_server.url + "/health").json()["graphs"] == 12
+    assert named_graphs_of_store(reloaded) == named_graphs_of_server(sparql_server)
+    # Validators: the same version of the data is not sent twice.
+    again = httpx.get(f"{sparql_server.url}/dumps/{name}", headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304
+    since = httpx.get(f"{sparql_server.url}/dumps/{name}", headers={"If-Modified-Since": response.headers["last-modified"]})
+    assert since.status_code == 304
+
+
+def test_each_graph_has_its_turtle_dump_at_its_iri(sparql_server: RunningServer) -> None:
+    graph_iri = BASE + "graph/data/normlex"
+    by_iri = httpx.get(sparql_server.url + "/graph/data/normlex")
+    by_dump = httpx.get(sparql_server.url + "/dumps/graphs/data/normlex.ttl")
+    assert by_iri.status_code == by_dump.status_code == 200
+    assert by_iri.headers["content-type"] == "text/turtle; charset=utf-8"
+    assert by_iri.content == by_dump.content
+    expected = httpx.get(sparql_server.url + "/sparql", params={
+        "query": f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph_iri}> {{ ?s ?p ?o }} }}"}, headers={"Accept": "text/turtle"})
+    assert isomorphic(Graph().parse(data=by_iri.content, format="turtle"), Graph().parse(data=expected.content, format="turtle"))
+    missing = httpx.get(sparql_server.url + "/dumps/../../etc/passwd")
+    assert missing.status_code == 404
+    assert httpx.get(sparql_server.url + "/graph/data/nothing-here").text == (
+        "There is no dump file 'graphs/data/nothing-here.ttl'; the list is at /dumps and in the dataset's description "
+        "(/.well-known/void).\n")
+
+
+def test_export_writes_the_same_dataset_as_the_server_offers(sparql_server: RunningServer, tmp_path: Path) -> None:
+    result = run_cli("export", str(tmp_path / "dumps"), env={"ILOKG_STORE_DIR": str(tmp_path / "store")})
+    assert result.returncode == 0, result.stderr
+    files = sorted(p.relative_to(tmp_path / "dumps").as_posix() for p in (tmp_path / "dumps").rglob("*") if p.is_file())
+    assert "ilo-partnerships.nq.gz" in files and "graphs/data/normlex.ttl" in files
+    assert result.stdout.splitlines()[0] == f"wrote {tmp_path / 'dumps' / 'ilo-partnerships.nq.gz'}"
+    urls = description(sparql_server).objects(None, DCAT.downloadURL)
+    offered = [str(o).removeprefix(sparql_server.url + "/dumps/") for o in urls]
+    assert sorted(offered) == files
+    exported = load_dump(tmp_path / "dumps" / "ilo-partnerships.nq.gz", ox.RdfFormat.N_QUADS)
+    assert named_graphs_of_store(exported) == named_graphs_of_server(sparql_server)

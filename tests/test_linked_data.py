@@ -1,0 +1,148 @@
+"""Our IRIs resolve on the server: content negotiation on entities, codelists, the vocabulary
+and the shapes, parsed back as RDF and compared; helpful 404s. Through a real server."""
+
+import json
+
+import httpx
+import pytest
+from rdflib import BNode, Graph, URIRef
+from rdflib.compare import isomorphic, to_isomorphic
+
+from tests.conftest import RunningServer
+
+BASE = "https://w3id.org/ilo-partnerships/"
+KR = BASE + "id/country/KR"
+FORMATS = {"turtle": "text/turtle", "ntriples": "application/n-triples", "jsonld": "application/ld+json",
+           "rdfxml": "application/rdf+xml"}
+RDFLIB_FORMATS = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld", "rdfxml": "xml"}
+
+
+def parse(server: RunningServer, response: httpx.Response, name: str) -> Graph:
+    """A representation read back as RDF; JSON-LD with the published context put in place of its URL."""
+    graph = Graph()
+    if name == "jsonld":
+        document = response.json()
+        assert document["@context"] == server.url + "/context.jsonld"
+        document["@context"] = httpx.get(server.url + "/context.jsonld").json()["@context"]
+        graph.parse(data=json.dumps(document), format="json-ld")
+    else:
+        graph.parse(data=response.content, format=RDFLIB_FORMATS[name])
+    return graph
+
+
+def construct(server: RunningServer, query: str) -> Graph:
+    response = httpx.post(server.url + "/sparql", data={"query": query}, headers={"Accept": "application/n-triples"})
+    assert response.status_code == 200, response.text
+    return Graph().parse(data=response.content, format="nt")
+
+
+def symmetric_description(server: RunningServer, iri: str) -> Graph:
+    """What an entity's RDF should hold, asked of the SPARQL endpoint: its triples and those pointing at it."""
+    return construct(
+        server, f"CONSTRUCT {{ <{iri}> ?p ?o . ?s ?q <{iri}> }} WHERE {{ {{ <{iri}> ?p ?o }} UNION {{ ?s ?q <{iri}> }} }}")
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_an_entity_in_every_rdf_format_is_its_description(sparql_server: RunningServer, name: str) -> None:
+    by_accept = httpx.get(sparql_server.url + "/id/country/KR", headers={"Accept": FORMATS[name]})
+    by_parameter = httpx.get(sparql_server.url + "/id/country/KR", params={"format": name})
+    for response in (by_accept, by_parameter):
+        assert response.status_code == 200
+        assert response.headers["content-type"] == FORMATS[name] + "; charset=utf-8"
+        assert response.headers["vary"].startswith("Accept")
+    graph = parse(sparql_server, by_accept, name)
+    expected = symmetric_description(sparql_server, KR)
+    assert len(expected) == 39
+    assert isomorphic(graph, expected), set(to_isomorphic(graph)) ^ set(to_isomorphic(expected))
+    assert isomorphic(parse(sparql_server, by_parameter, name), expected)
+
+
+def test_an_entity_with_nested_descriptions_carries_its_blank_nodes(sparql_server: RunningServer) -> None:
+    iri = BASE + "id/project/portworker-development"
+    response = httpx.get(sparql_server.url + "/id/project/portworker-development", headers={"Accept": "text/turtle"})
+    assert response.status_code == 200
+    graph = Graph().parse(data=response.content, format="turtle")
+    expected = construct(sparql_server, f"""
+        CONSTRUCT {{ <{iri}> ?p ?o . ?o ?p1 ?o1 . ?s ?q <{iri}> }}
+        WHERE {{ {{ <{iri}> ?p ?o OPTIONAL {{ FILTER(isBlank(?o)) ?o ?p1 ?o1 }} }} UNION {{ ?s ?q <{iri}> }} }}""")
+    # The period, the association with its agent and role: nested descriptions, kept whole.
+    assert len({o for o in graph.objects(URIRef(iri)) if isinstance(o, BNode)}) >= 2
+    assert isomorphic(graph, expected)
+
+
+def test_the_convention_is_direct_negotiation_with_alternates(sparql_server: RunningServer) -> None:
+    response = httpx.get(sparql_server.url + "/id/country/KR", headers={"Accept": "*/*"})
+    assert response.status_code == 200  # no 303: one convention, documented in the README
+    assert response.headers["content-type"] == "text/turtle; charset=utf-8"
+    path = "/id/country/KR"
+    assert response.headers["link"] == ", ".join([
+        f'<{path}?format=turtle>; rel="alternate"; type="text/turtle"',
+        f'<{path}?format=ntriples>; rel="alternate"; type="application/n-triples"',
+        f'<{path}?format=jsonld>; rel="alternate"; type="application/ld+json"',
+        f'<{path}?format=rdfxml>; rel="alternate"; type="application/rdf+xml"',
+        f'<{path}?format=html>; rel="alternate"; type="text/html"',
+    ])
+    browser = httpx.get(sparql_server.url + path, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert browser.headers["content-type"] == "text/html; charset=utf-8"
+    assert "<h1>Republic of Korea</h1>" in browser.text
+
+
+def test_unknown_formats_and_types_are_refused_with_what_is_offered(sparql_server: RunningServer) -> None:
+    response = httpx.get(sparql_server.url + "/id/country/KR", params={"format": "yaml"})
+    assert (response.status_code, response.text) == (
+        400, "Unknown format 'yaml'; use one of: turtle, ntriples, jsonld, rdfxml, html.\n")
+    response = httpx.get(sparql_server.url + "/id/country/KR", headers={"Accept": "image/png"})
+    assert (response.status_code, response.text) == (
+        406, "None of the accepted media types is available; available: text/turtle, text/html, "
+        "application/n-triples, application/ld+json, application/rdf+xml.\n")
+
+
+def test_a_current_copy_gets_304(sparql_server: RunningServer) -> None:
+    first = httpx.get(sparql_server.url + "/id/country/KR", params={"format": "turtle"})
+    etag = first.headers["etag"]
+    again = httpx.get(sparql_server.url + "/id/country/KR", params={"format": "turtle"}, headers={"If-None-Match": etag})
+    assert (again.status_code, again.content) == (304, b"")
+    other = httpx.get(sparql_server.url + "/id/country/KR", params={"format": "jsonld"}, headers={"If-None-Match": etag})
+    assert other.status_code == 200
+
+
+def test_an_unknown_iri_is_a_helpful_404(sparql_server: RunningServer) -> None:
+    message = (f"The graph says nothing about <{BASE}id/country/XX>. Check the spelling, or find what you are "
+               "looking for with the search query (/queries/search) or the SPARQL endpoint (/sparql).\n")
+    response = httpx.get(sparql_server.url + "/id/country/XX", headers={"Accept": "text/turtle"})
+    assert (response.status_code, response.text) == (404, message)
+    page = httpx.get(sparql_server.url + "/id/country/XX", headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert "The graph says nothing about &lt;https://w3id.org/ilo-partnerships/id/country/XX&gt;" in page.text
+    # The countries the graph does describe, by name, linked to their pages.
+    assert '<a href="/id/country/KR" title="https://w3id.org/ilo-partnerships/id/country/KR">Republic of Korea</a>' in page.text
+    assert page.text.count('href="/id/country/') == 27
+
+
+def test_a_codelist_concept_resolves(sparql_server: RunningServer) -> None:
+    response = httpx.get(sparql_server.url + "/codelist/theme/social-protection", headers={"Accept": "application/n-triples"})
+    assert response.status_code == 200
+    graph = Graph().parse(data=response.content, format="nt")
+    assert isomorphic(graph, symmetric_description(sparql_server, BASE + "codelist/theme/social-protection"))
+    assert (URIRef(BASE + "codelist/theme/social-protection"), URIRef("http://www.w3.org/2004/02/skos/core#inScheme"),
+            URIRef(BASE + "codelist/theme")) in graph
+
+
+def test_the_page_names_properties_values_links_and_sources(sparql_server: RunningServer) -> None:
+    page = httpx.get(sparql_server.url + "/id/country/KR", headers={"Accept": "text/html"}).text
+    assert "<code>https://w3id.org/ilo-partnerships/id/country/KR</code>" in page
+    # Properties by their labels, values as given, each fact with its source document and graph.
+    assert ">ISO 3166-1 alpha-3 code</a></th>" in page
+    assert '<span class="literal">KOR</span>' in page
+    assert ('<a href="/id/source/identifiers-reference" title="https://w3id.org/ilo-partnerships/id/source/identifiers-reference">'
+            "Reference of checked vocabularies, codelists and identifiers</a>") in page
+    assert ('<code title="https://w3id.org/ilo-partnerships/graph/data/identifiers-reference">'
+            "graph/data/identifiers-reference</code>") in page
+    assert ('<code title="https://w3id.org/ilo-partnerships/graph/data/eu-country-authority">'
+            "graph/data/eu-country-authority</code>") in page
+    # External links as links, named by the graph they lead to.
+    assert ('<a class="external" href="http://www.wikidata.org/entity/Q884" rel="noopener" '
+            'title="http://www.wikidata.org/entity/Q884">Wikidata Q884</a>') in page
+    assert 'href="http://publications.europa.eu/resource/authority/country/KOR"' in page
+    # Incoming links, by the labels of what points here.
+    assert '<a href="/id/organisation/koica" title="https://w3id.org/ilo-partnerships/id/organisation/koica">' in page
