@@ -319,7 +319,7 @@ class Validator:
         return Finding(
             severity=SEVERITIES.get(report.value(result, SH.resultSeverity), "Violation"),
             focus=_display(focus),
-            path=_display_path(self._shapes if path is None else report, path),
+            path=display_path(self._shapes if path is None else report, path),
             value=None if value is None else _display(value),
             message=" ".join(messages) or "(no message)",
             shape=self._shape_name(source_shape),
@@ -423,7 +423,7 @@ def _display(node: Node | None) -> str:
     return str(node)
 
 
-def _display_path(graph: Graph, path: Node | None) -> str | None:
+def display_path(graph: Graph, path: Node | None) -> str | None:
     """A SHACL property path in SPARQL notation, such as ^ilop:hasComponent."""
     if path is None:
         return None
@@ -431,10 +431,10 @@ def _display_path(graph: Graph, path: Node | None) -> str | None:
         return shorten(str(path))
     inverse = graph.value(path, SH.inversePath)
     if inverse is not None:
-        return "^" + (_display_path(graph, inverse) or "?")
+        return "^" + (display_path(graph, inverse) or "?")
     alternatives = graph.value(path, SH.alternativePath)
     if alternatives is not None:
-        return "|".join(_display_path(graph, p) or "?" for p in Collection(graph, alternatives))
+        return "|".join(display_path(graph, p) or "?" for p in Collection(graph, alternatives))
     if graph.value(path, RDF.first) is not None:
-        return "/".join(_display_path(graph, p) or "?" for p in Collection(graph, path))
+        return "/".join(display_path(graph, p) or "?" for p in Collection(graph, path))
     return "[]"

@@ -12,6 +12,7 @@ from rdflib.namespace import OWL, RDF, RDFS
 
 from server.link_targets import LINK_TARGETS, target_of
 from tests.conftest import RunningServer, run_cli
+from tests.rdf_compare import canonical_quads
 
 VOID = Namespace("http://rdfs.org/ns/void#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -137,15 +138,8 @@ def load_dump(path_or_bytes: Path | bytes, rdf_format: ox.RdfFormat) -> ox.Store
     return store
 
 
-def canonical(quads: list[ox.Quad]) -> set[str]:
-    """A dataset in canonical form (RDFC-1.0: blank nodes relabelled), as a set of N-Quads lines."""
-    dataset = ox.Dataset(quads)
-    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    return set(str(dataset).splitlines())
-
-
 def named_graphs_of_store(store: ox.Store) -> set[str]:
-    return canonical([q for q in store if not isinstance(q.graph_name, ox.DefaultGraph)])
+    return canonical_quads([q for q in store if not isinstance(q.graph_name, ox.DefaultGraph)])
 
 
 def named_graphs_of_server(server: RunningServer) -> set[str]:
@@ -155,7 +149,7 @@ def named_graphs_of_server(server: RunningServer) -> set[str]:
     assert response.status_code == 200
     quads = [ox.Quad(*(_term(row[v]) for v in ("s", "p", "o", "g"))) for row in response.json()["results"]["bindings"]]
     assert len(quads) > 3000
-    return canonical(quads)
+    return canonical_quads(quads)
 
 
 def _term(binding: dict) -> ox.NamedNode | ox.BlankNode | ox.Literal:

@@ -5,10 +5,12 @@ import json
 
 import httpx
 import pytest
-from rdflib import BNode, Graph, URIRef
+from rdflib import RDF, RDFS, BNode, Graph, URIRef
 from rdflib.compare import isomorphic, to_isomorphic
 
+from server.settings import Settings
 from tests.conftest import RunningServer
+from tests.rdf_compare import canonical
 
 BASE = "https://w3id.org/ilo-partnerships/"
 KR = BASE + "id/country/KR"
@@ -146,3 +148,55 @@ def test_the_page_names_properties_values_links_and_sources(sparql_server: Runni
     assert 'href="http://publications.europa.eu/resource/authority/country/KOR"' in page
     # Incoming links, by the labels of what points here.
     assert '<a href="/id/organisation/koica" title="https://w3id.org/ilo-partnerships/id/organisation/koica">' in page
+
+
+@pytest.mark.parametrize("document, folder", [("ontology", "ontology"), ("shapes", "shapes")])
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_the_vocabulary_and_shapes_in_every_rdf_format_are_their_source(
+    sparql_server: RunningServer, settings: Settings, document: str, folder: str, name: str
+) -> None:
+    response = httpx.get(f"{sparql_server.url}/{document}", headers={"Accept": FORMATS[name]})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == FORMATS[name] + "; charset=utf-8"
+    files = ([settings.ontology_dir / "ilo-partnerships.ttl"] if document == "ontology"
+             else sorted(settings.shapes_dir.glob("*.ttl")))
+    assert files
+    source = Graph()
+    for path in files:
+        source.parse(path, format="turtle")
+    assert canonical(parse(sparql_server, response, name)) == canonical(source)
+
+
+def test_every_term_iri_lands_on_its_section(sparql_server: RunningServer, ontology: Graph) -> None:
+    page = httpx.get(sparql_server.url + "/ontology", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    defined = ontology.subjects(RDFS.isDefinedBy, URIRef(BASE + "ontology"))
+    terms = {s for s in defined if str(s).startswith(BASE + "ontology#")}
+    assert len(terms) > 60
+    # A browser drops the fragment, asks for the document, and scrolls to the section with that id.
+    missing = [t for t in terms if f'<section class="term" id="{str(t).split("#")[1]}">' not in page.text]
+    assert missing == []
+    assert '<p class="definition">A time-bound development cooperation activity' in page.text
+    # The codelists, each linked to its own page.
+    assert ('<a href="/codelist/theme" title="https://w3id.org/ilo-partnerships/codelist/theme">'
+            "https://w3id.org/ilo-partnerships/codelist/theme</a>") in page.text
+
+
+def test_every_shape_iri_lands_on_its_section(sparql_server: RunningServer, shapes: Graph) -> None:
+    page = httpx.get(sparql_server.url + "/shapes", headers={"Accept": "text/html"}).text
+    named = {s for s in shapes.subjects(RDF.type, None) if isinstance(s, URIRef) and str(s).startswith(BASE + "shapes#")}
+    assert len(named) > 40
+    missing = [s for s in named if (s, RDF.type, URIRef("http://www.w3.org/ns/shacl#SPARQLConstraint")) not in shapes
+               and f'<section class="term" id="{str(s).split("#")[1]}">' not in page]
+    assert missing == []
+    # A node shape shows its rules in the words of their messages, and links to its class.
+    assert '<a href="/ontology#Country" title="https://w3id.org/ilo-partnerships/ontology#Country">country</a>' in page
+    assert "A country needs exactly one ISO 3166-1 alpha-2 code (ilop:iso3166Alpha2)." in page
+
+
+def test_the_context_is_the_projects_prefixes(sparql_server: RunningServer) -> None:
+    response = httpx.get(sparql_server.url + "/context.jsonld")
+    assert response.headers["content-type"] == "application/ld+json"
+    context = response.json()["@context"]
+    assert context["ilop"] == "https://w3id.org/ilo-partnerships/ontology#"
+    assert context["country"] == "https://w3id.org/ilo-partnerships/id/country/"

@@ -19,6 +19,7 @@ from server.sparql_service import SparqlService
 from server.store import GraphStore
 from server.submissions import SubmissionService
 from server.validation_service import ValidationService
+from server.vocabulary_docs import VocabularyDoc
 
 
 async def _service(request: Request) -> SparqlService:
@@ -61,6 +62,10 @@ async def _dumps(request: Request) -> DumpService:
     return request.app.state.dumps
 
 
+async def _vocabularies(request: Request) -> dict[str, VocabularyDoc]:
+    return request.app.state.vocabularies
+
+
 async def _validation(request: Request) -> ValidationService:
     return request.app.state.validation
 
@@ -76,3 +81,4 @@ ValidationDep = Annotated[ValidationService, Depends(_validation)]
 EntitiesDep = Annotated[EntityService, Depends(_entities)]
 DatasetDep = Annotated[DatasetDescriber, Depends(_dataset)]
 DumpsDep = Annotated[DumpService, Depends(_dumps)]
+VocabulariesDep = Annotated[dict[str, VocabularyDoc], Depends(_vocabularies)]

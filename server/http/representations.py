@@ -58,13 +58,13 @@ def validators(request: Request, etag: str, last_modified: datetime) -> tuple[di
     return headers, not_modified(request, etag, last_modified)
 
 
-def not_modified(request: Request, etag: str, last_modified: datetime) -> bool:
+def not_modified(request: Request, etag: str, last_modified: datetime | None) -> bool:
     """Whether If-None-Match (or, without it, If-Modified-Since) says the client's copy is current."""
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
         return etag in [tag.strip() for tag in if_none_match.split(",")] or if_none_match.strip() == "*"
     if_modified_since = request.headers.get("if-modified-since")
-    if if_modified_since:
+    if if_modified_since and last_modified is not None:
         try:
             return last_modified.replace(microsecond=0) <= parsedate_to_datetime(if_modified_since)
         except (TypeError, ValueError):

@@ -14,10 +14,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from server.entity_service import EntityService, group_by_predicate
-from server.http.deps import EntitiesDep, StoreDep
+from server.http.deps import EntitiesDep, StoreDep, VocabulariesDep
 from server.http.pages import render
-from server.http.representations import alternates, pick, rdf_response, validators
+from server.http.representations import alternates, not_modified, pick, rdf_response, validators
 from server.rdf_documents import CONTEXT_PATH, jsonld_context, serialise
+from server.vocabulary_docs import VocabularyDoc
 
 router = APIRouter(tags=["Linked data"])
 
@@ -45,6 +46,36 @@ async def entity(path: str, request: Request, entities: EntitiesDep, store: Stor
 async def codelist(path: str, request: Request, entities: EntitiesDep, store: StoreDep) -> Response:
     """The description of a concept scheme or concept (themes, roles, statuses…)."""
     return await _resource(request, entities, store)
+
+
+@router.get("/ontology", summary="The vocabulary: its documentation, or its Turtle, JSON-LD… source",
+            responses=_RESOURCE_RESPONSES)
+async def ontology(request: Request, vocabularies: VocabulariesDep, entities: EntitiesDep) -> Response:
+    """The ontology's documentation (each term's IRI lands on its section) or its triples."""
+    return _vocabulary(request, vocabularies["ontology"], entities)
+
+
+@router.get("/shapes", summary="The SHACL shapes: their documentation, or their Turtle, JSON-LD… source",
+            responses=_RESOURCE_RESPONSES)
+async def shapes(request: Request, vocabularies: VocabulariesDep, entities: EntitiesDep) -> Response:
+    """The shapes data must conform to, documented (each shape's IRI lands on its section), or their triples."""
+    return _vocabulary(request, vocabularies["shapes"], entities)
+
+
+def _vocabulary(request: Request, doc: VocabularyDoc, entities: EntityService) -> Response:
+    chosen = pick(request)
+    name = "html" if chosen is None else chosen.name
+    etag = '"' + hashlib.sha256(doc.turtle + name.encode()).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Vary": "Accept", "Cache-Control": "no-cache", "Link": alternates(request.url.path)}
+    if not_modified(request, etag, None):
+        return Response(status_code=304, headers=headers)
+    if chosen is None:
+        return render(request, "vocabulary.html", doc=doc, headers=headers, local=entities.local_path)
+    if chosen.name == "turtle":
+        # The source itself, comments included.
+        return rdf_response(doc.turtle, chosen, headers)
+    ntriples = doc.graph.serialize(format="nt", encoding="utf-8")
+    return rdf_response(serialise(ntriples, chosen, str(request.url_for("context"))), chosen, headers)
 
 
 async def _resource(request: Request, entities: EntityService, store: StoreDep) -> Response:
