@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         default_factory=list,
         description="SPARQL endpoints a query may call with SERVICE (JSON list); empty: SERVICE is refused.",
     )
+    federation_timeout_seconds: float = Field(
+        5.0, gt=0, description="Deadline of one SERVICE call to an allowlisted endpoint (within the query's own)."
+    )
+    federation_max_bytes: int = Field(
+        10 * 1024 * 1024, gt=0, description="Largest answer accepted from one SERVICE call, in bytes."
+    )
 
 
     @property

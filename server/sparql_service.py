@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
+from server.federation import FederationRelay
 from server.negotiation import choose
 from server.query_worker import QueryEvaluationError, QueryJob, QueryOutput, QuerySyntaxError, ResultTooLargeError
 from server.result_formats import ResultFormat, by_parameter, formats_for
@@ -95,9 +96,12 @@ class ResultCache:
 class SparqlService:
     """Answers SPARQL queries safely: read-only, no outbound calls, hard deadlines, size limits."""
 
-    def __init__(self, store: GraphStore, settings: Settings, spool_dir: str | None = None):
+    def __init__(
+        self, store: GraphStore, settings: Settings, spool_dir: str | None = None, relay: FederationRelay | None = None
+    ):
         self._store = store
         self._settings = settings
+        self._relay = relay
         self._spool_dir = spool_dir
         self._cache = ResultCache(settings.cache_entries, settings.cache_entry_bytes)
 
@@ -126,8 +130,11 @@ class SparqlService:
                 _check_iri(name, graph)
         result_format = self._negotiate(text.form, request.accept, request.format)
         timeout = self._timeout(request.timeout)
+        query = request.query
+        if text.service_targets and self._relay is not None:
+            query = self._relay.rewrite(query, text)
         job = QueryJob(
-            query=request.query,
+            query=query,
             result_format=result_format.name,
             default_graphs=request.default_graphs,
             named_graphs=request.named_graphs,
@@ -136,7 +143,8 @@ class SparqlService:
             spool_dir=self._spool_dir,
         )
         # Answers change only when the data does, except for queries that call NOW(), RAND()…
-        etag = None if text.volatile else f'"{self._key(job)[:32]}"'
+        # or another endpoint (whose data may change at any time).
+        etag = None if text.volatile or text.service_targets else f'"{self._key(job)[:32]}"'
         return Plan(job, result_format, timeout, etag)
 
     async def execute(self, plan: Plan) -> Answer:
@@ -152,7 +160,8 @@ class SparqlService:
             where = f" at line {error.line}, column {error.column}" if error.line is not None else ""
             raise SparqlError(400, f"Syntax error in the query{where}: {error.message}") from None
         except QueryEvaluationError as error:
-            raise SparqlError(400, f"The query could not be evaluated: {error}") from None
+            message = self._relay.restore(str(error)) if self._relay is not None else str(error)
+            raise SparqlError(400, f"The query could not be evaluated: {message}") from None
         except ResultTooLargeError:
             raise SparqlError(
                 422, f"The answer would exceed {self._settings.max_result_bytes} bytes; narrow the query or add a LIMIT."

@@ -36,6 +36,8 @@ class SparqlText:
     form: str | None = None
     is_update: bool = False
     service_targets: list[str] = field(default_factory=list)
+    # Where each SERVICE target is written in the text (start, end), in the same order.
+    service_spans: list[tuple[int, int]] = field(default_factory=list)
     volatile: bool = False
     # Every keyword (upper case) and variable name (without ? or $) outside comments and strings.
     keywords: set[str] = field(default_factory=set)
@@ -65,22 +67,35 @@ def analyse(text: str) -> SparqlText:
         elif result.form is None and not result.is_update and upper in UPDATE_KEYWORDS:
             result.is_update = True
         elif upper == "SERVICE":
-            result.service_targets.append(_service_target(tokens[index + 1 :], prefixes))
+            target, offset = _service_target(tokens[index + 1 :], prefixes)
+            result.service_targets.append(target)
+            at = min(index + 1 + offset, len(matches) - 1)
+            result.service_spans.append((matches[at].start(), matches[at].end()))
         elif upper in _VOLATILE:
             result.volatile = True
     return result
 
 
-def _service_target(rest: list[tuple[str | None, str]], prefixes: dict[str, str]) -> str:
-    """The endpoint a SERVICE calls, or '' when it is a variable or cannot be read."""
+def _service_target(rest: list[tuple[str | None, str]], prefixes: dict[str, str]) -> tuple[str, int]:
+    """The endpoint a SERVICE calls ('' when it is a variable or cannot be read), and its token's offset."""
+    offset = 0
     if rest and rest[0][0] == "word" and rest[0][1].upper() == "SILENT":
-        rest = rest[1:]
-    if not rest:
-        return ""
-    kind, value = rest[0]
+        offset = 1
+    if len(rest) <= offset:
+        return "", offset
+    kind, value = rest[offset]
     if kind == "iri":
-        return value[1:-1]
+        return value[1:-1], offset
     if kind == "pname":
         prefix, _, local = value.partition(":")
-        return prefixes.get(prefix, "") + local if prefix in prefixes else ""
-    return ""
+        return (prefixes.get(prefix, "") + local if prefix in prefixes else ""), offset
+    return "", offset
+
+
+def replace_services(text: str, analysed: SparqlText, replacement: dict[str, str]) -> str:
+    """The text with each SERVICE target named in replacement written as its replacement IRI."""
+    for target, (start, end) in sorted(zip(analysed.service_targets, analysed.service_spans, strict=True),
+                                       key=lambda ts: ts[1][0], reverse=True):
+        if target in replacement:
+            text = text[:start] + f"<{replacement[target]}>" + text[end:]
+    return text

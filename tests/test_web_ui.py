@@ -199,3 +199,39 @@ def test_the_submission_page_shows_the_report_of_a_bad_file_then_submits_a_good_
     assert (record["submitter"], record["fileName"]) == ("alice", "new-project.ttl")
     guarded.screenshot("submission-stored.png")
     assert guarded.outside == [] and guarded.errors == []
+
+
+def test_entity_vocabulary_and_dataset_pages_read_and_link_with_no_request_leaving_127_0_0_1(
+    sparql_server: RunningServer, guarded: GuardedPage
+) -> None:
+    page = guarded.page
+    response = page.goto(sparql_server.url + "/id/country/KR")
+    assert response is not None and response.status == 200
+    page.get_by_role("heading", name="Republic of Korea").wait_for()
+    row = page.locator("table.facts tr", has_text="ISO 3166-1 alpha-3 code")
+    assert row.locator("td").first.inner_text().strip() == "KOR"
+    assert "Reference of checked vocabularies" in row.locator("td.provenance").inner_text()
+    # External links are links (not followed here: the guard would block them).
+    assert page.get_by_role("link", name="Wikidata Q884").first.get_attribute("href") == "http://www.wikidata.org/entity/Q884"
+    guarded.screenshot("entity-country-KR.png")
+    # A property's label leads to its term in the vocabulary's documentation.
+    page.locator("table.facts th", has_text="ISO 3166-1 alpha-3 code").get_by_role("link").click()
+    page.wait_for_url("**/ontology#iso3166Alpha3")
+    term = page.locator("section.term#iso3166Alpha3")
+    assert term.is_visible()
+    assert page.evaluate("() => document.querySelector('section.term:target').id") == "iso3166Alpha3"
+    # Incoming links lead to the pages of what points here.
+    page.goto(sparql_server.url + "/id/country/KR")
+    page.locator("section[aria-labelledby=incoming]").get_by_role("link", name="Korea International Cooperation Agency").click()
+    page.get_by_role("heading", name="Korea International Cooperation Agency").wait_for()
+    # An unknown IRI: a 404 page that lists the resources of the same kind.
+    response = page.goto(sparql_server.url + "/id/country/XX")
+    assert response is not None and response.status == 404
+    assert page.locator("ul.suggestions li").count() == 27
+    page.goto(sparql_server.url + "/.well-known/void")
+    page.get_by_role("heading", name="ILO partnerships knowledge graph: the dataset").wait_for()
+    assert page.locator("table.figures tr", has_text="triples").count() >= 1
+    guarded.screenshot("dataset.png")
+    page.goto(sparql_server.url + "/shapes#CountryShape")
+    assert page.locator("section.term#CountryShape").is_visible()
+    assert guarded.outside == [] and guarded.errors == []

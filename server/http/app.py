@@ -15,8 +15,10 @@ from server.canned_service import CannedQueryService
 from server.dataset_description import DatasetDescriber
 from server.dump_service import DumpService, DumpUnavailableError
 from server.entity_service import EntityService
+from server.federation import FederationRelay
 from server.http import (
     routes_dataset,
+    routes_federation,
     routes_ops,
     routes_queries,
     routes_resources,
@@ -51,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Syncing the files and spawning the workers block; they run before serving starts.
         store = await asyncio.to_thread(EmbeddedStore.open, settings)
         app.state.store = store
-        app.state.service = SparqlService(store, settings, str(store.spool_dir))
+        app.state.service = SparqlService(store, settings, str(store.spool_dir), app.state.federation)
         app.state.canned = CannedQueryService(catalogue, app.state.service, store, settings)
         app.state.entities = EntityService(app.state.service, settings.data_base)
         app.state.dataset = DatasetDescriber(app.state.service)
@@ -77,6 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.templates = templates()
     app.state.guard = Guard(settings)
+    app.state.federation = FederationRelay(
+        settings.port, tuple(settings.service_allowlist), settings.federation_timeout_seconds, settings.federation_max_bytes
+    ) if settings.service_allowlist else None
     # Reads are open to every origin; nothing here uses credentials.
     app.add_middleware(
         CORSMiddleware, allow_origins=["*"], allow_credentials=False, allow_methods=["GET", "POST"],
@@ -90,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_web.router)
     app.include_router(routes_resources.router)
     app.include_router(routes_dataset.router)
+    app.include_router(routes_federation.router)
     app.include_router(routes_ops.router)
     app.mount("/assets/vendor/yasgui", _static(settings.web_vendor_dir / "@zazuko" / "yasgui" / "build"), name="yasgui")
     app.mount("/assets/vendor/swagger-ui", _static(settings.web_vendor_dir / "swagger-ui-dist"), name="swagger-ui")

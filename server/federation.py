@@ -1,0 +1,52 @@
+"""Opt-in federation: SERVICE calls to allowlisted endpoints, through a relay with its own limits.
+
+pyoxigraph makes SERVICE calls itself, with no deadline or size limit of its own. So the
+query service rewrites each allowlisted SERVICE IRI to this server's relay on 127.0.0.1
+(/_federation/{secret}/{n}); the relay forwards the call to the n-th allowlisted endpoint
+with the federation deadline and size cap, and answers the worker. The secret, new each time
+the app is created, keeps the relay from being an open proxy; it also refuses every client
+not on the loopback interface. Nothing is allowlisted by default, and SERVICE to anything
+else is refused before a query runs.
+"""
+
+import hmac
+import secrets
+from dataclasses import dataclass, field
+
+from server.sparql_text import SparqlText, replace_services
+
+RELAY_PATH = "/_federation"
+_LOOPBACK = ("127.0.0.1", "::1")
+
+
+@dataclass(frozen=True)
+class FederationRelay:
+    """Where the relay listens, which endpoints it forwards to, and its limits."""
+
+    port: int
+    endpoints: tuple[str, ...]
+    timeout: float
+    max_bytes: int
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
+
+    def rewrite(self, text: str, analysed: SparqlText) -> str:
+        """The query with each allowlisted SERVICE IRI replaced by the relay's address for it."""
+        relayed = {
+            endpoint: f"http://127.0.0.1:{self.port}{RELAY_PATH}/{self.secret}/{index}"
+            for index, endpoint in enumerate(self.endpoints)
+        }
+        return replace_services(text, analysed, relayed)
+
+    def restore(self, message: str) -> str:
+        """A message about a relayed call, naming the endpoint instead of the relay (whose address is secret)."""
+        for index, endpoint in enumerate(self.endpoints):
+            message = message.replace(f"http://127.0.0.1:{self.port}{RELAY_PATH}/{self.secret}/{index}", endpoint)
+        return message
+
+    def endpoint(self, secret: str, index: str, client: str | None) -> str | None:
+        """The endpoint a relay request is for, or None if the request is not one the server made."""
+        if client not in _LOOPBACK or not hmac.compare_digest(secret.encode(), self.secret.encode()):
+            return None
+        if not (index.isascii() and index.isdigit()) or int(index) >= len(self.endpoints):
+            return None
+        return self.endpoints[int(index)]
