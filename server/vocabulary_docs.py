@@ -1,7 +1,7 @@
 """Human documentation of the vocabulary and the shapes, generated from their Turtle files.
 
-The ontology (https://w3id.org/ilo-partnerships/ontology) and the shapes
-(https://w3id.org/ilo-partnerships/shapes) use hash IRIs for their terms, so a browser that
+
+
 follows a term's IRI asks for the document and lands on the term's section: each section's
 id is the term's local name. The same documents answer in RDF (their own files' triples).
 """

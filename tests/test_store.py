@@ -47,7 +47,7 @@ def _default_and_union(store_dir: Path) -> tuple[set, set]:
 
 def test_each_file_is_its_own_named_graph(project_copy: Settings) -> None:
     sources = project_sources(project_copy)
-    assert len(sources) == 10
+    assert len(sources) == 12
     info = sync_files(project_copy.store_dir, sources)
     counts = _graph_counts(project_copy.store_dir)
     assert set(counts) == set(sources)
