@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from server.link_targets import target_of
-from server.namespaces import BASE, shorten
+from server.namespaces import BASE, CODELIST, DISPLAY_PREFIXES, ID, shorten
 from server.sparql_service import SparqlService
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -121,7 +121,10 @@ class EntityService:
     async def suggestions(self, iri: str) -> list[Term]:
         """Described IRIs in the same folder as an unknown one (for a helpful 404), by label."""
         folder = iri.rsplit("/", 1)[0] + "/"
-        if not folder.startswith(self._base) or folder == self._base:
+        # Only the folders the project mints (each query is cached per version of the data, so
+        # made-up folders cannot make every 404 a fresh scan).
+        known = {ns for ns in DISPLAY_PREFIXES.values() if ns.startswith((str(ID), str(CODELIST)))}
+        if folder.replace(self._base, BASE, 1) not in known:
             return []
         prefix = ox.Literal(folder)
         answer = await self._sparql.select(

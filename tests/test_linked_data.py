@@ -119,6 +119,10 @@ def test_an_unknown_iri_is_a_helpful_404(sparql_server: RunningServer) -> None:
     # The countries the graph does describe, by name, linked to their pages.
     assert '<a href="/id/country/KR" title="https://w3id.org/ilo-partnerships/id/country/KR">Republic of Korea</a>' in page.text
     assert page.text.count('href="/id/country/') == 27
+    # A folder the project does not mint: the message alone.
+    made_up = httpx.get(sparql_server.url + "/id/made-up/thing", headers={"Accept": "text/html"})
+    assert made_up.status_code == 404 and "suggestions" not in made_up.text
+    assert "The graph says nothing about &lt;https://w3id.org/ilo-partnerships/id/made-up/thing&gt;" in made_up.text
 
 
 def test_a_codelist_concept_resolves(sparql_server: RunningServer) -> None:
