@@ -5,7 +5,6 @@ and was stored), 1 it has violations (nothing stored), 2 the input could not be 
 server refused the request or could not be reached, or the command was used wrongly.
 """
 
-import logging
 import sys
 from enum import Enum
 from pathlib import Path
@@ -274,12 +273,22 @@ def serve(
     import uvicorn
 
     from server.http.app import create_app
+    from server.logs import configure as configure_logs
+    from server.startup_checks import unsafe_configuration
 
     settings = get_settings()
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = settings.model_copy(update=overrides) if overrides else settings
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, access_log=False, log_level="info")
+    problems = unsafe_configuration(settings)
+    if problems:
+        for problem in problems:
+            typer.echo(f"refusing to start: {problem}", err=True)
+        raise typer.Exit(EXIT_UNREADABLE)
+    configure_logs(settings.log_format)
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, access_log=False, log_level="info", log_config=None,
+        server_header=False,
+    )
 
 
 def main() -> None:

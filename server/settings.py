@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,10 @@ class Settings(BaseSettings):
     )
 
     host: str = Field("127.0.0.1", description="Address the server listens on.")
+    log_format: Literal["json", "text"] = Field("json", description="Server logs as JSON lines (json) or plain text (text).")
+    submissions_enabled: bool = Field(
+        True, description="Whether /submissions accepts data (with tokens); a public read-only mirror turns it off."
+    )
     port: int = Field(8000, ge=0, le=65535, description="Port the server listens on.")
     store_dir: Path = Field(_PROJECT_DIR / "var" / "store", description="Folder of the embedded on-disk store.")
     query_timeout_seconds: float = Field(

@@ -44,6 +44,11 @@ class GuardedPage:
         self.errors: list[str] = []
         self.page.route("**/*", self._route)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        # The content security policy allows only this server's own scripts; a page that breaks
+        # it would lose part of itself in every browser.
+        self.csp_violations: list[str] = []
+        self.page.on("console", lambda m: self.csp_violations.append(m.text)
+                     if m.type == "error" and "Content Security Policy" in m.text else None)
 
     def _route(self, route: Route) -> None:
         url = route.request.url
@@ -67,6 +72,7 @@ def guarded(browser: Browser) -> Iterator[GuardedPage]:
     page = GuardedPage(browser)
     yield page
     page.close()
+    assert page.csp_violations == []
 
 
 def test_the_editor_runs_a_canned_query_with_no_request_leaving_127_0_0_1(
@@ -157,7 +163,8 @@ def test_the_home_page_leads_to_the_catalogue_the_editor_and_the_dataset_descrip
 
 def test_the_api_docs_render_every_operation_from_local_assets(sparql_server: RunningServer, guarded: GuardedPage) -> None:
     page = guarded.page
-    page.goto(sparql_server.url + "/docs")
+    response = page.goto(sparql_server.url + "/docs")
+    assert response is not None and "script-src 'self';" in response.headers["content-security-policy"]
     page.locator("#operations-Canned_queries-projects").wait_for(timeout=20_000)
     assert page.locator(".opblock-tag-section .opblock").count() >= 20
     guarded.screenshot("api-docs.png")

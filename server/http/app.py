@@ -31,6 +31,7 @@ from server.http.guard import Guard
 from server.http.metrics import Metrics
 from server.http.middleware import RequestContextMiddleware
 from server.http.pages import templates
+from server.http.security_headers import SecurityHeadersMiddleware
 from server.query_catalogue import load_catalogue
 from server.settings import Settings, get_settings
 from server.sparql_service import SparqlError, SparqlService
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"], expose_headers=["ETag", "Last-Modified", "X-Request-ID"],
     )
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_submission_bytes, prefixes=("/validate", "/submissions"))
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(routes_sparql.router)
     app.include_router(routes_queries.build_router(catalogue, settings.max_page_size))

@@ -21,13 +21,16 @@ class Guard:
     """Checks tokens and spends rate allowances."""
 
     def __init__(self, settings: Settings):
+        self._enabled = settings.submissions_enabled
         self.tokens = TokenRegistry(settings.tokens_file)
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._submission_rate = parse(settings.submission_rate)
         self._validation_rate = parse(settings.validation_rate)
 
     def principal(self, authorization: str | None) -> Principal:
-        """The submitter a request's Authorization header names; 401 if it names none."""
+        """The submitter a request's Authorization header names; 401 if it names none (403 if submissions are off)."""
+        if not self._enabled:
+            raise SubmissionError(403, "This server does not accept submissions (it is a read-only copy of the graph).")
         if not authorization:
             raise SubmissionError(
                 401, "Submitting needs a token: send the header 'Authorization: Bearer <token>'. "

@@ -11,6 +11,7 @@ from server.http.metrics import Metrics
 
 log = logging.getLogger("ilokg.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_RELAY_SECRET = re.compile(r"^(/_federation/)[^/]*/")
 
 
 class RequestContextMiddleware:
@@ -45,6 +46,17 @@ class RequestContextMiddleware:
             route_path = getattr(route, "path", "unmatched")
             self.metrics.requests.labels(scope["method"], route_path, str(status)).inc()
             self.metrics.latency.labels(route_path).observe(elapsed)
+            client = scope.get("client")
             log.info(
-                "%s %s %s %.1fms request_id=%s", scope["method"], scope["path"], status, elapsed * 1000, request_id,
+                "%s %s %s %.1fms request_id=%s", scope["method"], _redacted(scope["path"]), status, elapsed * 1000,
+                request_id,
+                extra={
+                    "request_id": request_id, "method": scope["method"], "path": _redacted(scope["path"]),
+                    "status": status, "duration_ms": round(elapsed * 1000, 1), "client": client[0] if client else None,
+                },
             )
+
+
+def _redacted(path: str) -> str:
+    """The path as logged: the federation relay's secret is not written to logs."""
+    return _RELAY_SECRET.sub(r"\1***/", path)

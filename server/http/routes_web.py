@@ -1,11 +1,10 @@
 """The web pages that are not an API: the home page, the query editor and the API reference."""
 
 from fastapi import APIRouter, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from server.http.deps import CannedDep, SettingsDep, StoreDep
-from server.http.pages import render, site_root
+from server.http.pages import render
 from server.namespaces import DISPLAY_PREFIXES
 from server.rdf_formats import SYNTAXES
 
@@ -58,12 +57,5 @@ async def submit(request: Request, settings: SettingsDep) -> HTMLResponse:
 
 @router.get("/docs")
 async def docs(request: Request) -> HTMLResponse:
-    """Swagger UI for the OpenAPI document, from this server's own copy (no CDN)."""
-    root = site_root(request)
-    return get_swagger_ui_html(
-        openapi_url=f"{root}openapi.json", title="ILO partnerships knowledge graph – API",
-        swagger_js_url=f"{root}assets/vendor/swagger-ui/swagger-ui-bundle.js",
-        swagger_css_url=f"{root}assets/vendor/swagger-ui/swagger-ui.css",
-        swagger_favicon_url=f"{root}assets/vendor/swagger-ui/favicon-32x32.png",
-        swagger_ui_parameters={"validatorUrl": None},
-    )
+    """Swagger UI for the OpenAPI document, from this server's own copy (no CDN, no inline script)."""
+    return render(request, "docs.html")

@@ -1,0 +1,29 @@
+"""Logging of the server: JSON lines by default (one object per event, with its request id),
+or plain text for a person at a terminal (ILOKG_LOG_FORMAT=text)."""
+
+import logging
+import sys
+
+from pythonjsonlogger.json import JsonFormatter
+
+
+def configure(log_format: str) -> None:
+    """Send every logger's records (uvicorn's included) to standard error in the chosen format."""
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        ))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_drop_colours)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+
+
+def _drop_colours(record: logging.LogRecord) -> bool:
+    # uvicorn attaches a copy of some messages with terminal colour codes.
+    record.__dict__.pop("color_message", None)
+    return True

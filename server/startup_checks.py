@@ -1,0 +1,62 @@
+"""Configurations the server refuses to start with, because they would be unsafe once it listens.
+
+Checked by `ilo-kg serve` before it binds; each problem says what to change.
+"""
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from server.settings import Settings
+from server.tokens import TokenRegistry
+
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def is_loopback(host: str) -> bool:
+    """Whether an address (or host name) is this machine's loopback interface only."""
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _internal(host: str) -> bool:
+    """Whether a host names this machine or a private network (by name or literal address; no lookup)."""
+    if host.lower() in _LOOPBACK_NAMES or host.lower().endswith((".local", ".internal", ".localhost")):
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified
+
+
+def unsafe_configuration(settings: Settings) -> list[str]:
+    """What is wrong with these settings for serving, one sentence each (empty: safe to start)."""
+    problems = []
+    for endpoint in settings.service_allowlist:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            problems.append(
+                f"ILOKG_SERVICE_ALLOWLIST holds {endpoint!r}, which is not an http(s) URL of a SPARQL endpoint."
+            )
+    if is_loopback(settings.host):
+        return problems
+    public = f"the server would listen on {settings.host} (reachable from other machines)"
+    if settings.submissions_enabled and not TokenRegistry(settings.tokens_file).entries():
+        problems.append(
+            f"{public} with submissions enabled but no token issued: issue one (ilo-kg token add NAME) "
+            "or set ILOKG_SUBMISSIONS_ENABLED=false for a read-only server."
+        )
+    if settings.tokens_file.exists() and settings.tokens_file.stat().st_mode & 0o077:
+        problems.append(f"{public}, and the tokens file {settings.tokens_file} is readable by other users: chmod 600 it.")
+    for endpoint in settings.service_allowlist:
+        host = urlsplit(endpoint).hostname or ""
+        if _internal(host):
+            problems.append(
+                f"{public}, and ILOKG_SERVICE_ALLOWLIST lets queries call {endpoint}, on this machine or a private "
+                "network: anyone could then reach it through SERVICE. Allow only public endpoints."
+            )
+    return problems
