@@ -28,6 +28,8 @@ from server.rdf_formats import RdfSyntax
 # the .invalid top-level domain (RFC 2606) can never name a real host.
 RELATIVE_BASE = "https://relative-iri.invalid/"
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+# C0 control characters other than tab, line feed and carriage return.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # pyoxigraph puts the position into its message too; it is reported separately here.
 _POSITION_PREFIX = re.compile(r"^Parser error (?:at|between) [^:]*: |\s*\(line \d+\)$")
 
@@ -123,13 +125,23 @@ def add_quads(graph: Graph, quads: Iterable[ox.Quad], source: str) -> None:
 
 def _decode(data: bytes, source: str) -> str:
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line, column = _position(data, error.start)
         raise RdfInputError(
             f"the input is not valid UTF-8 (byte 0x{data[error.start]:02x}); save the file as UTF-8",
             source=source, line=line, column=column,
         ) from None
+    control = _CONTROL.search(text)
+    if control is not None:
+        line = text.count("\n", 0, control.start()) + 1
+        column = control.start() - (text.rfind("\n", 0, control.start()) + 1) + 1
+        raise RdfInputError(
+            f"the input holds the control character U+{ord(control.group()):04X}, which no RDF syntax can carry "
+            "everywhere (XML forbids it); remove it",
+            source=source, line=line, column=column,
+        )
+    return text
 
 
 def _position(data: bytes, offset: int) -> tuple[int, int]:

@@ -32,6 +32,19 @@ class SparqlError(Exception):
         self.message = message
 
 
+class QueryDeadlineError(SparqlError):
+    """A query stopped at its deadline: 422, the query asks for more work than the endpoint gives one query.
+
+    Not a 5xx: the server is well, and the same query would be stopped again; the client has
+    to change it.
+    """
+
+    def __init__(self, timeout: float):
+        super().__init__(
+            422, f"The query was stopped at its deadline of {timeout:g} s; simplify it, add a LIMIT, or ask for less."
+        )
+
+
 @dataclass(frozen=True)
 class QueryRequest:
     """A query as the protocol delivers it."""
@@ -68,6 +81,14 @@ def _check_iri(parameter: str, value: str) -> None:
         ox.NamedNode(value)
     except ValueError as error:
         raise SparqlError(400, f"{parameter} must be an absolute IRI, not {value!r} ({error}).") from None
+
+
+def _check_stored(clause: str, graph: str, stored: set[str]) -> None:
+    if graph not in stored:
+        raise SparqlError(
+            400, f"{clause} <{graph}> names no graph of this store. This endpoint reads only its own named graphs "
+            "(listed in its service description, GET /sparql) and never fetches one from elsewhere.",
+        )
 
 
 class ResultCache:
@@ -125,9 +146,13 @@ class SparqlService:
                 400, f"SERVICE {', '.join(f'<{t}>' if t != '(a variable)' else t for t in refused)} is not allowed: "
                 f"this endpoint calls no other endpoint unless its operator allows it (allowed: {allowed}).",
             )
+        stored = {g.iri for g in self._store.info.graphs}
         for name, graphs in (("default-graph-uri", request.default_graphs), ("named-graph-uri", request.named_graphs)):
             for graph in graphs or ():
                 _check_iri(name, graph)
+                _check_stored(name, graph, stored)
+        for graph in text.dataset_iris:
+            _check_stored("FROM", graph, stored)
         result_format = self._negotiate(text.form, request.accept, request.format)
         timeout = self._timeout(request.timeout)
         query = request.query
@@ -167,9 +192,7 @@ class SparqlService:
                 422, f"The answer would exceed {self._settings.max_result_bytes} bytes; narrow the query or add a LIMIT."
             ) from None
         except DeadlineExceededError:
-            raise SparqlError(
-                503, f"The query was stopped at its deadline of {plan.timeout:g} s; simplify it, add a LIMIT, or ask for less."
-            ) from None
+            raise QueryDeadlineError(plan.timeout) from None
         if plan.etag is not None and output.body is not None:
             self._cache.put(key, output.body)
         return Answer(plan.result_format, output, cached=False)

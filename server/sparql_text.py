@@ -36,6 +36,8 @@ class SparqlText:
     form: str | None = None
     is_update: bool = False
     service_targets: list[str] = field(default_factory=list)
+    # The graphs named by FROM and FROM NAMED ('' where a prefixed name cannot be read).
+    dataset_iris: list[str] = field(default_factory=list)
     # Where each SERVICE target is written in the text (start, end), in the same order.
     service_spans: list[tuple[int, int]] = field(default_factory=list)
     volatile: bool = False
@@ -71,6 +73,9 @@ def analyse(text: str) -> SparqlText:
             result.service_targets.append(target)
             at = min(index + 1 + offset, len(matches) - 1)
             result.service_spans.append((matches[at].start(), matches[at].end()))
+        elif upper == "FROM":
+            target, _ = _named_target(tokens[index + 1 :], prefixes, "NAMED")
+            result.dataset_iris.append(target)
         elif upper in _VOLATILE:
             result.volatile = True
     return result
@@ -78,8 +83,13 @@ def analyse(text: str) -> SparqlText:
 
 def _service_target(rest: list[tuple[str | None, str]], prefixes: dict[str, str]) -> tuple[str, int]:
     """The endpoint a SERVICE calls ('' when it is a variable or cannot be read), and its token's offset."""
+    return _named_target(rest, prefixes, "SILENT")
+
+
+def _named_target(rest: list[tuple[str | None, str]], prefixes: dict[str, str], modifier: str) -> tuple[str, int]:
+    """The IRI after a keyword and its optional modifier ('' if not an IRI), and its token's offset."""
     offset = 0
-    if rest and rest[0][0] == "word" and rest[0][1].upper() == "SILENT":
+    if rest and rest[0][0] == "word" and rest[0][1].upper() == modifier:
         offset = 1
     if len(rest) <= offset:
         return "", offset

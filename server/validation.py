@@ -24,7 +24,7 @@ from pyshacl.helper.sparql_query_helper import SPARQLQueryHelper
 from pyshacl.pytypes import SHACLExecutor
 from pyshacl.shapes_graph import ShapesGraph
 from pyshacl.validator import Validator as ShaclRunner
-from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import SH
 from rdflib.plugins.sparql import prepareQuery
@@ -252,7 +252,7 @@ class Validator:
         found = [(r, self._finding(report_graph, r, locators, data, context is not None)) for r in results]
         if context is not None:
             found = [(r, f) for r, f in found if f.file is not None]
-        found += _reserved_results(report_graph, locators, reserved)
+        found += _submission_rule_results(report_graph, locators, reserved, data)
         found.sort(key=lambda rf: _order(rf[1]))
         findings = [f for _, f in found]
         conforms = not any(f.severity == "Violation" for f in findings)
@@ -347,15 +347,35 @@ _RESERVED_MESSAGE = (
 )
 
 
-def _reserved_results(
-    report: Graph, locators: list[tuple[ParsedDocument, NodeLocator]], reserved: Sequence[str]
+_IMPORTS_MESSAGE = (
+    "owl:imports <{iri}>: a submission may not import other documents (the server fetches nothing, so the "
+    "import would only pretend); put the triples you need in the submission itself."
+)
+
+
+_UNTYPED_MESSAGE = (
+    "{iri} has no rdf:type, so no rule of the graph applies to it: say what it is with a class of the "
+    "vocabulary (a ilop:Project, an org:Organization…)."
+)
+
+
+def _submission_rule_results(
+    report: Graph, locators: list[tuple[ParsedDocument, NodeLocator]], reserved: Sequence[str], data: Graph
 ) -> list[tuple[Node, Finding]]:
-    """A violation for each IRI under a reserved namespace that a document describes."""
+    """The rules of submissions, which the shapes cannot say: a violation for each IRI under a reserved
+    namespace that a document describes, for each owl:imports, and for each IRI it describes that has
+    no type (in the document or the stored graph), which no shape would check."""
     found = []
+    if not reserved:
+        return found
     for document, locator in locators:
         subjects = {s for s in document.graph.subjects() if isinstance(s, URIRef) and str(s).startswith(tuple(reserved))}
-        for subject in sorted(subjects):
-            message = _RESERVED_MESSAGE.format(iri=shorten(str(subject)))
+        refusals = [(subject, _RESERVED_MESSAGE.format(iri=shorten(str(subject)))) for subject in sorted(subjects)]
+        refusals += [(subject, _IMPORTS_MESSAGE.format(iri=target))
+                     for subject, target in sorted(document.graph.subject_objects(OWL.imports))]
+        untyped = {s for s in document.graph.subjects() if isinstance(s, URIRef) and (s, RDF.type, None) not in data}
+        refusals += [(subject, _UNTYPED_MESSAGE.format(iri=shorten(str(subject)))) for subject in sorted(untyped - subjects)]
+        for subject, message in refusals:
             result = BNode()
             for predicate, obj in (
                 (RDF.type, SH.ValidationResult), (SH.focusNode, subject), (SH.resultSeverity, SH.Violation),

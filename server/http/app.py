@@ -6,9 +6,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server import __version__
 from server.canned_service import CannedQueryService
@@ -109,6 +111,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if request.url.path.startswith(("/queries", "/submissions")):
             return JSONResponse({"detail": error.message}, status_code=error.status)
         return PlainTextResponse(error.message + "\n", status_code=error.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def not_found(request: Request, error: StarletteHTTPException) -> Response:
+        # The router's own 404 ("Not Found") says nothing a person can act on.
+        if error.status_code == 404 and error.detail == "Not Found":
+            path = request.url.path[:200]
+            return JSONResponse({"detail": f"There is nothing at {path}. The home page (/) and the API reference "
+                                           "(/docs) list what this server offers."}, status_code=404)
+        return await http_exception_handler(request, error)
 
     @app.exception_handler(DumpUnavailableError)
     async def dump_unavailable(request: Request, error: DumpUnavailableError) -> Response:

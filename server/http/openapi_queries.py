@@ -80,8 +80,8 @@ def operation_extra(query: CannedQuery, max_page_size: int) -> dict[str, Any]:
                     "content": content},
             "400": {"description": "An unknown format.", **_ERROR},
             "406": {"description": "None of the accepted media types is available.", **_ERROR},
-            "422": {"description": "A parameter has a value of the wrong type, or a required one is missing; "
-                    "the message names the parameter and what it takes.", **_ERROR},
-            "503": {"description": "The query was stopped at its deadline.", **_ERROR},
+            "422": {"description": "A parameter has a value of the wrong type, or a required one is missing "
+                    "(the message names the parameter and what it takes); or the query was stopped at its deadline.",
+                    **_ERROR},
         },
     }

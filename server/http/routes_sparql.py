@@ -17,7 +17,7 @@ from server.http.representations import not_modified, pick
 from server.negotiation import accepts_html
 from server.service_description import serialise, service_description
 from server.settings import Settings
-from server.sparql_service import Answer, QueryRequest, SparqlError, SparqlService
+from server.sparql_service import Answer, QueryDeadlineError, QueryRequest, SparqlError, SparqlService
 from server.store import GraphStore
 
 router = APIRouter(tags=["SPARQL"])
@@ -123,7 +123,7 @@ async def answer_query(request: Request, service: SparqlService, metrics: Metric
     try:
         answer = await service.execute(plan)
     except SparqlError as error:
-        if error.status == 503:
+        if isinstance(error, QueryDeadlineError):
             metrics.deadline_hits.inc()
         raise
     if answer.cached:
