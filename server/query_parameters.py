@@ -84,7 +84,10 @@ def _convert(parameter: Parameter, value: str) -> ox.NamedNode | ox.Literal | No
         text, at, language = value.rpartition("@")
         if not at or not text or len(text) > _MAX_TEXT or "\x00" in text or not _LANGUAGE.match(language):
             return None
-        return ox.Literal(text, language=language.lower())
+        try:
+            return ox.Literal(text, language=language.lower())
+        except ValueError:  # a tag of the right shape that BCP 47 still refuses, such as "a"
+            return None
     if kind == "date":
         try:
             return ox.Literal(date.fromisoformat(value).isoformat(), datatype=ox.NamedNode(_XSD + "date")) \

@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -32,6 +33,7 @@ from server.http.body_limit import BodyLimitMiddleware, BodyTooLargeError
 from server.http.guard import Guard
 from server.http.metrics import Metrics
 from server.http.middleware import RequestContextMiddleware
+from server.http.openapi_document import complete
 from server.http.pages import templates
 from server.http.security_headers import SecurityHeadersMiddleware
 from server.query_catalogue import load_catalogue
@@ -104,6 +106,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/assets/vendor/yasgui", _static(settings.web_vendor_dir / "@zazuko" / "yasgui" / "build"), name="yasgui")
     app.mount("/assets/vendor/swagger-ui", _static(settings.web_vendor_dir / "swagger-ui-dist"), name="swagger-ui")
     app.mount("/assets", _static(_STATIC), name="assets")
+
+    generate = app.openapi
+
+    def documented_openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = complete(generate())
+        return app.openapi_schema
+
+    app.openapi = documented_openapi  # type: ignore[method-assign]
 
     @app.exception_handler(SparqlError)
     async def sparql_error(request: Request, error: SparqlError) -> Response:

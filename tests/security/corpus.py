@@ -208,6 +208,8 @@ CASES: list[Case] = [
         "GET", "/queries/project-profile", params={"project": "https://example.org/a> } SERVICE <{listener}"}), 422, "project"),
     Case("queries-country-injection", "queries", _raw(
         "GET", "/queries/projects", params={"country": "KR' OR 1=1 --"}), 422, "country"),
+    # Found by the fuzzer: a language tag of the right shape that BCP 47 refuses was a 500.
+    Case("queries-bad-language-tag", "queries", _raw("GET", "/queries/entity-by-label", params={"name": "0@A"}), 422, "name"),
     Case("queries-unknown-parameter", "queries", _raw("GET", "/queries/projects", params={"evil": "1"}), 422,
          "is not a parameter of this query"),
     Case("queries-huge-offset", "queries", _raw("GET", "/queries/projects", params={"offset": "999999999999"}), 422, "offset"),
