@@ -8,6 +8,7 @@ and the fuzzer that checks answers against it (schemathesis), meet no undocument
 
 from typing import Any
 
+from server.rdf_formats import SYNTAXES
 from server.result_formats import GRAPH_FORMATS, SOLUTION_FORMATS
 
 _REFUSALS = {
@@ -27,16 +28,27 @@ _REFUSALS = {
     "503": "The server is busy (queues full); Retry-After says when to try again.",
 }
 _REFUSAL_TYPES = ("application/json", "text/plain", "text/html")
-# Every format a successful answer may take, negotiated by Accept or `format`.
-_ANSWER_TYPES = (
-    *(f.media_type for f in (*SOLUTION_FORMATS, *GRAPH_FORMATS)), "text/html", "application/json", "text/plain",
-    "application/gzip", "application/sparql-query", "application/trig", "application/n-quads",
-)
+_GRAPHS = tuple(f.media_type for f in GRAPH_FORMATS)
+_RESOURCE = (*_GRAPHS, "text/html")
+# The formats a successful answer of each path may take (negotiated by Accept or `format`),
+# where FastAPI's default (JSON) is not the whole story. Canned queries document their own.
+_ANSWER_TYPES: dict[str, tuple[str, ...]] = {
+    "/sparql": (*(f.media_type for f in SOLUTION_FORMATS), *_RESOURCE),
+    "/id/{path}": _RESOURCE, "/codelist/{path}": _RESOURCE, "/ontology": _RESOURCE, "/shapes": _RESOURCE,
+    "/.well-known/void": _RESOURCE, "/dataset": _RESOURCE,
+    "/graph/{path}": ("text/turtle",), "/dumps/{name}": ("application/gzip", "text/turtle"),
+    "/context.jsonld": ("application/ld+json",), "/metrics": ("text/plain",),
+    "/queries/{name}.rq": ("application/sparql-query",), "/queries": ("application/json", "text/html"),
+    "/validate": ("application/json", "text/turtle", "text/html"),
+    "/submissions/{submission_id}/report": ("application/json", "text/turtle", "text/html"),
+    "/submissions/{submission_id}/content": _GRAPHS,
+    "/submissions/{submission_id}/original": tuple(t for s in SYNTAXES for t in s.media_types),
+}
 
 
 def complete(schema: dict[str, Any]) -> dict[str, Any]:
     """Add the refusals and the negotiated formats to every operation of an OpenAPI document (in place)."""
-    for item in schema.get("paths", {}).values():
+    for path, item in schema.get("paths", {}).items():
         for operation in item.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
@@ -44,8 +56,12 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
             for status, response in responses.items():
                 if status.startswith("2") and status != "204":
                     content = response.setdefault("content", {})
-                    for media_type in _ANSWER_TYPES:
-                        content.setdefault(media_type, {"schema": {}})
+                    if set(content) <= {"application/json"}:
+                        # FastAPI's default JSON entry says nothing of the path's real formats.
+                        if path in _ANSWER_TYPES and "application/json" not in _ANSWER_TYPES[path]:
+                            content.pop("application/json", None)
+                        for media_type in _ANSWER_TYPES.get(path, ()):
+                            content.setdefault(media_type, {"schema": {}})
             responses.setdefault("304", {"description": "The client's copy is current (If-None-Match, If-Modified-Since)."})
             for status, description in _REFUSALS.items():
                 response = responses.setdefault(status, {"description": description})

@@ -1,0 +1,150 @@
+"""Load test: concurrent clients on 127.0.0.1 mixing canned queries and ad-hoc lookups, with a
+pathological query every second and slow clients trickling bytes.
+
+    python -m bench.load --triples 1000000 --clients 32 --seconds 60 --write bench/LOAD.md
+
+Good requests: canned queries (the catalogue's common questions, with parameters) and
+uncached ad-hoc lookups of random synthetic projects over /sparql. Pathological: a cartesian
+product with timeout=2, once a second; it must be cut at its deadline (422). Slow clients:
+connections that send a request's headers and then one byte of body every half second.
+Goals: zero errors on good requests; p99 of good requests under 250 ms; every pathological
+query cut at its deadline; slow clients starve no one.
+"""
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.generate import AGENCIES, TRIPLES_PER_PROJECT
+from bench.validation import _prepare, _serve
+
+CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+CANNED = [
+    ("/queries/projects", {"country": "KR", "limit": "50"}),
+    ("/queries/countries-reached", {}),
+    ("/queries/partner-profile", {"partner": "country:KR", "limit": "50"}),
+    ("/queries/funding-by-funder", {}),
+    ("/queries/search", {"q": "korea"}),
+]
+
+
+def _lookup(rng: random.Random, projects: int) -> tuple[str, dict[str, str]]:
+    number = rng.randrange(projects)
+    query = f"SELECT ?p ?o WHERE {{ <https://w3id.org/ilo-partnerships/id/project/synthetic-{number}> ?p ?o }}"
+    return "/sparql", {"query": query}
+
+
+async def _good_client(url: str, until: float, rng: random.Random, projects: int, out: list[tuple[float, bool]]) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        while time.monotonic() < until:
+            path, params = rng.choice(CANNED) if rng.random() < 0.5 else _lookup(rng, projects)
+            started = time.perf_counter()
+            try:
+                response = await client.get(path, params=params, headers={"Accept": "application/json"})
+                ok = response.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            out.append((time.perf_counter() - started, ok))
+
+
+async def _pathological(url: str, until: float, out: list[tuple[float, int]]) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        tasks = []
+        while time.monotonic() < until:
+            async def one() -> None:
+                started = time.perf_counter()
+                response = await client.get("/sparql", params={"query": CARTESIAN, "timeout": "2"})
+                out.append((time.perf_counter() - started, response.status_code))
+            tasks.append(asyncio.create_task(one()))
+            await asyncio.sleep(1)
+        await asyncio.gather(*tasks)
+
+
+async def _slow_client(port: int, until: float, out: list[str]) -> None:
+    """Headers, then one byte of body every half second (a slowloris)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query\r\n"
+                 b"Content-Length: 100000\r\n\r\n")
+    try:
+        while time.monotonic() < until:
+            writer.write(b" ")
+            await writer.drain()
+            await asyncio.sleep(0.5)
+        out.append("held to the end")
+    except (ConnectionError, OSError):
+        out.append("closed by the server")
+    finally:
+        writer.close()
+
+
+async def _run(url: str, port: int, clients: int, seconds: float, slow: int, projects: int) -> dict:
+    until = time.monotonic() + seconds
+    good: list[tuple[float, bool]] = []
+    bad: list[tuple[float, int]] = []
+    slow_out: list[str] = []
+    rng = random.Random(1)
+    await asyncio.gather(
+        *(_good_client(url, until, random.Random(rng.random()), projects, good) for _ in range(clients)),
+        _pathological(url, until, bad),
+        *(_slow_client(port, until, slow_out) for _ in range(slow)),
+    )
+    return {"good": good, "bad": bad, "slow": slow_out}
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--triples", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--slow", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8792)
+    parser.add_argument("--write", type=Path)
+    args = parser.parse_args()
+    process = _serve(args.triples, _prepare(args.triples), args.port)
+    url = f"http://127.0.0.1:{args.port}"
+    try:
+        stored = httpx.get(url + "/health").json()["triples"]
+        projects = max(1, (args.triples - AGENCIES * 4) // TRIPLES_PER_PROJECT)
+        result = asyncio.run(_run(url, args.port, args.clients, args.seconds, args.slow, projects))
+        after = httpx.get(url + "/health", timeout=5).status_code
+    finally:
+        process.terminate()
+        process.wait()
+    times = [t * 1000 for t, ok in result["good"] if ok]
+    errors = sum(1 for _, ok in result["good"] if not ok)
+    cut = [(t, status) for t, status in result["bad"]]
+    lines = [
+        "# Load test",
+        "",
+        f"`python -m bench.load --triples {args.triples} --clients {args.clients} --seconds {args.seconds:g} "
+        f"--slow {args.slow}` on {os.cpu_count()} cores, server and clients on the same machine; "
+        f"{stored:,} stored triples; default settings (two query workers, 10 s deadline).",
+        "",
+        "| good requests | throughput req/s | p50 ms | p99 ms | errors | pathological sent | cut with 422 | "
+        "longest cut s | slow clients |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        f"| {len(result['good']):,} | {len(result['good']) / args.seconds:.0f} | {statistics.median(times):.1f} | "
+        f"{_percentile(times, 0.99):.1f} | {errors} | {len(cut)} | {sum(1 for _, s in cut if s == 422)} | "
+        f"{max((t for t, _ in cut), default=0):.1f} | {', '.join(sorted(set(result['slow'])))} |",
+        "",
+        f"- /health after the run: {after}.",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.write:
+        args.write.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
