@@ -44,6 +44,8 @@ class Run:
 
     accepted: dict[int, str] = field(default_factory=dict)  # number -> submission id
     kills: int = 0
+    cut_requests: int = 0  # kills that broke a request in progress (no answer came)
+    stored_in_flight: int = 0  # of those, requests found stored whole after the restart
     problems: list[str] = field(default_factory=list)
     restarts_seconds: list[float] = field(default_factory=list)
 
@@ -114,7 +116,8 @@ def main() -> None:
     token = TokenRegistry(folder / "tokens.json").issue("crash", Role.SUBMITTER)
     server, run = Server(folder, args.port), Run()
     server.start()
-    every = max(1, args.submissions // args.kills)
+    # Somewhat more often than strictly needed, so that K kills happen whatever the draws.
+    every = max(1, args.submissions // (args.kills + 5))
     next_kill = random.randint(0, every - 1)
     number = 0
     while number < args.submissions:
@@ -138,6 +141,7 @@ def main() -> None:
             run.problems.append(f"submission {number} refused: {response.status_code} {response.text[:200]}")
         if fire is not None:
             run.kills += 1
+            run.cut_requests += response is None
             run.restarts_seconds.append(server.start())
             check(server, run)
             if number not in run.accepted:
@@ -148,6 +152,7 @@ def main() -> None:
                     run.problems.append(f"{len(new)} unexpected records after the kill at submission {number}")
                 if new:
                     run.accepted[number] = new.pop()
+                    run.stored_in_flight += 1
             next_kill = number + random.randint(1, 2 * every - 1)
         if number in run.accepted or (response is not None and response.status_code != 201):
             number += 1
@@ -159,9 +164,10 @@ def main() -> None:
         f"`python -m bench.crash --submissions {args.submissions} --kills {args.kills} --seed {args.seed}` on "
         f"{os.cpu_count()} cores.",
         "",
-        "| submissions answered 201 | kills (SIGKILL) | problems found | restart, median s |",
-        "|---:|---:|---:|---:|",
-        f"| {len(run.accepted)} | {run.kills} | {len(run.problems)} | "
+        "| submissions stored | kills (SIGKILL) | of which cut a request | cut requests found stored whole | "
+        "problems found | restart, median s |",
+        "|---:|---:|---:|---:|---:|---:|",
+        f"| {len(run.accepted)} | {run.kills} | {run.cut_requests} | {run.stored_in_flight} | {len(run.problems)} | "
         f"{sorted(run.restarts_seconds)[len(run.restarts_seconds) // 2] if run.restarts_seconds else 0:.1f} |",
         "",
         *(f"- {p}" for p in run.problems),

@@ -17,6 +17,7 @@ import os
 import random
 import statistics
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -40,16 +41,21 @@ def _lookup(rng: random.Random, projects: int) -> tuple[str, dict[str, str]]:
     return "/sparql", {"query": query}
 
 
-async def _good_client(url: str, until: float, rng: random.Random, projects: int, out: list[tuple[float, bool]]) -> None:
+async def _good_client(
+    url: str, until: float, rng: random.Random, projects: int, out: list[tuple[float, bool]], statuses: Counter[str]
+) -> None:
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         while time.monotonic() < until:
             path, params = rng.choice(CANNED) if rng.random() < 0.5 else _lookup(rng, projects)
             started = time.perf_counter()
             try:
-                response = await client.get(path, params=params, headers={"Accept": "application/json"})
+                accept = "application/sparql-results+json" if path == "/sparql" else "application/json"
+                response = await client.get(path, params=params, headers={"Accept": accept})
                 ok = response.status_code == 200
-            except httpx.HTTPError:
+                statuses[f"{path} {response.status_code}"] += 1
+            except httpx.HTTPError as error:
                 ok = False
+                statuses[f"{path} {type(error).__name__}"] += 1
             out.append((time.perf_counter() - started, ok))
 
 
@@ -57,9 +63,10 @@ async def _pathological(url: str, until: float, out: list[tuple[float, int]]) ->
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         tasks = []
         while time.monotonic() < until:
-            async def one() -> None:
+            # Each one different, so that none is refused as a repeat of one that already failed.
+            async def one(text: str = f"{CARTESIAN} # {len(tasks)}") -> None:
                 started = time.perf_counter()
-                response = await client.get("/sparql", params={"query": CARTESIAN, "timeout": "2"})
+                response = await client.get("/sparql", params={"query": text, "timeout": "2"})
                 out.append((time.perf_counter() - started, response.status_code))
             tasks.append(asyncio.create_task(one()))
             await asyncio.sleep(1)
@@ -88,13 +95,14 @@ async def _run(url: str, port: int, clients: int, seconds: float, slow: int, pro
     good: list[tuple[float, bool]] = []
     bad: list[tuple[float, int]] = []
     slow_out: list[str] = []
+    statuses: Counter[str] = Counter()
     rng = random.Random(1)
     await asyncio.gather(
-        *(_good_client(url, until, random.Random(rng.random()), projects, good) for _ in range(clients)),
+        *(_good_client(url, until, random.Random(rng.random()), projects, good, statuses) for _ in range(clients)),
         _pathological(url, until, bad),
         *(_slow_client(port, until, slow_out) for _ in range(slow)),
     )
-    return {"good": good, "bad": bad, "slow": slow_out}
+    return {"good": good, "bad": bad, "slow": slow_out, "statuses": statuses}
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -116,6 +124,13 @@ def main() -> None:
     try:
         stored = httpx.get(url + "/health").json()["triples"]
         projects = max(1, (args.triples - AGENCIES * 4) // TRIPLES_PER_PROJECT)
+        # Warm-up, alone: a server in service has answered its common questions before (and
+        # keeps their answers until the data changes); this also shows what each costs alone.
+        warm = []
+        for path, params in CANNED:
+            started = time.perf_counter()
+            status = httpx.get(url + path, params=params, headers={"Accept": "application/json"}, timeout=60).status_code
+            warm.append(f"{path} {status} in {time.perf_counter() - started:.1f} s")
         result = asyncio.run(_run(url, args.port, args.clients, args.seconds, args.slow, projects))
         after = httpx.get(url + "/health", timeout=5).status_code
     finally:
@@ -129,7 +144,7 @@ def main() -> None:
         "",
         f"`python -m bench.load --triples {args.triples} --clients {args.clients} --seconds {args.seconds:g} "
         f"--slow {args.slow}` on {os.cpu_count()} cores, server and clients on the same machine; "
-        f"{stored:,} stored triples; default settings (two query workers, 10 s deadline).",
+        f"{stored:,} stored triples; default settings (four query workers, 10 s deadline).",
         "",
         "| good requests | throughput req/s | p50 ms | p99 ms | errors | pathological sent | cut with 422 | "
         "longest cut s | slow clients |",
@@ -139,6 +154,9 @@ def main() -> None:
         f"{max((t for t, _ in cut), default=0):.1f} | {', '.join(sorted(set(result['slow'])))} |",
         "",
         f"- /health after the run: {after}.",
+        "- Warm-up, each canned query alone before the run: " + "; ".join(warm) + ".",
+        "- Good requests by path and status: "
+        + "; ".join(f"{key}: {count}" for key, count in sorted(result["statuses"].items())) + ".",
     ]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -39,9 +39,10 @@ class QueryDeadlineError(SparqlError):
     to change it.
     """
 
-    def __init__(self, timeout: float):
+    def __init__(self, timeout: float, again: bool = False):
+        when = " (on an earlier request for the same query and data; it was not run again)" if again else ""
         super().__init__(
-            422, f"The query was stopped at its deadline of {timeout:g} s; simplify it, add a LIMIT, or ask for less."
+            422, f"The query was stopped at its deadline of {timeout:g} s{when}; simplify it, add a LIMIT, or ask for less."
         )
 
 
@@ -125,6 +126,10 @@ class SparqlService:
         self._relay = relay
         self._spool_dir = spool_dir
         self._cache = ResultCache(settings.cache_entries, settings.cache_entry_bytes)
+        # Queries that ran into the full deadline on this version of the data: they would
+        # again, so the same request is refused at once instead of taking a worker for the
+        # whole deadline each time it is repeated (a heavy aggregate a page asks for, say).
+        self._too_slow: OrderedDict[str, None] = OrderedDict()
 
     def plan(self, request: QueryRequest) -> Plan:
         """Check a request and decide how to answer it; raises SparqlError if it is refused."""
@@ -179,6 +184,9 @@ class SparqlService:
             body = self._cache.get(key)
             if body is not None:
                 return Answer(plan.result_format, QueryOutput(size=len(body), body=body), cached=True)
+        full_deadline = plan.timeout >= self._settings.query_timeout_seconds
+        if full_deadline and key in self._too_slow:
+            raise QueryDeadlineError(plan.timeout, again=True)
         try:
             output = await self._store.execute(plan.job, plan.timeout)
         except QuerySyntaxError as error:
@@ -192,6 +200,10 @@ class SparqlService:
                 422, f"The answer would exceed {self._settings.max_result_bytes} bytes; narrow the query or add a LIMIT."
             ) from None
         except DeadlineExceededError:
+            if full_deadline and plan.etag is not None:
+                self._too_slow[key] = None
+                while len(self._too_slow) > 1024:
+                    self._too_slow.popitem(last=False)
             raise QueryDeadlineError(plan.timeout) from None
         if plan.etag is not None and output.body is not None:
             self._cache.put(key, output.body)

@@ -255,12 +255,18 @@ class EmbeddedStore:
         await self._in_worker(query_worker.dump, job, timeout)
 
     async def _in_worker(self, function, job, timeout: float):  # type: ignore[no-untyped-def]
+        # The deadline counts from arrival, not from when a worker takes the job: under load a
+        # query waits for a worker, and its client is owed an answer by the deadline all the same.
+        arrived = asyncio.get_running_loop().time()
         async with self._lock.reader_lock:
             job = replace(job, store_dir=str(self._settings.store_dir), generation=self._generation)
-            future = self._pool.schedule(function, args=(job,), timeout=timeout)
+            remaining = max(0.001, timeout - (asyncio.get_running_loop().time() - arrived))
+            future = self._pool.schedule(function, args=(job,), timeout=remaining)
             try:
-                return await asyncio.wrap_future(future)
-            except concurrent.futures.TimeoutError:
+                # Cancelling the wrapped future cancels the job: dropped if still queued, its
+                # worker killed if running.
+                return await asyncio.wait_for(asyncio.wrap_future(future), timeout=remaining)
+            except (concurrent.futures.TimeoutError, TimeoutError):
                 raise DeadlineExceededError(timeout) from None
             except asyncio.CancelledError:
                 # The client went away: stop the query rather than let it run on.

@@ -360,3 +360,16 @@ def test_health_reports_the_store(url: str) -> None:
 
 def test_unknown_path_is_404(url: str) -> None:
     assert httpx.get(url + "/nowhere").status_code == 404
+
+
+def test_a_query_that_ran_into_the_deadline_is_not_run_again_on_the_same_data(url: str) -> None:
+    heavy = CARTESIAN + " # the same heavy query, asked twice"
+    first = ask(url, "get", heavy)
+    assert (first.status_code, first.text) == (
+        422, "The query was stopped at its deadline of 10 s; simplify it, add a LIMIT, or ask for less.\n")
+    again = ask(url, "get", heavy)
+    assert (again.status_code, again.text) == (
+        422, "The query was stopped at its deadline of 10 s (on an earlier request for the same query and data; "
+        "it was not run again); simplify it, add a LIMIT, or ask for less.\n")
+    # A shorter deadline asked for by the client is tried afresh.
+    assert ask(url, "get", heavy, timeout="1").text.startswith("The query was stopped at its deadline of 1 s;")

@@ -123,6 +123,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"detail": error.message}, status_code=error.status)
         return PlainTextResponse(error.message + "\n", status_code=error.status)
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> Response:
+        # The traceback goes to the log (uvicorn logs it), never into the answer.
+        request_id = request.scope.get("state", {}).get("request_id", "unknown")
+        return PlainTextResponse(
+            f"The server could not answer this request (an error of ours, not of the request). Request id: "
+            f"{request_id}; the operator can find it in the log.\n", status_code=500,
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def not_found(request: Request, error: StarletteHTTPException) -> Response:
         # The router's own 404 ("Not Found") says nothing a person can act on.

@@ -1,0 +1,78 @@
+"""Configurations `ilo-kg serve` refuses, and the logs it writes."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from server.tokens import Role, TokenRegistry
+from tests.conftest import _free_port, run_cli
+
+
+def test_a_public_bind_without_tokens_and_an_internal_allowlist_are_refused(tmp_path: Path) -> None:
+    result = run_cli("serve", env={
+        "ILOKG_HOST": "0.0.0.0", "ILOKG_TOKENS_FILE": str(tmp_path / "none.json"),
+        "ILOKG_STORE_DIR": str(tmp_path / "store"),
+        "ILOKG_SERVICE_ALLOWLIST": '["http://127.0.0.1:8080/sparql", "ftp://example.org/"]',
+    })
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "refusing to start: ILOKG_SERVICE_ALLOWLIST holds 'ftp://example.org/', which is not an http(s) URL of a "
+        "SPARQL endpoint.",
+        "refusing to start: the server would listen on 0.0.0.0 (reachable from other machines) with submissions "
+        "enabled but no token issued: issue one (ilo-kg token add NAME) or set ILOKG_SUBMISSIONS_ENABLED=false for a "
+        "read-only server.",
+        "refusing to start: the server would listen on 0.0.0.0 (reachable from other machines), and "
+        "ILOKG_SERVICE_ALLOWLIST lets queries call http://127.0.0.1:8080/sparql, on this machine or a private network: "
+        "anyone could then reach it through SERVICE. Allow only public endpoints.",
+    ]
+    assert not (tmp_path / "store").exists()  # refused before anything was opened
+
+
+def test_a_tokens_file_others_can_read_is_refused_on_a_public_bind(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.json"
+    TokenRegistry(tokens).issue("alice", Role.SUBMITTER)
+    tokens.chmod(0o644)
+    result = run_cli("serve", env={"ILOKG_HOST": "0.0.0.0", "ILOKG_TOKENS_FILE": str(tokens),
+                                   "ILOKG_STORE_DIR": str(tmp_path / "store")})
+    assert result.returncode == 2
+    assert result.stderr == (f"refusing to start: the server would listen on 0.0.0.0 (reachable from other machines), and "
+                             f"the tokens file {tokens} is readable by other users: chmod 600 it.\n")
+
+
+def test_the_log_is_json_lines_with_the_request_id(tmp_path: Path) -> None:
+    port = _free_port()
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve", "--port", str(port)], stdout=log, stderr=log,
+        env={**os.environ, "ILOKG_STORE_DIR": str(tmp_path / "store"), "ILOKG_SUBMISSIONS_ENABLED": "false"},
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(url + "/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        response = httpx.get(url + "/sparql", params={"query": "ASK {}"}, headers={"X-Request-ID": "trace-me-42"})
+        assert response.headers["x-request-id"] == "trace-me-42"
+        refused = httpx.post(url + "/submissions", content=b"", headers={"Content-Type": "text/turtle"})
+        assert (refused.status_code, refused.json()["detail"]) == (
+            403, "This server does not accept submissions (it is a read-only copy of the graph).")
+        time.sleep(0.5)
+    finally:
+        process.terminate()
+        process.wait()
+        log.close()
+    records = [json.loads(line) for line in (tmp_path / "server.log").read_text().splitlines() if line.strip()]
+    assert records and all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    access = [r for r in records if r.get("request_id") == "trace-me-42"]
+    assert len(access) == 1
+    assert {k: access[0][k] for k in ("logger", "method", "path", "status", "client")} == {
+        "logger": "ilokg.access", "method": "GET", "path": "/sparql", "status": 200, "client": "127.0.0.1"}
