@@ -9,13 +9,27 @@ not on the loopback interface. Nothing is allowlisted by default, and SERVICE to
 else is refused before a query runs.
 """
 
+import asyncio
 import hmac
 import secrets
 from dataclasses import dataclass, field
 
+import httpx
+
 from server.sparql_text import SparqlText, replace_services
 
 RELAY_PATH = "/_federation"
+# The request headers a relayed call passes on.
+_FORWARDED = ("accept", "content-type")
+
+
+@dataclass(frozen=True)
+class Relayed:
+    """The answer of a relayed call, or the relay's own refusal (504 past the deadline, 502 otherwise)."""
+
+    status: int
+    body: bytes
+    media_type: str | None
 _LOOPBACK = ("127.0.0.1", "::1")
 
 
@@ -50,3 +64,27 @@ class FederationRelay:
         if not (index.isascii() and index.isdigit()) or int(index) >= len(self.endpoints):
             return None
         return self.endpoints[int(index)]
+
+    async def forward(self, endpoint: str, method: str, query: str, headers: dict[str, str], body: bytes) -> Relayed:
+        """Make one SERVICE call to an allowlisted endpoint, within the federation deadline and size cap."""
+        url = endpoint + (f"?{query}" if query else "")
+        sent = {k: v for k, v in headers.items() if k.lower() in _FORWARDED}
+        try:
+            async with asyncio.timeout(self.timeout), httpx.AsyncClient(
+                timeout=self.timeout, follow_redirects=False, trust_env=False
+            ) as client, client.stream(method, url, headers=sent, content=body) as upstream:
+                chunks, size = [], 0
+                async for chunk in upstream.aiter_bytes():
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        return _refusal(502, f"The answer of {endpoint} exceeds the federation limit of {self.max_bytes} bytes.")
+                    chunks.append(chunk)
+                return Relayed(upstream.status_code, b"".join(chunks), upstream.headers.get("content-type"))
+        except TimeoutError:
+            return _refusal(504, f"{endpoint} did not answer within the federation deadline of {self.timeout:g} s.")
+        except httpx.HTTPError as error:
+            return _refusal(502, f"{endpoint} could not be reached: {type(error).__name__}.")
+
+
+def _refusal(status: int, message: str) -> Relayed:
+    return Relayed(status, f"{message}\n".encode(), "text/plain; charset=utf-8")
