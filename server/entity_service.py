@@ -149,7 +149,7 @@ class EntityService:
         self, iri: str, out_rows: list[dict], in_rows: list[dict], total: int, labels: dict[str, str]
     ) -> EntityView:
         facts: dict[tuple[str, str, str], Fact] = {}
-        nested_seen: set[tuple[str, str, str, str, str]] = set()
+        nested_seen: set[tuple[str, ...]] = set()
         for row in out_rows:
             key = (row["p"]["value"], _key(row["o"]), "")
             fact = facts.get(key)
@@ -163,10 +163,11 @@ class EntityService:
                 if source not in fact.sources:
                     fact.sources.append(source)
             if "p1" in row:
-                inner = (*key[:2], row["p1"]["value"], _key(row["o1"]), row["g"]["value"])
-                if inner[:4] not in {n[:4] for n in nested_seen}:
+                # The same nested triple comes once per graph and source row; shown once.
+                inner = (*key[:2], row["p1"]["value"], _key(row["o1"]))
+                if inner not in nested_seen:
                     fact.nested.append(Fact(self._term(row["p1"], labels), self._term(row["o1"], labels)))
-                nested_seen.add(inner)
+                    nested_seen.add(inner)
         ordered = sorted(facts.values(), key=lambda f: (f.predicate.iri != RDF_TYPE, f.predicate.text, f.value.text))
         types = [f.value for f in ordered if f.predicate.iri == RDF_TYPE]
         external = [f.value for f in ordered if f.value.iri and not f.value.local and f.predicate.iri != RDF_TYPE]
