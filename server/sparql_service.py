@@ -151,13 +151,14 @@ class SparqlService:
                 400, f"SERVICE {', '.join(f'<{t}>' if t != '(a variable)' else t for t in refused)} is not allowed: "
                 f"this endpoint calls no other endpoint unless its operator allows it (allowed: {allowed}).",
             )
-        stored = {g.iri for g in self._store.info.graphs}
-        for name, graphs in (("default-graph-uri", request.default_graphs), ("named-graph-uri", request.named_graphs)):
-            for graph in graphs or ():
-                _check_iri(name, graph)
-                _check_stored(name, graph, stored)
-        for graph in text.dataset_iris:
-            _check_stored("FROM", graph, stored)
+        if request.default_graphs or request.named_graphs or text.dataset_iris:
+            stored = {g.iri for g in self._store.info.graphs}
+            for name, graphs in (("default-graph-uri", request.default_graphs), ("named-graph-uri", request.named_graphs)):
+                for graph in graphs or ():
+                    _check_iri(name, graph)
+                    _check_stored(name, graph, stored)
+            for graph in text.dataset_iris:
+                _check_stored("FROM", graph, stored)
         result_format = self._negotiate(text.form, request.accept, request.format)
         timeout = self._timeout(request.timeout)
         query = request.query
