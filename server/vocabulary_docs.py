@@ -165,3 +165,26 @@ def _shape_doc(shapes: Graph, labels: Graph, shape: URIRef) -> TermDoc:
 
 def _path_text(graph: Graph, path: Node | None) -> str:
     return display_path(graph, path) or "(no path)"
+
+
+class VocabularyDocs:
+    """The documentation of the ontology and the shapes, built on first request from their folders.
+
+    Lazily: a server pointed at folders without them (a benchmark's data-only store, say)
+    still starts, and answers 404 for the documents it does not have.
+    """
+
+    def __init__(self, ontology_dir: Path, shapes_dir: Path):
+        self._ontology_dir, self._shapes_dir = ontology_dir, shapes_dir
+        self._built: dict[str, VocabularyDoc | None] = {}
+
+    def get(self, name: str) -> VocabularyDoc | None:
+        """The document named 'ontology' or 'shapes', or None if its files are not there."""
+        if name not in self._built:
+            if name == "ontology":
+                present = (self._ontology_dir / "ilo-partnerships.ttl").is_file()
+                self._built[name] = ontology_doc(self._ontology_dir) if present else None
+            else:
+                present = any(self._shapes_dir.glob("*.ttl"))
+                self._built[name] = shapes_doc(self._shapes_dir, self._ontology_dir) if present else None
+        return self._built[name]

@@ -204,3 +204,17 @@ def test_the_context_is_the_projects_prefixes(sparql_server: RunningServer) -> N
     context = response.json()["@context"]
     assert context["ilop"] == "https://w3id.org/ilo-partnerships/ontology#"
     assert context["country"] == "https://w3id.org/ilo-partnerships/id/country/"
+
+
+def test_a_server_without_the_vocabulary_files_starts_and_says_so(tmp_path_factory: pytest.TempPathFactory) -> None:
+    empty = tmp_path_factory.mktemp("empty")
+    server = RunningServer(tmp_path_factory.mktemp("bare") / "store",
+                           {"ILOKG_ONTOLOGY_DIR": str(empty), "ILOKG_SHAPES_DIR": str(empty)}).start()
+    try:
+        for path in ("/ontology", "/shapes"):
+            response = httpx.get(server.url + path)
+            assert (response.status_code, response.text) == (
+                404, f"This server was started without the files of {path}; see the project's repository.\n")
+        assert httpx.get(server.url + "/id/country/KR", headers={"Accept": "text/turtle"}).status_code == 200
+    finally:
+        server.stop()

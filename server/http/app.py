@@ -42,7 +42,7 @@ from server.sparql_service import SparqlError, SparqlService
 from server.store import EmbeddedStore
 from server.submissions import SubmissionError, SubmissionRejectedError, SubmissionService
 from server.validation_service import SubmissionInputError, ValidationService
-from server.vocabulary_docs import ontology_doc, shapes_doc
+from server.vocabulary_docs import VocabularyDocs
 
 _STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
@@ -63,9 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.entities = EntityService(app.state.service, settings.data_base)
         app.state.dataset = DatasetDescriber(app.state.service)
         app.state.dumps = DumpService(settings, store)
-        app.state.vocabularies = {
-            "ontology": ontology_doc(settings.ontology_dir), "shapes": shapes_doc(settings.shapes_dir, settings.ontology_dir),
-        }
+        app.state.vocabularies = VocabularyDocs(settings.ontology_dir, settings.shapes_dir)
         validation = ValidationService(settings, store)
         app.state.validation = validation
         app.state.submissions = SubmissionService(settings, store, validation)

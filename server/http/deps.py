@@ -19,7 +19,7 @@ from server.sparql_service import SparqlService
 from server.store import GraphStore
 from server.submissions import SubmissionService
 from server.validation_service import ValidationService
-from server.vocabulary_docs import VocabularyDoc
+from server.vocabulary_docs import VocabularyDocs
 
 
 async def _service(request: Request) -> SparqlService:
@@ -62,7 +62,7 @@ async def _dumps(request: Request) -> DumpService:
     return request.app.state.dumps
 
 
-async def _vocabularies(request: Request) -> dict[str, VocabularyDoc]:
+async def _vocabularies(request: Request) -> VocabularyDocs:
     return request.app.state.vocabularies
 
 
@@ -81,4 +81,4 @@ ValidationDep = Annotated[ValidationService, Depends(_validation)]
 EntitiesDep = Annotated[EntityService, Depends(_entities)]
 DatasetDep = Annotated[DatasetDescriber, Depends(_dataset)]
 DumpsDep = Annotated[DumpService, Depends(_dumps)]
-VocabulariesDep = Annotated[dict[str, VocabularyDoc], Depends(_vocabularies)]
+VocabulariesDep = Annotated[VocabularyDocs, Depends(_vocabularies)]

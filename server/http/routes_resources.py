@@ -52,17 +52,22 @@ async def codelist(path: str, request: Request, entities: EntitiesDep, store: St
             responses=_RESOURCE_RESPONSES)
 async def ontology(request: Request, vocabularies: VocabulariesDep, entities: EntitiesDep) -> Response:
     """The ontology's documentation (each term's IRI lands on its section) or its triples."""
-    return _vocabulary(request, vocabularies["ontology"], entities)
+    return _vocabulary(request, vocabularies.get("ontology"), entities)
 
 
 @router.get("/shapes", summary="The SHACL shapes: their documentation, or their Turtle, JSON-LD… source",
             responses=_RESOURCE_RESPONSES)
 async def shapes(request: Request, vocabularies: VocabulariesDep, entities: EntitiesDep) -> Response:
     """The shapes data must conform to, documented (each shape's IRI lands on its section), or their triples."""
-    return _vocabulary(request, vocabularies["shapes"], entities)
+    return _vocabulary(request, vocabularies.get("shapes"), entities)
 
 
-def _vocabulary(request: Request, doc: VocabularyDoc, entities: EntityService) -> Response:
+def _vocabulary(request: Request, doc: VocabularyDoc | None, entities: EntityService) -> Response:
+    if doc is None:
+        return PlainTextResponse(
+            f"This server was started without the files of {request.url.path}; see the project's repository.\n",
+            status_code=404,
+        )
     chosen = pick(request)
     name = "html" if chosen is None else chosen.name
     etag = '"' + hashlib.sha256(doc.turtle + name.encode()).hexdigest()[:32] + '"'
