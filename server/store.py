@@ -265,7 +265,8 @@ class EmbeddedStore:
             try:
                 # Cancelling the wrapped future cancels the job: dropped if still queued, its
                 # worker killed if running.
-                return await asyncio.wait_for(asyncio.wrap_future(future), timeout=remaining)
+                async with asyncio.timeout(remaining):
+                    return await asyncio.wrap_future(future)
             except (concurrent.futures.TimeoutError, TimeoutError):
                 raise DeadlineExceededError(timeout) from None
             except asyncio.CancelledError:
