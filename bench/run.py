@@ -121,7 +121,9 @@ def run_wrk(server: Server, workload: str, projects: int, duration: int) -> Meas
     ).stdout
     os.unlink(script.name)
     requests = int(re.search(r"(\d+) requests in", output).group(1))
-    if requests == 0:
+    if requests == 0 or re.search(r"50%\s+[\d.]+\w+", output) is None:
+        # No request finished, or too few for wrk to print a latency distribution: measure()
+        # then times requests one by one.
         return Measure(0.0, 0.0, 0.0, 0, 0)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
