@@ -69,8 +69,9 @@ class DatasetDescriber:
             found += [Linkset(target.name, row["p"]["value"], int(row["n"]["value"])) for row in answer]
         return found
 
-    async def describe(self, site: str, info: StoreInfo, dumps: list[DumpFile]) -> list[ox.Triple]:
-        """The description, with the SPARQL endpoint and dumps at `site` (this server's root URL)."""
+    async def describe(self, site: str, info: StoreInfo, dumps: list[DumpFile], linksets: list[Linkset]) -> list[ox.Triple]:
+        """The description, with the SPARQL endpoint and dumps at `site` (this server's root URL) and the
+        linksets counted by linksets()."""
         totals = (await self._rows(
             "SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties) "
             "(COUNT(DISTINCT ?o) AS ?objects) WHERE { ?s ?p ?o }"
@@ -83,7 +84,6 @@ class DatasetDescriber:
         sources = await self._rows(
             f"SELECT ?d WHERE {{ ?d a <{ONTOLOGY_IRI}#SourceDocument> }} ORDER BY ?d"
         )
-        linksets = await self.linksets()
         d = _Builder()
         dataset = ox.NamedNode(DATASET_IRI)
         d.add(dataset, RDF_TYPE, ox.NamedNode(VOID + "Dataset"))

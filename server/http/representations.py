@@ -6,6 +6,7 @@ when given, else the Accept header; an HTML page only for a client that asks for
 (a browser), Turtle for one that accepts anything.
 """
 
+import hashlib
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -49,13 +50,21 @@ def alternates(path: str, html: bool = True) -> str:
     return ", ".join(links)
 
 
-def validators(request: Request, etag: str, last_modified: datetime) -> tuple[dict[str, str], bool]:
+def etag(*parts: str | bytes) -> str:
+    """A strong ETag for an answer that depends on exactly these parts (data version, IRI, format…)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else part.encode())
+        digest.update(b"\x00")
+    return f'"{digest.hexdigest()[:32]}"'
+
+
+def validators(request: Request, tag: str, last_modified: datetime | None) -> tuple[dict[str, str], bool]:
     """Caching headers for an answer, and whether the client's copy is current (answer 304)."""
-    headers = {
-        "ETag": etag, "Last-Modified": format_datetime(last_modified, usegmt=True), "Vary": "Accept",
-        "Cache-Control": "no-cache",
-    }
-    return headers, not_modified(request, etag, last_modified)
+    headers = {"ETag": tag, "Vary": "Accept", "Cache-Control": "no-cache"}
+    if last_modified is not None:
+        headers["Last-Modified"] = format_datetime(last_modified, usegmt=True)
+    return headers, not_modified(request, tag, last_modified)
 
 
 def not_modified(request: Request, etag: str, last_modified: datetime | None) -> bool:

@@ -6,8 +6,6 @@ written once per version of the data, served with ETag and Last-Modified; a name
 IRI (/graph/…) answers its Turtle dump.
 """
 
-import hashlib
-
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
@@ -17,7 +15,7 @@ from server.dump_service import DumpService
 from server.dumps import graph_file
 from server.http.deps import DatasetDep, DumpsDep, StoreDep
 from server.http.pages import render
-from server.http.representations import alternates, pick, rdf_response, validators
+from server.http.representations import alternates, etag, pick, rdf_response, validators
 from server.namespaces import GRAPH, shorten
 from server.rdf_documents import serialise
 from server.store import GraphStore
@@ -41,15 +39,15 @@ async def _description(request: Request, describer: DatasetDescriber, store: Gra
     chosen = pick(request)
     info = store.info
     site = _site(request)
-    etag = '"' + hashlib.sha256(f"{info.version} {site} {chosen.name if chosen else 'html'}".encode()).hexdigest()[:32] + '"'
-    headers, current = validators(request, etag, info.last_modified)
+    headers, current = validators(request, etag(info.version, site, chosen.name if chosen else "html"), info.last_modified)
     headers["Link"] = alternates(request.url.path)
     if current:
         return Response(status_code=304, headers=headers)
-    triples = await describer.describe(site, info, dumps.files())
+    linksets = await describer.linksets()
+    triples = await describer.describe(site, info, dumps.files(), linksets)
     if chosen is None:
         return render(request, "dataset.html", headers=headers, figures=_figures(triples), dumps=dumps.files(),
-                      linksets=await describer.linksets(), iri=DATASET_IRI, shorten=shorten)
+                      linksets=linksets, iri=DATASET_IRI, shorten=shorten)
     ntriples = b"".join(f"{t} .\n".encode() for t in triples)
     return rdf_response(serialise(ntriples, chosen, str(request.url_for("context"))), chosen, headers)
 
@@ -80,8 +78,7 @@ async def _file(request: Request, dumps: DumpService, store: GraphStore, name: s
         return PlainTextResponse(
             f"There is no dump file {name[:200]!r}; the list is at /dumps and in the dataset's description "
             "(/.well-known/void).\n", status_code=404)
-    etag = '"' + hashlib.sha256(f"{info.version} {name}".encode()).hexdigest()[:32] + '"'
-    headers, current = validators(request, etag, info.last_modified)
+    headers, current = validators(request, etag(info.version, name), info.last_modified)
     del headers["Vary"]
     if current:
         return Response(status_code=304, headers=headers)

@@ -8,15 +8,13 @@ at /context.jsonld), N-Triples or RDF/XML. An IRI the graph does not mention get
 the described IRIs of the same kind.
 """
 
-import hashlib
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from server.entity_service import EntityService, group_by_predicate
 from server.http.deps import EntitiesDep, StoreDep, VocabulariesDep
 from server.http.pages import render
-from server.http.representations import alternates, not_modified, pick, rdf_response, validators
+from server.http.representations import alternates, etag, pick, rdf_response, validators
 from server.rdf_documents import CONTEXT_PATH, jsonld_context, serialise
 from server.vocabulary_docs import VocabularyDoc
 
@@ -70,9 +68,9 @@ def _vocabulary(request: Request, doc: VocabularyDoc | None, entities: EntitySer
         )
     chosen = pick(request)
     name = "html" if chosen is None else chosen.name
-    etag = '"' + hashlib.sha256(doc.turtle + name.encode()).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Vary": "Accept", "Cache-Control": "no-cache", "Link": alternates(request.url.path)}
-    if not_modified(request, etag, None):
+    headers, current = validators(request, etag(doc.turtle, name), None)
+    headers["Link"] = alternates(request.url.path)
+    if current:
         return Response(status_code=304, headers=headers)
     if chosen is None:
         return render(request, "vocabulary.html", doc=doc, headers=headers, local=entities.local_path)
@@ -92,8 +90,7 @@ async def _resource(request: Request, entities: EntityService, store: StoreDep) 
         return PlainTextResponse(f"{raw_path[:200]} is not a valid IRI path.\n", status_code=404)
     info = store.info
     name = "html" if chosen is None else chosen.name
-    etag = '"' + hashlib.sha256(f"{info.version} {iri} {name}".encode()).hexdigest()[:32] + '"'
-    headers, current = validators(request, etag, info.last_modified)
+    headers, current = validators(request, etag(info.version, iri, name), info.last_modified)
     headers["Link"] = alternates(request.url.path)
     if current:
         return Response(status_code=304, headers=headers)
