@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.report import publish
 from server.tokens import Role, TokenRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,10 +173,7 @@ def main() -> None:
         "",
         *(f"- {p}" for p in run.problems),
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.write:
-        args.write.write_text(text)
+    publish(lines, args.write)
     sys.exit(1 if run.problems or run.kills < args.kills else 0)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.report import publish
 from server.tokens import Role, TokenRegistry
 from tests.security.corpus import CASES, Context
 
@@ -76,10 +77,7 @@ def main() -> None:
         *(f"- over the goal: {name} ({t:.2f} s)" for name, t in over),
         *(f"- unexpected status: {name} ({status})" for name, status in wrong),
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.write:
-        args.write.write_text(text)
+    publish(lines, args.write)
 
 
 if __name__ == "__main__":

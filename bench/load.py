@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from bench.generate import AGENCIES, TRIPLES_PER_PROJECT
+from bench.report import percentile, publish
 from bench.validation import _prepare, _serve
 
 CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -105,10 +106,6 @@ async def _run(url: str, port: int, clients: int, seconds: float, slow: int, pro
     return {"good": good, "bad": bad, "slow": slow_out, "statuses": statuses}
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -150,7 +147,7 @@ def main() -> None:
         "longest cut s | slow clients |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         f"| {len(result['good']):,} | {len(result['good']) / args.seconds:.0f} | {statistics.median(times):.1f} | "
-        f"{_percentile(times, 0.99):.1f} | {errors} | {len(cut)} | {sum(1 for _, s in cut if s == 422)} | "
+        f"{percentile(times, 0.99):.1f} | {errors} | {len(cut)} | {sum(1 for _, s in cut if s == 422)} | "
         f"{max((t for t, _ in cut), default=0):.1f} | {', '.join(sorted(set(result['slow'])))} |",
         "",
         f"- /health after the run: {after}.",
@@ -158,10 +155,7 @@ def main() -> None:
         "- Good requests by path and status: "
         + "; ".join(f"{key}: {count}" for key, count in sorted(result["statuses"].items())) + ".",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.write:
-        args.write.write_text(text)
+    publish(lines, args.write)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import httpx
 import pyshacl
 
 from bench.generate import generate
+from bench.report import percentile, publish
 from server.parsing import parse_rdf
 from server.project_graphs import load_folder, read_turtle
 from server.rdf_formats import BY_NAME
@@ -29,10 +30,6 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / "work"
 SUBMISSION = ROOT / "tests" / "fixtures" / "submissions" / "new-project.ttl"
 
-
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def _prepare(size: int) -> Path:
@@ -118,7 +115,7 @@ def main() -> None:
     for size in args.sizes:
         times, triples = measure_server(size, args.requests)
         p50s.append(statistics.median(times))
-        rows.append(f"| {triples:,} | {statistics.median(times):.1f} | {_percentile(times, 0.95):.1f} | {max(times):.1f} |")
+        rows.append(f"| {triples:,} | {statistics.median(times):.1f} | {percentile(times, 0.95):.1f} | {max(times):.1f} |")
         print(rows[-1], flush=True)
     baseline = statistics.median(measure_whole_store(args.sizes[0], 3))
     lines = [
@@ -137,10 +134,7 @@ def main() -> None:
         f"(in memory, no HTTP) takes {baseline:.0f} ms, {baseline / p50s[0]:.1f}× our p50 at that size; it grows with the store.",
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    if args.write:
-        args.write.write_text(text)
+    publish(lines, args.write)
 
 
 if __name__ == "__main__":
