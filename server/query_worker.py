@@ -6,25 +6,40 @@ running query from Python, and a thread cannot be killed. Results are serialised
 the worker, so the deadline covers the whole answer and the server never sends a truncated
 200. Small results come back in memory; larger ones are spooled to a file that the server
 streams and deletes.
+
+A job that runs long gives way to short ones: it runs in a thread of its own, and once it has
+run `demote_after` seconds that thread drops to the lowest CPU priority (nice 19). On a busy
+machine a query that takes seconds then barely slows the many that take milliseconds, and on
+an idle one it runs as fast as before. The thread ends with its job, so the next job starts
+at normal priority again (an unprivileged process may lower a priority, never raise it back).
 """
 
+import functools
 import os
 import re
 import signal
+import sys
 import tempfile
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pyoxigraph as ox
 
 from server.context_walk import walk
-from server.dumps import write_dumps
 from server.result_formats import GRAPH_FORMATS, SOLUTION_FORMATS
 
 _FORMATS = {f.name: f.oxigraph_format for f in (*SOLUTION_FORMATS, *GRAPH_FORMATS)}
 _POSITION = re.compile(r"^error at (\d+):(\d+): ?")
 _store: ox.Store | None = None
 _generation = -1
+_LOWEST_PRIORITY = 19
+# Linux gives each thread its own nice value; elsewhere a thread cannot be demoted alone.
+_CAN_DEMOTE_THREADS = sys.platform == "linux"
+Job = TypeVar("Job")
+Answer = TypeVar("Answer")
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,7 @@ class QueryJob:
     # Filled in by the store when the job is scheduled (see store.EmbeddedStore).
     store_dir: str = ""
     generation: int = 0
+    demote_after: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,7 @@ class DumpJob:
     graphs: tuple[str, ...]
     store_dir: str = ""
     generation: int = 0
+    demote_after: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,7 @@ class DescribeJob:
     excluded_graph: str | None = None
     store_dir: str = ""
     generation: int = 0
+    demote_after: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -92,11 +110,48 @@ class ResultTooLargeError(Exception):
 
 
 def initialise() -> None:
-    """Worker start. The store is opened by the first job, under the store's read lock."""
+    """Worker start. The store is opened by the first job, under the store's read lock.
+
+    A worker is replaced whenever a query runs past its deadline, so its start is kept light:
+    this module imports pyoxigraph and little else.
+    """
     # The pool stops a worker past its deadline with SIGTERM. A worker busy inside the
     # engine (native code) never gets to run a Python-level handler, so the default action,
     # immediate termination, is restored; the worker holds nothing that needs cleaning up.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _demoted_when_long(function: Callable[[Job], Answer]) -> Callable[[Job], Answer]:
+    """Run the job in a fresh thread, lowered to the lowest priority after job.demote_after seconds (0: never)."""
+
+    @functools.wraps(function)
+    def in_thread(job: Job) -> Answer:
+        demote_after: float = getattr(job, "demote_after", 0.0)
+        if demote_after <= 0 or not _CAN_DEMOTE_THREADS:
+            return function(job)
+        outcome: list[Answer] = []
+        failure: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                outcome.append(function(job))
+            except BaseException as error:  # handed to the calling thread, which raises it
+                failure.append(error)
+
+        thread = threading.Thread(target=target, name="job")
+        thread.start()
+        thread.join(demote_after)
+        if thread.is_alive():
+            try:
+                os.setpriority(os.PRIO_PROCESS, thread.native_id, _LOWEST_PRIORITY)  # type: ignore[arg-type]
+            except OSError:
+                pass  # the thread ended in between
+            thread.join()
+        if failure:
+            raise failure[0]
+        return outcome[0]
+
+    return in_thread
 
 
 def _open(store_dir: str, generation: int) -> ox.Store:
@@ -148,6 +203,7 @@ class _Spool:
             os.unlink(self._file.name)
 
 
+@_demoted_when_long
 def run(job: QueryJob) -> QueryOutput:
     """Run a query on the worker's store and serialise its answer."""
     store = _open(job.store_dir, job.generation)
@@ -181,12 +237,17 @@ def run(job: QueryJob) -> QueryOutput:
     return spool.output()
 
 
+@_demoted_when_long
 def describe(job: DescribeJob) -> bytes:
     """The neighbourhood of the job's seeds in the worker's store, as N-Triples."""
     store = _open(job.store_dir, job.generation)
     return walk(store, job.seeds, job.inverse_predicates, job.depth, job.max_triples, job.excluded_graph)
 
 
+@_demoted_when_long
 def dump(job: DumpJob) -> None:
     """Write the dump files of the worker's store."""
+    # Imported here: it brings rdflib, which the workers' other jobs do not need (see initialise).
+    from server.dumps import write_dumps
+
     write_dumps(_open(job.store_dir, job.generation), Path(job.target), list(job.graphs))

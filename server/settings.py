@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     # worker the whole time, and with one worker per core two such queries would stall
     # everyone (bench/LOAD.md, 2 cores: p99 1.3 s with 2 workers, 0.4 s with 4).
     query_workers: int = Field(4, ge=1, description="Worker processes that run SPARQL queries.")
+    query_demote_after_seconds: float = Field(
+        0.1,
+        ge=0,
+        description="A query (or other store job) running longer than this drops to the lowest CPU priority, so "
+        "that short queries keep their speed beside long ones (Linux only; 0 turns it off).",
+    )
     max_query_bytes: int = Field(100_000, gt=0, description="Longest SPARQL query accepted, in bytes.")
     max_result_bytes: int = Field(
         256 * 1024 * 1024, gt=0, description="Largest serialised query result served, in bytes."
@@ -64,6 +70,13 @@ class Settings(BaseSettings):
     )
     max_submission_bytes: int = Field(
         5 * 1024 * 1024, gt=0, description="Largest body accepted by /validate and /submissions, in bytes."
+    )
+    body_timeout_seconds: float = Field(
+        20.0, gt=0, description="Time a client has to send a request body (408 after it), plus one second per "
+        "body_min_rate bytes received."
+    )
+    body_min_rate: int = Field(
+        500, gt=0, description="Bytes per second that earn a slow client one more second to send its body."
     )
     max_submission_triples: int = Field(100_000, gt=0, description="Most triples in one submitted file.")
     parse_timeout_seconds: float = Field(10.0, gt=0, description="Deadline for reading one submitted file.")

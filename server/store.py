@@ -259,7 +259,12 @@ class EmbeddedStore:
         # query waits for a worker, and its client is owed an answer by the deadline all the same.
         arrived = asyncio.get_running_loop().time()
         async with self._lock.reader_lock:
-            job = replace(job, store_dir=str(self._settings.store_dir), generation=self._generation)
+            job = replace(
+                job,
+                store_dir=str(self._settings.store_dir),
+                generation=self._generation,
+                demote_after=self._settings.query_demote_after_seconds,
+            )
             remaining = max(0.001, timeout - (asyncio.get_running_loop().time() - arrived))
             future = self._pool.schedule(function, args=(job,), timeout=remaining)
             try:
