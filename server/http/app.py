@@ -29,7 +29,7 @@ from server.http import (
     routes_submissions,
     routes_web,
 )
-from server.http.body_limit import BodyLimitMiddleware, BodyTooLargeError
+from server.http.body_limit import BodyDeadlineMiddleware, BodyLimitMiddleware, BodyTooLargeError
 from server.http.guard import Guard
 from server.http.metrics import Metrics
 from server.http.middleware import RequestContextMiddleware
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"], expose_headers=["ETag", "Last-Modified", "X-Request-ID"],
     )
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_submission_bytes, prefixes=("/validate", "/submissions"))
+    app.add_middleware(BodyDeadlineMiddleware, seconds=settings.body_timeout_seconds, min_rate=settings.body_min_rate)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(routes_sparql.router)

@@ -1,0 +1,73 @@
+"""Slow senders: a body trickled a byte at a time is cut with 408; a slow but steady upload is not.
+
+The server here gives a body 1 s, plus 1 s per 500 bytes received (ILOKG_BODY_TIMEOUT_SECONDS,
+ILOKG_BODY_MIN_RATE), so that the tests take seconds, not the default's tens of seconds.
+"""
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import RunningServer
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    running = RunningServer(
+        tmp_path_factory.mktemp("slow") / "store",
+        {"ILOKG_BODY_TIMEOUT_SECONDS": "1", "ILOKG_BODY_MIN_RATE": "500", "ILOKG_TOKENS_FILE": "/nonexistent/tokens.json"},
+    ).start()
+    yield running
+    running.stop()
+
+
+def _post_in_chunks(
+    server: RunningServer, path: str, chunks: list[bytes], pause: float, declared: int,
+    content_type: str = "application/sparql-query",
+) -> tuple[int, dict[str, str], bytes]:
+    """POST a body in chunks with pauses between them; the answer's status, headers and body."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
+        connection.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+            f"Accept: application/sparql-results+json\r\nConnection: close\r\nContent-Length: {declared}\r\n\r\n".encode()
+        )
+        for chunk in chunks:
+            try:
+                connection.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                break  # the server answered and closed: read what it said
+            time.sleep(pause)
+        answer = b""
+        # Connection: close, so the answer ends when the server closes the connection.
+        while part := connection.recv(65536):
+            answer += part
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = {name.lower(): value for name, value in (line.split(": ", 1) for line in lines[1:])}
+    return int(lines[0].split(" ")[1]), headers, body
+
+
+def test_a_body_trickled_a_byte_at_a_time_is_cut_with_408(server: RunningServer) -> None:
+    status, headers, body = _post_in_chunks(server, "/sparql", [b" "] * 40, pause=0.1, declared=100_000)
+    assert status == 408
+    assert json.loads(body) == {
+        "detail": "The request body arrived too slowly: send it within 1 s, plus one second for each 500 bytes sent."
+    }
+    assert headers["connection"] == "close"
+
+
+def test_a_slow_but_steady_upload_is_answered(server: RunningServer) -> None:
+    query = b"ASK {}" + b" " * 1994  # 2,000 bytes in four parts, 0.5 s apart: 1.5 s in all
+    status, _, body = _post_in_chunks(server, "/sparql", [query[i : i + 500] for i in range(0, 2000, 500)], 0.5, 2000)
+    assert status == 200
+    assert json.loads(body) == {"head": {}, "boolean": True}
+
+
+def test_the_server_still_answers_after_cutting_slow_clients(server: RunningServer) -> None:
+    for _ in range(3):
+        assert _post_in_chunks(server, "/validate", [b"@"] * 30, 0.1, 5000, "text/turtle")[0] == 408
+    status, _, body = _post_in_chunks(server, "/sparql", [b"ASK {}"], pause=0, declared=6)
+    assert (status, json.loads(body)) == (200, {"head": {}, "boolean": True})
