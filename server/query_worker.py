@@ -7,20 +7,15 @@ the worker, so the deadline covers the whole answer and the server never sends a
 200. Small results come back in memory; larger ones are spooled to a file that the server
 streams and deletes.
 
-A job that runs long gives way to short ones: it runs in a thread of its own, and once it has
-run `demote_after` seconds that thread drops to the lowest CPU priority (nice 19). On a busy
-machine a query that takes seconds then barely slows the many that take milliseconds, and on
-an idle one it runs as fast as before. The thread ends with its job, so the next job starts
-at normal priority again (an unprivileged process may lower a priority, never raise it back).
+A job that runs long gives way to short ones: past `demote_after` seconds its thread drops to
+the lowest CPU priority (see job_priority).
 """
 
 import functools
 import os
 import re
 import signal
-import sys
 import tempfile
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +23,7 @@ from typing import TypeVar
 
 import pyoxigraph as ox
 
+from server import job_priority
 from server.context_walk import walk
 from server.result_formats import GRAPH_FORMATS, SOLUTION_FORMATS
 
@@ -35,9 +31,7 @@ _FORMATS = {f.name: f.oxigraph_format for f in (*SOLUTION_FORMATS, *GRAPH_FORMAT
 _POSITION = re.compile(r"^error at (\d+):(\d+): ?")
 _store: ox.Store | None = None
 _generation = -1
-_LOWEST_PRIORITY = 19
-# Linux gives each thread its own nice value; elsewhere a thread cannot be demoted alone.
-_CAN_DEMOTE_THREADS = sys.platform == "linux"
+_scheduler: job_priority.Scheduler | None = None
 Job = TypeVar("Job")
 Answer = TypeVar("Answer")
 
@@ -122,36 +116,19 @@ def initialise() -> None:
 
 
 def _demoted_when_long(function: Callable[[Job], Answer]) -> Callable[[Job], Answer]:
-    """Run the job in a fresh thread, lowered to the lowest priority after job.demote_after seconds (0: never)."""
+    """Run the job through the worker's scheduler, which demotes it after job.demote_after seconds (0: never)."""
 
     @functools.wraps(function)
-    def in_thread(job: Job) -> Answer:
+    def scheduled(job: Job) -> Answer:
+        global _scheduler
         demote_after: float = getattr(job, "demote_after", 0.0)
-        if demote_after <= 0 or not _CAN_DEMOTE_THREADS:
+        if demote_after <= 0 or not job_priority.SUPPORTED:
             return function(job)
-        outcome: list[Answer] = []
-        failure: list[BaseException] = []
+        if _scheduler is None:
+            _scheduler = job_priority.Scheduler(demote_after)
+        return _scheduler.run(lambda: function(job))
 
-        def target() -> None:
-            try:
-                outcome.append(function(job))
-            except BaseException as error:  # handed to the calling thread, which raises it
-                failure.append(error)
-
-        thread = threading.Thread(target=target, name="job")
-        thread.start()
-        thread.join(demote_after)
-        if thread.is_alive():
-            try:
-                os.setpriority(os.PRIO_PROCESS, thread.native_id, _LOWEST_PRIORITY)  # type: ignore[arg-type]
-            except OSError:
-                pass  # the thread ended in between
-            thread.join()
-        if failure:
-            raise failure[0]
-        return outcome[0]
-
-    return in_thread
+    return scheduled
 
 
 def _open(store_dir: str, generation: int) -> ox.Store:
