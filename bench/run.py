@@ -128,7 +128,7 @@ def run_wrk(server: Server, workload: str, projects: int, duration: int) -> Meas
     output = finished.stdout
     requests = int(re.search(r"(\d+) requests in", output).group(1))
     # The distribution's lines only: "92.50%" in the thread statistics must not match "50%".
-    p50, p99 = (re.search(rf"^\s+{share}%\s+(\S+)$", output, re.M) for share in (50, 99))
+    p50, p99 = (re.search(rf"^\s+{share}%\s+(\S+)\s*$", output, re.M) for share in (50, 99))
     if requests == 0 or p50 is None or p99 is None:
         # No request finished, or too few for wrk to print a latency distribution: measure()
         # then times requests one by one.
