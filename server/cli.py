@@ -273,6 +273,7 @@ def serve(
     import uvicorn
 
     from server.http.app import create_app
+    from server.http.header_deadline import protocol_with_header_deadline
     from server.logs import configure as configure_logs
     from server.startup_checks import unsafe_configuration
 
@@ -287,7 +288,7 @@ def serve(
     configure_logs(settings.log_format)
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, access_log=False, log_level="info", log_config=None,
-        server_header=False,
+        server_header=False, http=protocol_with_header_deadline(settings.header_timeout_seconds),
     )
 
 

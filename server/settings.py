@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     max_submission_bytes: int = Field(
         5 * 1024 * 1024, gt=0, description="Largest body accepted by /validate and /submissions, in bytes."
     )
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="Time a client has to send a request's headers, from its first byte (408 after it)."
+    )
     body_timeout_seconds: float = Field(
         20.0, gt=0, description="Time a client has to send a request body (408 after it), plus one second per "
         "body_min_rate bytes received."

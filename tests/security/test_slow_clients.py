@@ -1,7 +1,9 @@
-"""Slow senders: a body trickled a byte at a time is cut with 408; a slow but steady upload is not.
+"""Slow senders: headers or a body trickled a byte at a time are cut with 408; a slow but steady
+upload is not.
 
-The server here gives a body 1 s, plus 1 s per 500 bytes received (ILOKG_BODY_TIMEOUT_SECONDS,
-ILOKG_BODY_MIN_RATE), so that the tests take seconds, not the default's tens of seconds.
+The server here gives headers 1 s (ILOKG_HEADER_TIMEOUT_SECONDS) and a body 1 s plus 1 s per 500
+bytes received (ILOKG_BODY_TIMEOUT_SECONDS, ILOKG_BODY_MIN_RATE), so that the tests take
+seconds, not the defaults' tens of seconds.
 """
 
 import json
@@ -18,7 +20,10 @@ from tests.conftest import RunningServer
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     running = RunningServer(
         tmp_path_factory.mktemp("slow") / "store",
-        {"ILOKG_BODY_TIMEOUT_SECONDS": "1", "ILOKG_BODY_MIN_RATE": "500", "ILOKG_TOKENS_FILE": "/nonexistent/tokens.json"},
+        {
+            "ILOKG_HEADER_TIMEOUT_SECONDS": "1", "ILOKG_BODY_TIMEOUT_SECONDS": "1", "ILOKG_BODY_MIN_RATE": "500",
+            "ILOKG_TOKENS_FILE": "/nonexistent/tokens.json",
+        },
     ).start()
     yield running
     running.stop()
@@ -64,6 +69,55 @@ def test_a_slow_but_steady_upload_is_answered(server: RunningServer) -> None:
     status, _, body = _post_in_chunks(server, "/sparql", [query[i : i + 500] for i in range(0, 2000, 500)], 0.5, 2000)
     assert status == 200
     assert json.loads(body) == {"head": {}, "boolean": True}
+
+
+def _trickle(server: RunningServer, data: bytes, pause: float) -> bytes:
+    """Send data a byte at a time with pauses (stopping when the server closes); what it answered."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
+        for byte in data:
+            try:
+                connection.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            time.sleep(pause)
+        answer = b""
+        while part := connection.recv(65536):
+            answer += part
+    return answer
+
+
+HEADERS_TOO_SLOW = b'{"detail": "The request headers did not arrive within 1 s; send the whole request promptly."}'
+
+
+def test_headers_trickled_a_byte_at_a_time_are_cut_with_408(server: RunningServer) -> None:
+    answer = _trickle(server, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 100, pause=0.1)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0] == b"HTTP/1.1 408 Request Timeout"
+    assert b"connection: close" in head
+    assert body == HEADERS_TOO_SLOW
+
+
+def test_a_connection_that_sends_nothing_is_closed_with_408(server: RunningServer) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
+        answer = b""
+        while part := connection.recv(65536):
+            answer += part
+    assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+    assert answer.endswith(HEADERS_TOO_SLOW)
+
+
+def test_a_kept_alive_connection_gets_the_deadline_for_each_request(server: RunningServer) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
+        answers = connection.makefile("rb")
+        connection.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert answers.readline() == b"HTTP/1.1 200 OK\r\n"
+        headers = dict(line.rstrip(b"\r\n").split(b": ", 1) for line in iter(answers.readline, b"\r\n"))
+        assert json.loads(answers.read(int(headers[b"content-length"])))["status"] == "ok"
+        time.sleep(1.5)  # longer than the header deadline, shorter than uvicorn's keep-alive (5 s)
+        connection.sendall(b"GET /health HTTP/1.1\r\n")
+        rest = answers.read()
+    assert rest.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+    assert rest.endswith(HEADERS_TOO_SLOW)
 
 
 def test_the_server_still_answers_after_cutting_slow_clients(server: RunningServer) -> None:
