@@ -9,6 +9,9 @@ product with timeout=2, once a second; it must be cut at its deadline (422). Slo
 connections that send a request's headers and then one byte of body every half second.
 Goals: zero errors on good requests; p99 of good requests under 250 ms; every pathological
 query cut at its deadline; slow clients starve no one.
+
+The same good traffic runs twice on the same server: first alone (the control), then with the
+pathological queries and slow clients, so the report shows what the hostile traffic costs.
 """
 
 import argparse
@@ -75,36 +78,55 @@ async def _pathological(url: str, until: float, out: list[tuple[float, int]]) ->
 
 
 async def _slow_client(port: int, until: float, out: list[str]) -> None:
-    """Headers, then one byte of body every half second (a slowloris)."""
+    """Headers, then one byte of body every half second (a slowloris), until the server answers."""
+    started = time.monotonic()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query\r\n"
                  b"Content-Length: 100000\r\n\r\n")
+    answer = asyncio.create_task(reader.read(200))
     try:
-        while time.monotonic() < until:
+        while time.monotonic() < until and not answer.done():
             writer.write(b" ")
             await writer.drain()
             await asyncio.sleep(0.5)
-        out.append("held to the end")
     except (ConnectionError, OSError):
-        out.append("closed by the server")
+        await asyncio.wait([answer], timeout=5)
     finally:
         writer.close()
+    if not answer.done():
+        answer.cancel()
+        out.append("held to the end")
+    elif answer.exception() is None and answer.result().startswith(b"HTTP/1.1 "):
+        status = answer.result().split(b" ")[1].decode()
+        out.append(f"cut by the server ({status}) after {time.monotonic() - started:.0f} s")
+    else:
+        out.append("closed by the server without an answer")
 
 
-async def _run(url: str, port: int, clients: int, seconds: float, slow: int, projects: int) -> dict:
+async def _run(url: str, port: int, clients: int, seconds: float, slow: int, projects: int, hostile: bool) -> dict:
     until = time.monotonic() + seconds
     good: list[tuple[float, bool]] = []
     bad: list[tuple[float, int]] = []
     slow_out: list[str] = []
     statuses: Counter[str] = Counter()
     rng = random.Random(1)
+    hostiles = [_pathological(url, until, bad), *(_slow_client(port, until, slow_out) for _ in range(slow))] if hostile else []
     await asyncio.gather(
         *(_good_client(url, until, random.Random(rng.random()), projects, good, statuses) for _ in range(clients)),
-        _pathological(url, until, bad),
-        *(_slow_client(port, until, slow_out) for _ in range(slow)),
+        *hostiles,
     )
     return {"good": good, "bad": bad, "slow": slow_out, "statuses": statuses}
 
+
+def _row(name: str, result: dict, seconds: float) -> str:
+    times = [t * 1000 for t, ok in result["good"] if ok]
+    errors = sum(1 for _, ok in result["good"] if not ok)
+    cut = result["bad"]
+    return (
+        f"| {name} | {len(result['good']):,} | {len(result['good']) / seconds:.0f} | {statistics.median(times):.1f} | "
+        f"{percentile(times, 0.99):.1f} | {errors} | {len(cut)} | {sum(1 for _, s in cut if s == 422)} | "
+        f"{max((t for t, _ in cut), default=0):.1f} | {', '.join(sorted(set(result['slow']))) or '—'} |"
+    )
 
 
 def main() -> None:
@@ -128,31 +150,33 @@ def main() -> None:
             started = time.perf_counter()
             status = httpx.get(url + path, params=params, headers={"Accept": "application/json"}, timeout=60).status_code
             warm.append(f"{path} {status} in {time.perf_counter() - started:.1f} s")
-        result = asyncio.run(_run(url, args.port, args.clients, args.seconds, args.slow, projects))
+        control = asyncio.run(_run(url, args.port, args.clients, args.seconds, args.slow, projects, hostile=False))
+        result = asyncio.run(_run(url, args.port, args.clients, args.seconds, args.slow, projects, hostile=True))
         after = httpx.get(url + "/health", timeout=5).status_code
     finally:
         process.terminate()
         process.wait()
-    times = [t * 1000 for t, ok in result["good"] if ok]
-    errors = sum(1 for _, ok in result["good"] if not ok)
-    cut = [(t, status) for t, status in result["bad"]]
+    def p99(run: dict) -> float:
+        return percentile([t for t, ok in run["good"] if ok], 0.99)
+
     lines = [
         "# Load test",
         "",
         f"`python -m bench.load --triples {args.triples} --clients {args.clients} --seconds {args.seconds:g} "
         f"--slow {args.slow}` on {os.cpu_count()} cores, server and clients on the same machine; "
-        f"{stored:,} stored triples; default settings (four query workers, 10 s deadline).",
+        f"{stored:,} stored triples; default settings (four query workers, 10 s deadline, long queries "
+        "demoted after 0.1 s). The good traffic runs twice: alone, then beside the hostile traffic.",
         "",
-        "| good requests | throughput req/s | p50 ms | p99 ms | errors | pathological sent | cut with 422 | "
+        "| run | good requests | throughput req/s | p50 ms | p99 ms | errors | pathological sent | cut with 422 | "
         "longest cut s | slow clients |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-        f"| {len(result['good']):,} | {len(result['good']) / args.seconds:.0f} | {statistics.median(times):.1f} | "
-        f"{percentile(times, 0.99):.1f} | {errors} | {len(cut)} | {sum(1 for _, s in cut if s == 422)} | "
-        f"{max((t for t, _ in cut), default=0):.1f} | {', '.join(sorted(set(result['slow'])))} |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        _row("good traffic alone", control, args.seconds),
+        _row("with hostile traffic", result, args.seconds),
         "",
+        f"- p99 beside the hostile traffic / p99 alone: {p99(result) / p99(control):.2f}.",
         f"- /health after the run: {after}.",
         "- Warm-up, each canned query alone before the run: " + "; ".join(warm) + ".",
-        "- Good requests by path and status: "
+        "- Good requests by path and status, beside the hostile traffic: "
         + "; ".join(f"{key}: {count}" for key, count in sorted(result["statuses"].items())) + ".",
     ]
     publish(lines, args.write)
