@@ -5,7 +5,7 @@ import json
 
 import httpx
 import pytest
-from rdflib import RDF, RDFS, BNode, Graph, URIRef
+from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic, to_isomorphic
 
 from server.settings import Settings
@@ -216,5 +216,30 @@ def test_a_server_without_the_vocabulary_files_starts_and_says_so(tmp_path_facto
             assert (response.status_code, response.text) == (
                 404, f"This server was started without the files of {path}; see the project's repository.\n")
         assert httpx.get(server.url + "/id/country/KR", headers={"Accept": "text/turtle"}).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_a_server_with_another_data_base_serves_those_iris_at_their_paths(tmp_path_factory: pytest.TempPathFactory) -> None:
+    base = "http://kg.example.test/"
+    data = tmp_path_factory.mktemp("elsewhere")
+    (data / "elsewhere.ttl").write_text(
+        "@prefix ilop: <https://w3id.org/ilo-partnerships/ontology#> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        f"<{base}id/project/one> a ilop:Project ; rdfs:label \"Project one\"@en ; ilop:hasComponent <{base}id/component/two> .\n"
+        f"<{base}id/component/two> a ilop:ProjectComponent ; rdfs:label \"Component two\"@en .\n"
+    )
+    server = RunningServer(tmp_path_factory.mktemp("elsewhere-store") / "store",
+                           {"ILOKG_DATA_DIR": str(data), "ILOKG_DATA_BASE": base}).start()
+    try:
+        turtle = httpx.get(server.url + "/id/project/one", headers={"Accept": "text/turtle"})
+        assert turtle.status_code == 200
+        graph = Graph().parse(data=turtle.content, format="turtle")
+        assert set(graph.objects(URIRef(base + "id/project/one"), RDFS.label)) == {Literal("Project one", lang="en")}
+        # On the page, the component links to its path on this server, not to the base's host.
+        page = httpx.get(server.url + "/id/project/one", headers={"Accept": "text/html"}).text
+        assert f'<a href="/id/component/two" title="{base}id/component/two">Component two</a>' in page
+        # The bundled data's IRIs are not under this base: not served here.
+        assert httpx.get(server.url + "/id/country/KR", headers={"Accept": "text/turtle"}).status_code == 404
     finally:
         server.stop()

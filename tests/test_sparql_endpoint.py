@@ -373,3 +373,26 @@ def test_a_query_that_ran_into_the_deadline_is_not_run_again_on_the_same_data(ur
         "it was not run again); simplify it, add a LIMIT, or ask for less.\n")
     # A shorter deadline asked for by the client is tried afresh.
     assert ask(url, "get", heavy, timeout="1").text.startswith("The query was stopped at its deadline of 1 s;")
+
+
+def test_a_queued_query_is_cut_at_its_deadline_counted_from_arrival(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # One worker, held by a heavy query: a quick query behind it waits, and its own deadline
+    # (1 s) runs out while it waits. Were the deadline counted from when a worker takes the
+    # query (as the process pool's own timeout is), it would be answered 200, 4 s late.
+    server = RunningServer(tmp_path_factory.mktemp("one-worker") / "store", {"ILOKG_QUERY_WORKERS": "1"}).start()
+    try:
+        async def scenario() -> tuple[httpx.Response, httpx.Response]:
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+                heavy = asyncio.create_task(client.get("/sparql", params={"query": CARTESIAN, "timeout": "4"}))
+                await asyncio.sleep(0.5)
+                quick = await client.get("/sparql", params={"query": f"{ASK} # queued", "timeout": "1"})
+                return quick, await heavy
+
+        quick, heavy = asyncio.run(scenario())
+        assert (quick.status_code, quick.text) == (
+            422, "The query was stopped at its deadline of 1 s; simplify it, add a LIMIT, or ask for less.\n")
+        assert heavy.status_code == 422
+        # Once the worker is free, the same quick query is answered (it was not remembered as too heavy).
+        assert ask(server.url, "get", f"{ASK} # queued", timeout="1").status_code == 200
+    finally:
+        server.stop()

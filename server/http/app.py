@@ -35,7 +35,7 @@ from server.http.metrics import Metrics
 from server.http.middleware import RequestContextMiddleware
 from server.http.openapi_document import complete
 from server.http.pages import templates
-from server.http.security_headers import SecurityHeadersMiddleware
+from server.http.security_headers import SECURITY_HEADERS, SecurityHeadersMiddleware
 from server.query_catalogue import load_catalogue
 from server.settings import Settings, get_settings
 from server.sparql_service import SparqlError, SparqlService
@@ -124,11 +124,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:
-        # The traceback goes to the log (uvicorn logs it), never into the answer.
+        # The traceback goes to the log (uvicorn logs it), never into the answer. This handler
+        # answers from outside the middleware, so it adds their headers itself.
         request_id = request.scope.get("state", {}).get("request_id", "unknown")
         return PlainTextResponse(
             f"The server could not answer this request (an error of ours, not of the request). Request id: "
             f"{request_id}; the operator can find it in the log.\n", status_code=500,
+            headers={"X-Request-ID": request_id, **SECURITY_HEADERS},
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -4,11 +4,15 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import httpx
+import uvicorn
 
+from server.http.app import create_app
+from server.settings import Settings
 from server.tokens import Role, TokenRegistry
 from tests.conftest import _free_port, run_cli
 
@@ -76,3 +80,37 @@ def test_the_log_is_json_lines_with_the_request_id(tmp_path: Path) -> None:
     assert len(access) == 1
     assert {k: access[0][k] for k in ("logger", "method", "path", "status", "client")} == {
         "logger": "ilokg.access", "method": "GET", "path": "/sparql", "status": 200, "client": "127.0.0.1"}
+
+
+def test_an_unexpected_error_is_a_plain_500_with_the_request_id(tmp_path: Path) -> None:
+    # The one way to reach the catch-all handler is an error of ours: a route that fails is
+    # added to the real application, served by a real uvicorn.
+    settings = Settings(store_dir=tmp_path / "store", tokens_file=tmp_path / "tokens.json", log_format="text")
+    app = create_app(settings)
+
+    async def failing() -> None:
+        raise RuntimeError(f"an internal detail at {tmp_path}")
+
+    app.add_api_route("/failing-on-purpose", failing)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        response = httpx.get(f"http://127.0.0.1:{port}/failing-on-purpose", headers={"X-Request-ID": "req-500-test"})
+        assert response.status_code == 500
+        assert response.text == (
+            "The server could not answer this request (an error of ours, not of the request). Request id: "
+            "req-500-test; the operator can find it in the log.\n"
+        )
+        assert response.headers["x-request-id"] == "req-500-test"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["content-security-policy"].startswith("default-src 'self'")
+        # The server goes on answering.
+        assert httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
