@@ -20,7 +20,6 @@ from server import query_worker
 from server.query_worker import QueryJob, QuerySyntaxError
 from server.settings import Settings
 from server.store import project_sources, sync_files
-
 from tests.conftest import RunningServer
 
 # About 0.4 s over the bundled files (3.7 million pairs); long enough to be seen demoted.
