@@ -12,7 +12,7 @@ import pyoxigraph as ox
 from server.query_catalogue import RESERVED, CannedQuery, Parameter
 from server.query_parameters import ParameterError, bind, expand, expected, to_term
 from server.settings import Settings
-from server.sparql_service import SparqlError, SparqlService
+from server.sparql_service import ResultCache, SparqlError, SparqlService
 from server.store import GraphStore
 
 Term = ox.NamedNode | ox.Literal
@@ -26,6 +26,14 @@ class Choice:
 
     iri: str
     label: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A canned query's answer as sent: the serialised page, and the URL of the next page if any."""
+
+    body: bytes
+    next_url: str | None
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,12 @@ class CannedQueryService:
         self._store = store
         self._settings = settings
         self._choices: dict[tuple[str, str], list[Choice]] = {}
+        # Answers as sent, by request URL and format: a common question asked again costs a look-up,
+        # not decoding the stored SPARQL results and encoding the page afresh (half the server's
+        # time under load before it was kept; bench/LOAD.md).
+        self._rendered: ResultCache[Rendered] = ResultCache(
+            settings.cache_entries, settings.cache_entry_bytes, lambda r: len(r.body)
+        )
 
     @property
     def page_size(self) -> int:
@@ -127,6 +141,17 @@ class CannedQueryService:
                 )
             terms[parameter.name] = term
         return terms
+
+    def rendered(self, url: str, format_name: str) -> Rendered | None:
+        """The answer already sent for this request URL and format on the current data, if kept."""
+        return self._rendered.get(self._rendered_key(url, format_name))
+
+    def keep(self, url: str, format_name: str, rendered: Rendered) -> None:
+        """Keep an answer as sent, for the same request on the same data."""
+        self._rendered.put(self._rendered_key(url, format_name), rendered)
+
+    def _rendered_key(self, url: str, format_name: str) -> str:
+        return f"{self._store.info.version}\n{format_name}\n{url}"
 
     def paging(self, params: Mapping[str, list[str]]) -> tuple[int, int]:
         """The (limit, offset) a request asks for, checked; raises ParameterError."""

@@ -8,7 +8,9 @@ import hashlib
 import json
 import os
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import pyoxigraph as ox
 
@@ -21,6 +23,7 @@ from server.sparql_text import analyse
 from server.store import DeadlineExceededError, GraphStore
 
 _INLINE_BYTES = 1024 * 1024
+Entry = TypeVar("Entry")
 
 
 class SparqlError(Exception):
@@ -92,24 +95,28 @@ def _check_stored(clause: str, graph: str, stored: set[str]) -> None:
         )
 
 
-class ResultCache:
-    """Answers by (data version, query, dataset, format), least recently used evicted first."""
+class ResultCache(Generic[Entry]):
+    """Answers by key (which names the data version), least recently used evicted first.
 
-    def __init__(self, entries: int, entry_bytes: int):
+    An entry is kept only if its size (by default its length in bytes) is within entry_bytes.
+    """
+
+    def __init__(self, entries: int, entry_bytes: int, size: Callable[[Entry], int] = len):  # type: ignore[assignment]
         self._entries = entries
         self._entry_bytes = entry_bytes
-        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._size = size
+        self._items: OrderedDict[str, Entry] = OrderedDict()
 
-    def get(self, key: str) -> bytes | None:
-        body = self._items.get(key)
-        if body is not None:
+    def get(self, key: str) -> Entry | None:
+        entry = self._items.get(key)
+        if entry is not None:
             self._items.move_to_end(key)
-        return body
+        return entry
 
-    def put(self, key: str, body: bytes) -> None:
-        if self._entries == 0 or len(body) > self._entry_bytes:
+    def put(self, key: str, entry: Entry) -> None:
+        if self._entries == 0 or self._size(entry) > self._entry_bytes:
             return
-        self._items[key] = body
+        self._items[key] = entry
         self._items.move_to_end(key)
         while len(self._items) > self._entries:
             self._items.popitem(last=False)
@@ -125,7 +132,7 @@ class SparqlService:
         self._settings = settings
         self._relay = relay
         self._spool_dir = spool_dir
-        self._cache = ResultCache(settings.cache_entries, settings.cache_entry_bytes)
+        self._cache: ResultCache[bytes] = ResultCache(settings.cache_entries, settings.cache_entry_bytes)
         # Queries that ran into the full deadline on this version of the data: they would
         # again, so the same request is refused at once instead of taking a worker for the
         # whole deadline each time it is repeated (a heavy aggregate a page asks for, say).

@@ -265,3 +265,19 @@ def test_a_hostile_value_is_shown_escaped_on_the_html_page(sparql_server: Runnin
     assert response.status_code == 200
     assert "<script>alert(1)</script>" not in response.text
     assert 'value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in response.text
+
+
+def test_an_answer_asked_again_is_the_same_answer(sparql_server: RunningServer) -> None:
+    # The second answer is the one kept from the first (see CannedQueryService.rendered):
+    # same bytes, same headers, for each format; a different page is not confused with it.
+    for name in ("json", "rows", "csv"):
+        url = sparql_server.url + f"/queries/projects?limit=4&format={name}"
+        first, again = httpx.get(url), httpx.get(url)
+        assert first.status_code == again.status_code == 200
+        assert again.content == first.content
+        assert {k: again.headers[k] for k in ("content-type", "link", "vary")} == {
+            k: first.headers[k] for k in ("content-type", "link", "vary")}
+    second_page = httpx.get(sparql_server.url + "/queries/projects?limit=4&offset=4&format=rows").json()
+    first_page = httpx.get(sparql_server.url + "/queries/projects?limit=4&format=rows").json()
+    assert (first_page["offset"], second_page["offset"]) == (0, 4)
+    assert not {row["project"] for row in first_page["rows"]} & {row["project"] for row in second_page["rows"]}

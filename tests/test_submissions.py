@@ -79,6 +79,9 @@ def test_the_invalid_fixtures_were_found() -> None:
 def test_a_valid_submission_is_stored_with_its_provenance_and_queryable_at_once(clean: SubmissionServer) -> None:
     data = NEW_PROJECT.read_bytes()
     before = state(clean)
+    # Asked before the submission, so that the answer as sent is kept: it must not be served after.
+    rows = httpx.get(clean.url + "/queries/projects", params={"country": "KH", "format": "rows"}).json()["rows"]
+    assert "Green jobs for young people in the Mekong" not in [row["label"] for row in rows]
     response = submit(clean, data, name="new-project.ttl")
     assert response.status_code == 201, response.text
     record = response.json()

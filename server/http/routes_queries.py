@@ -6,8 +6,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from server.canned_formats import FORMATS, HTML, negotiate, serialise
-from server.canned_service import CannedQueryService, Page
+from server.canned_formats import FORMATS, HTML, PageFormat, negotiate, serialise
+from server.canned_service import CannedQueryService, Page, Rendered
 from server.http.deps import CannedDep
 from server.http.openapi_queries import operation_extra
 from server.http.pages import render
@@ -70,6 +70,10 @@ async def _answer(request: Request, canned: CannedQueryService, query: CannedQue
             raise SparqlError(400, f"Unknown format {request.query_params['format'][:40]!r}; use one of: {names}.")
         offered = ", ".join(f.media_type for f in FORMATS)
         raise SparqlError(406, f"None of the accepted media types is available; available: {offered}.")
+    if page_format is not HTML:
+        kept = canned.rendered(str(request.url), page_format.name)
+        if kept is not None:
+            return _document(kept, page_format)
     if page_format is HTML and not params and any(p.required and p.default is None for p in query.parameters):
         # A first visit to a form that cannot run yet: show the form, not an error.
         return await _page(request, canned, query, params, None)
@@ -82,10 +86,7 @@ async def _answer(request: Request, canned: CannedQueryService, query: CannedQue
         detail = [{"loc": ["query", error.parameter], "msg": error.message, "type": "value_error"}]
         return JSONResponse({"detail": detail}, status_code=422)
     page = await canned.run(query, terms, limit, offset)
-    headers = {"Vary": "Accept"}
     next_url = str(request.url.include_query_params(offset=offset + limit)) if page.has_next else None
-    if next_url:
-        headers["Link"] = f'<{next_url}>; rel="next"'
     if page_format is HTML:
         return await _page(request, canned, query, params, page, next_url=next_url)
     envelope = {
@@ -93,7 +94,16 @@ async def _answer(request: Request, canned: CannedQueryService, query: CannedQue
         "parameters": {name: term.value for name, term in terms.items()},
         "limit": limit, "offset": offset, "next": next_url,
     }
-    return Response(serialise(page, page_format, envelope), media_type=page_format.content_type, headers=headers)
+    rendered = Rendered(serialise(page, page_format, envelope), next_url)
+    canned.keep(str(request.url), page_format.name, rendered)
+    return _document(rendered, page_format)
+
+
+def _document(rendered: Rendered, page_format: PageFormat) -> Response:
+    headers = {"Vary": "Accept"}
+    if rendered.next_url:
+        headers["Link"] = f'<{rendered.next_url}>; rel="next"'
+    return Response(rendered.body, media_type=page_format.content_type, headers=headers)
 
 
 async def _page(
