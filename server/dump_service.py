@@ -12,7 +12,10 @@ from pathlib import Path
 from server.dumps import DumpFile, dump_files
 from server.query_worker import DumpJob
 from server.settings import Settings
-from server.store import DeadlineExceededError, GraphStore
+from server.store import DataChangedError, DeadlineExceededError, GraphStore, StoreInfo
+
+# Dumps asked for again when the data changes under them, before giving up (a busy writer).
+_ATTEMPTS = 3
 
 
 class DumpUnavailableError(Exception):
@@ -39,20 +42,32 @@ class DumpService:
         return await self._folder() / name
 
     async def _folder(self) -> Path:
-        info = self._store.info
-        folder = self._root / info.version
-        if folder.is_dir():
-            return folder
-        async with self._lock:
-            if not folder.is_dir():
-                job = DumpJob(str(folder), tuple(g.iri for g in info.graphs))
+        # A submission landing between reading the version and the worker's start would put the
+        # newer data in the older version's folder: the store refuses the job then, and the dump
+        # is asked for again, of the version current by then.
+        for _ in range(_ATTEMPTS):
+            info = self._store.info
+            folder = self._root / info.version
+            if folder.is_dir():
+                return folder
+            async with self._lock:
+                if folder.is_dir():
+                    return folder
                 try:
-                    await self._store.dump(job, self._settings.dump_timeout_seconds)
-                except DeadlineExceededError:
-                    raise DumpUnavailableError(
-                        f"Writing the dump took longer than {self._settings.dump_timeout_seconds:g} s; try again later."
-                    ) from None
-                for old in self._root.iterdir():
-                    if old.is_dir() and old.name != info.version and not old.name.startswith("."):
-                        shutil.rmtree(old, ignore_errors=True)
-        return folder
+                    await self._write(folder, info)
+                except DataChangedError:
+                    continue
+                return folder
+        raise DumpUnavailableError("The data changed while its dump was being written; try again.")
+
+    async def _write(self, folder: Path, info: StoreInfo) -> None:
+        job = DumpJob(str(folder), tuple(g.iri for g in info.graphs), info.version)
+        try:
+            await self._store.dump(job, self._settings.dump_timeout_seconds)
+        except DeadlineExceededError:
+            raise DumpUnavailableError(
+                f"Writing the dump took longer than {self._settings.dump_timeout_seconds:g} s; try again later."
+            ) from None
+        for old in self._root.iterdir():
+            if old.is_dir() and old.name != info.version and not old.name.startswith("."):
+                shutil.rmtree(old, ignore_errors=True)

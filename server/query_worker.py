@@ -59,6 +59,7 @@ class DumpJob:
 
     target: str
     graphs: tuple[str, ...]
+    version: str  # the data version the dump is of: refused if the store holds another by then
     store_dir: str = ""
     generation: int = 0
     demote_after: float = 0.0

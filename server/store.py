@@ -44,6 +44,10 @@ class DeadlineExceededError(Exception):
     """A query ran past its deadline and was stopped."""
 
 
+class DataChangedError(Exception):
+    """The data changed between asking for a job about one version of it and the job's start."""
+
+
 @dataclass(frozen=True)
 class GraphInfo:
     """One named graph: the file it was loaded from, its content hash and size."""
@@ -251,14 +255,19 @@ class EmbeddedStore:
         return await self._in_worker(query_worker.describe, job, timeout)
 
     async def dump(self, job: DumpJob, timeout: float) -> None:
-        """Write the dump files of the store (see dumps), in a worker, while no write changes it."""
-        await self._in_worker(query_worker.dump, job, timeout)
+        """Write the dump files of the store (see dumps), in a worker, while no write changes it.
 
-    async def _in_worker(self, function, job, timeout: float):  # type: ignore[no-untyped-def]
+        Raises DataChangedError if the store no longer holds job.version when the worker starts.
+        """
+        await self._in_worker(query_worker.dump, job, timeout, job.version)
+
+    async def _in_worker(self, function, job, timeout: float, version: str | None = None):  # type: ignore[no-untyped-def]
         # The deadline counts from arrival, not from when a worker takes the job: under load a
         # query waits for a worker, and its client is owed an answer by the deadline all the same.
         arrived = asyncio.get_running_loop().time()
         async with self._lock.reader_lock:
+            if version is not None and version != self._info.version:
+                raise DataChangedError(version)
             job = replace(
                 job,
                 store_dir=str(self._settings.store_dir),

@@ -1,5 +1,6 @@
 """The embedded on-disk store: one named graph per file, reloads only what changed, survives restarts."""
 
+import asyncio
 import json
 import shutil
 import signal
@@ -9,8 +10,10 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
+from server.dumps import dump_files
+from server.query_worker import DumpJob
 from server.settings import Settings
-from server.store import graph_iri, project_sources, sync_files
+from server.store import DataChangedError, EmbeddedStore, GraphChange, GraphInfo, graph_iri, project_sources, sync_files
 from tests.conftest import RunningServer
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -105,3 +108,28 @@ def test_data_survives_a_restart(tmp_path: Path, stop_signal: signal.Signals) ->
         assert httpx.get(restarted.url + "/sparql", params={"query": COUNT}).headers["last-modified"] == modified
     finally:
         restarted.stop()
+
+
+def test_a_dump_of_a_version_the_store_no_longer_holds_is_refused(project_copy: Settings, tmp_path: Path) -> None:
+    # DumpService names a dump's folder after the version it read; a write landing before the
+    # worker starts would put newer data under the older name. The store refuses such a job.
+    store = EmbeddedStore.open(project_copy)
+    before = store.info.version
+    graphs = tuple(g.iri for g in store.info.graphs)
+
+    async def scenario() -> None:
+        extra = "https://w3id.org/ilo-partnerships/graph/test/extra"
+        info = GraphInfo(extra, "a submission", "0" * 64, 1, "2026-11-22T12:00:00+00:00")
+        await store.write(GraphChange(extra, "<urn:a> <urn:b> <urn:c> .", info))
+        with pytest.raises(DataChangedError):
+            await store.dump(DumpJob(str(tmp_path / "stale"), graphs, before), 60)
+        await store.dump(DumpJob(str(tmp_path / "current"), graphs, store.info.version), 60)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        store.close()
+    assert store.info.version != before
+    assert not (tmp_path / "stale").exists()
+    written = sorted(str(p.relative_to(tmp_path / "current")) for p in (tmp_path / "current").rglob("*") if p.is_file())
+    assert written == sorted(f.name for f in dump_files(list(graphs)))
