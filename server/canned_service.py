@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
+from server.answer_cache import ResultCache
 from server.query_catalogue import RESERVED, CannedQuery, Parameter
 from server.query_parameters import ParameterError, bind, expand, expected, to_term
 from server.settings import Settings
-from server.sparql_service import ResultCache, SparqlError, SparqlService
+from server.sparql_service import SparqlError, SparqlService
 from server.store import GraphStore
 
 Term = ox.NamedNode | ox.Literal
@@ -64,7 +65,7 @@ class CannedQueryService:
         # not decoding the stored SPARQL results and encoding the page afresh (half the server's
         # time under load before it was kept; bench/LOAD.md).
         self._rendered: ResultCache[Rendered] = ResultCache(
-            settings.cache_entries, settings.cache_entry_bytes, lambda r: len(r.body)
+            settings.cache_entries, settings.cache_entry_bytes, settings.cache_total_bytes, lambda r: len(r.body)
         )
 
     @property

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     )
     cache_entries: int = Field(2048, ge=0, description="Query results kept in the in-memory cache (0 turns it off).")
     cache_entry_bytes: int = Field(1024 * 1024, gt=0, description="Largest result the cache keeps, in bytes.")
+    cache_total_bytes: int = Field(
+        128 * 1024 * 1024, gt=0,
+        description="Most bytes of answers each cache keeps in all (the SPARQL answer cache, and canned answers as sent).",
+    )
     page_size: int = Field(1000, gt=0, description="Rows of a canned query's answer per page, unless the client asks for fewer.")
     max_page_size: int = Field(10_000, gt=0, description="Most rows of a canned query's answer a client may ask for in one page.")
     submissions_dir: Path | None = Field(

@@ -8,12 +8,11 @@ import hashlib
 import json
 import os
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 import pyoxigraph as ox
 
+from server.answer_cache import ResultCache
 from server.federation import FederationRelay
 from server.negotiation import choose
 from server.query_worker import QueryEvaluationError, QueryJob, QueryOutput, QuerySyntaxError, ResultTooLargeError
@@ -23,7 +22,6 @@ from server.sparql_text import analyse
 from server.store import DeadlineExceededError, GraphStore
 
 _INLINE_BYTES = 1024 * 1024
-Entry = TypeVar("Entry")
 
 
 class SparqlError(Exception):
@@ -95,33 +93,6 @@ def _check_stored(clause: str, graph: str, stored: set[str]) -> None:
         )
 
 
-class ResultCache(Generic[Entry]):
-    """Answers by key (which names the data version), least recently used evicted first.
-
-    An entry is kept only if its size (by default its length in bytes) is within entry_bytes.
-    """
-
-    def __init__(self, entries: int, entry_bytes: int, size: Callable[[Entry], int] = len):  # type: ignore[assignment]
-        self._entries = entries
-        self._entry_bytes = entry_bytes
-        self._size = size
-        self._items: OrderedDict[str, Entry] = OrderedDict()
-
-    def get(self, key: str) -> Entry | None:
-        entry = self._items.get(key)
-        if entry is not None:
-            self._items.move_to_end(key)
-        return entry
-
-    def put(self, key: str, entry: Entry) -> None:
-        if self._entries == 0 or self._size(entry) > self._entry_bytes:
-            return
-        self._items[key] = entry
-        self._items.move_to_end(key)
-        while len(self._items) > self._entries:
-            self._items.popitem(last=False)
-
-
 class SparqlService:
     """Answers SPARQL queries safely: read-only, no outbound calls, hard deadlines, size limits."""
 
@@ -132,7 +103,9 @@ class SparqlService:
         self._settings = settings
         self._relay = relay
         self._spool_dir = spool_dir
-        self._cache: ResultCache[bytes] = ResultCache(settings.cache_entries, settings.cache_entry_bytes)
+        self._cache: ResultCache[bytes] = ResultCache(
+            settings.cache_entries, settings.cache_entry_bytes, settings.cache_total_bytes
+        )
         # Queries that ran into the full deadline on this version of the data: they would
         # again, so the same request is refused at once instead of taking a worker for the
         # whole deadline each time it is repeated (a heavy aggregate a page asks for, say).
