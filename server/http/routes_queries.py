@@ -70,8 +70,9 @@ async def _answer(request: Request, canned: CannedQueryService, query: CannedQue
             raise SparqlError(400, f"Unknown format {request.query_params['format'][:40]!r}; use one of: {names}.")
         offered = ", ".join(f.media_type for f in FORMATS)
         raise SparqlError(406, f"None of the accepted media types is available; available: {offered}.")
+    url = str(request.url)
     if page_format is not HTML:
-        kept = canned.rendered(str(request.url), page_format.name)
+        kept = canned.rendered(url, page_format.name)
         if kept is not None:
             return _document(kept, page_format)
     if page_format is HTML and not params and any(p.required and p.default is None for p in query.parameters):
@@ -95,7 +96,7 @@ async def _answer(request: Request, canned: CannedQueryService, query: CannedQue
         "limit": limit, "offset": offset, "next": next_url,
     }
     rendered = Rendered(serialise(page, page_format, envelope), next_url)
-    canned.keep(str(request.url), page_format.name, rendered)
+    canned.keep(url, page_format.name, rendered)
     return _document(rendered, page_format)
 
 
