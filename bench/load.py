@@ -28,6 +28,7 @@ import httpx
 from bench.generate import AGENCIES, TRIPLES_PER_PROJECT
 from bench.report import percentile, publish
 from bench.validation import _prepare, _serve
+from server.settings import Settings
 
 CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 CANNED = [
@@ -138,6 +139,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8792)
     parser.add_argument("--write", type=Path)
     args = parser.parse_args()
+    # The server inherits this environment: these are its settings, as the report states them.
+    settings = Settings()
     process = _serve(args.triples, _prepare(args.triples), args.port)
     url = f"http://127.0.0.1:{args.port}"
     try:
@@ -164,8 +167,9 @@ def main() -> None:
         "",
         f"`python -m bench.load --triples {args.triples} --clients {args.clients} --seconds {args.seconds:g} "
         f"--slow {args.slow}` on {os.cpu_count()} cores, server and clients on the same machine; "
-        f"{stored:,} stored triples; default settings (four query workers, 10 s deadline, long queries "
-        "demoted after 0.1 s). The good traffic runs twice: alone, then beside the hostile traffic.",
+        f"{stored:,} stored triples; {settings.query_workers} query workers, {settings.query_timeout_seconds:g} s "
+        f"deadline, long queries demoted after {settings.query_demote_after_seconds:g} s. The good traffic runs "
+        "twice: alone, then beside the hostile traffic.",
         "",
         "| run | good requests | throughput req/s | p50 ms | p99 ms | errors | pathological sent | cut with 422 | "
         "longest cut s | slow clients |",
