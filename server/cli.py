@@ -5,6 +5,7 @@ and was stored), 1 it has violations (nothing stored), 2 the input could not be 
 server refused the request or could not be reached, or the command was used wrongly.
 """
 
+import logging
 import sys
 from enum import Enum
 from pathlib import Path
@@ -275,17 +276,25 @@ def serve(
     from server.http.app import create_app
     from server.http.header_deadline import protocol_with_header_deadline
     from server.logs import configure as configure_logs
-    from server.startup_checks import unsafe_configuration
+    from server import containment
+    from server.startup_checks import uncontained_workers, unsafe_configuration
+    from server.store import worker_policy
 
     settings = get_settings()
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = settings.model_copy(update=overrides) if overrides else settings
-    problems = unsafe_configuration(settings)
+    probed = containment.probe(worker_policy(settings))
+    problems = unsafe_configuration(settings) + uncontained_workers(settings, probed)
     if problems:
         for problem in problems:
             typer.echo(f"refusing to start: {problem}", err=True)
         raise typer.Exit(EXIT_UNREADABLE)
     configure_logs(settings.log_format)
+    logging.getLogger("ilokg").log(
+        logging.INFO if probed.contained else logging.WARNING,
+        "workers contained by: %s" % (", ".join(probed.layers) or "nothing: queries could reach the network"),
+        extra={"containment": list(probed.layers), "not_contained_by": probed.missing},
+    )
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, access_log=False, log_level="info", log_config=None,
         server_header=False, http=protocol_with_header_deadline(settings.header_timeout_seconds),

@@ -12,7 +12,7 @@ from pathlib import Path
 from server.dumps import DumpFile, dump_files
 from server.query_worker import DumpJob
 from server.settings import Settings
-from server.store import DataChangedError, DeadlineExceededError, GraphStore, StoreInfo
+from server.store import DataChangedError, DeadlineExceededError, GraphStore, StoreInfo, WorkerDiedError
 
 # Dumps asked for again when the data changes under them, before giving up (a busy writer).
 _ATTEMPTS = 3
@@ -68,6 +68,8 @@ class DumpService:
             raise DumpUnavailableError(
                 f"Writing the dump took longer than {self._settings.dump_timeout_seconds:g} s; try again later."
             ) from None
+        except (WorkerDiedError, MemoryError):
+            raise DumpUnavailableError("Writing the dump needed more memory than a worker may use; try again later.") from None
         for old in self._root.iterdir():
             if old.is_dir() and old.name != info.version and not old.name.startswith("."):
                 shutil.rmtree(old, ignore_errors=True)

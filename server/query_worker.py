@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import pyoxigraph as ox
 
-from server import job_priority
+from server import containment, job_priority
 from server.context_walk import walk
 from server.result_formats import GRAPH_FORMATS, SOLUTION_FORMATS
 
@@ -47,6 +47,9 @@ class QueryJob:
     max_bytes: int = 256 * 1024 * 1024
     inline_bytes: int = 1024 * 1024
     spool_dir: str | None = None
+    # Whether the query calls allowlisted endpoints through the relay (the text check found them):
+    # only then may the engine's network errors be shown, and they come from our own relay.
+    federated: bool = False
     # Filled in by the store when the job is scheduled (see store.EmbeddedStore).
     store_dir: str = ""
     generation: int = 0
@@ -104,12 +107,29 @@ class ResultTooLargeError(Exception):
     """The answer grew past the size limit."""
 
 
-def initialise() -> None:
-    """Worker start. The store is opened by the first job, under the store's read lock.
+# Said instead of the engine's own words whenever a query that was not allowed to call another
+# endpoint tried to reach anything: the engine's message would tell an open port from a closed
+# one, or quote what an internal service answered.
+REFUSED_OUTSIDE = (
+    "it tries to reach something outside this store (another endpoint, through SERVICE); this server's query "
+    "workers cannot reach any network, so nothing was contacted"
+)
+
+
+def _engine_error(error: Exception, job: QueryJob) -> QueryEvaluationError:
+    """The error to report for an engine failure while evaluating or serialising a job's answer."""
+    if isinstance(error, OSError) and not job.federated:
+        return QueryEvaluationError(REFUSED_OUTSIDE)
+    return QueryEvaluationError(str(error))
+
+
+def initialise(policy: containment.Policy) -> None:
+    """Worker start: contain the worker (see containment). The store is opened by the first job.
 
     A worker is replaced whenever a query runs past its deadline, so its start is kept light:
     this module imports pyoxigraph and little else.
     """
+    containment.apply(policy)
     # The pool stops a worker past its deadline with SIGTERM. A worker busy inside the
     # engine (native code) never gets to run a Python-level handler, so the default action,
     # immediate termination, is restored; the worker holds nothing that needs cleaning up.
@@ -202,7 +222,7 @@ def run(job: QueryJob) -> QueryOutput:
             raise QuerySyntaxError(message[match.end():], int(match.group(1)), int(match.group(2))) from None
         raise QuerySyntaxError(message) from None
     except (OSError, ValueError, RuntimeError) as error:
-        raise QueryEvaluationError(str(error)) from None
+        raise _engine_error(error, job) from None
     spool = _Spool(job)
     try:
         result.serialize(spool, format=_FORMATS[job.result_format])
@@ -211,7 +231,7 @@ def run(job: QueryJob) -> QueryOutput:
         raise
     except (OSError, ValueError, RuntimeError) as error:
         spool.discard()
-        raise QueryEvaluationError(str(error)) from None
+        raise _engine_error(error, job) from None
     return spool.output()
 
 

@@ -110,7 +110,22 @@ class Settings(BaseSettings):
     federation_max_bytes: int = Field(
         10 * 1024 * 1024, gt=0, description="Largest answer accepted from one SERVICE call, in bytes."
     )
+    worker_memory_bytes: int = Field(
+        3 * 1024 * 1024 * 1024, ge=0,
+        description="Address space each worker process may use (RLIMIT_AS), in bytes; a query that needs more is "
+        "stopped and answered 422 (0: no cap).",
+    )
+    allow_uncontained: bool = Field(
+        False,
+        description="Serve on a non-loopback address even where the kernel cannot keep the workers off the network "
+        "(no Landlock, seccomp or user namespaces); the text check of queries is then the only guard.",
+    )
 
+
+    @property
+    def worker_relay_port(self) -> int | None:
+        """The one port workers may connect to (the federation relay's), or None: no network at all."""
+        return self.port if self.service_allowlist else None
 
     @property
     def submission_files_dir(self) -> Path:

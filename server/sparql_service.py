@@ -18,8 +18,8 @@ from server.negotiation import choose
 from server.query_worker import QueryEvaluationError, QueryJob, QueryOutput, QuerySyntaxError, ResultTooLargeError
 from server.result_formats import ResultFormat, by_parameter, formats_for
 from server.settings import Settings
-from server.sparql_text import analyse
-from server.store import DeadlineExceededError, GraphStore
+from server.sparql_text import MAX_NESTING, analyse
+from server.store import DeadlineExceededError, GraphStore, WorkerDiedError
 
 _INLINE_BYTES = 1024 * 1024
 
@@ -120,6 +120,14 @@ class SparqlService:
         if not request.query.strip():
             raise SparqlError(400, "The query is empty.")
         text = analyse(request.query)
+        if text.nesting > MAX_NESTING:
+            before = request.query[: text.nesting_at]
+            line, column = before.count("\n") + 1, text.nesting_at - before.rfind("\n")
+            raise SparqlError(
+                400, f"The query nests {text.nesting} levels deep at line {line}, column {column}; this endpoint accepts "
+                f"at most {MAX_NESTING} levels of brackets, braces, parentheses and unary operators (!, -, +) inside "
+                "each other. Flatten the query.",
+            )
         if text.is_update:
             raise SparqlError(
                 400, "This endpoint answers queries only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, DROP, …) is not accepted."
@@ -152,6 +160,7 @@ class SparqlService:
             max_bytes=self._settings.max_result_bytes,
             inline_bytes=_INLINE_BYTES,
             spool_dir=self._spool_dir,
+            federated=bool(text.service_targets) and self._relay is not None,
         )
         # Answers change only when the data does, except for queries that call NOW(), RAND()…
         # or another endpoint (whose data may change at any time).
@@ -180,6 +189,8 @@ class SparqlService:
             raise SparqlError(
                 422, f"The answer would exceed {self._settings.max_result_bytes} bytes; narrow the query or add a LIMIT."
             ) from None
+        except (WorkerDiedError, MemoryError):
+            raise SparqlError(422, self._worker_lost()) from None
         except DeadlineExceededError:
             if full_deadline and plan.etag is not None:
                 self._too_slow[key] = None
@@ -211,6 +222,15 @@ class SparqlService:
                 return spooled.read()
         finally:
             os.unlink(path)
+
+    def _worker_lost(self) -> str:
+        # The engine aborts its process when an allocation fails: past the memory cap, that is what happens.
+        cap = self._settings.worker_memory_bytes
+        limit = f" (at most {cap // (1024 * 1024)} MiB)" if cap else ""
+        return (
+            f"The query was stopped: it needed more memory than one query may use{limit}, or the engine could not "
+            "evaluate it. Narrow it, add a LIMIT, or avoid large ORDER BY, GROUP BY or DISTINCT over many rows."
+        )
 
     def _negotiate(self, form: str | None, accept: str | None, format_parameter: str | None) -> ResultFormat:
         candidates = formats_for(form)

@@ -1,32 +1,73 @@
 """What the server needs to know about a SPARQL text before running it, read by a lexer.
 
-The lexer skips comments, strings and IRIs exactly as a SPARQL parser does, so a keyword
-inside a string or a comment is never mistaken for one, and a keyword outside them is never
-missed. It finds the query form, whether the text is an update, the SERVICE targets, and
-whether the result can vary between runs on the same data (NOW, RAND, UUID…).
+The lexer follows the terminals of the SPARQL 1.1 grammar (section 19.8) exactly, including
+every escape: UCHAR (`\\u0041`, `\\U00000041`) in IRIs and strings, ECHAR in strings, PLX
+(`%41`, `\\#`) in prefixed names, and comments that end at a carriage return as well as at a
+line feed. So a keyword inside a string, an IRI or a comment is never mistaken for one, and a
+keyword outside them is never missed. It finds the query form, whether the text is an update,
+the SERVICE and FROM targets, whether the result can vary between runs on the same data (NOW,
+RAND, UUID…), and how deeply the text nests.
+
+Where the grammar itself is ambiguous for a lexer, it reads the text the way that finds more:
+`SERVICE:x` is a prefixed name to a lexer, but the engine's parser reads the keyword SERVICE
+and the name `:x` (and calls it), so a prefixed name whose prefix is one of the keywords that
+name an endpoint or a graph is read both ways (see `_SPLIT`).
+
+This check gives early, clear 400s. It is not the only guard: the workers that run queries
+cannot reach the network whatever the text says (see containment).
 """
 
 import re
 from dataclasses import dataclass, field
 
-# One token at a time, in the order a SPARQL lexer tries them (SPARQL 1.1 grammar, section 19.8).
+# Character classes of the grammar's terminals (SPARQL 1.1 Query, 19.8, productions 164-173).
+_PN_CHARS_BASE = (
+    "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d\u2070-\u218f"
+    "\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
+)
+_PN_CHARS_U = _PN_CHARS_BASE + "_"
+_PN_CHARS = _PN_CHARS_U + "\\-0-9\u00b7\u0300-\u036f\u203f-\u2040"
+_PLX = r"(?:%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%])"
+_UCHAR = r"(?:\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})"
+_PN_PREFIX = f"[{_PN_CHARS_BASE}](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?"
+_PN_LOCAL = f"(?:[{_PN_CHARS_U}:0-9]|{_PLX})(?:(?:[{_PN_CHARS}.:]|{_PLX})*(?:[{_PN_CHARS}:]|{_PLX}))?"
+_VARNAME = f"[{_PN_CHARS_U}0-9][{_PN_CHARS_U}0-9\u00b7\u0300-\u036f\u203f-\u2040]*"
+# A string's escapes: ECHAR, or UCHAR, which the engine reads inside strings (an escaped quote
+# does not end one). Any other character after a backslash makes the text invalid, so reading
+# `\\.` as one unit agrees with the engine on every text it accepts.
+_ESCAPE = r"\\."
+
+# One token at a time, in the order a SPARQL lexer tries them. WS is only these four characters.
 _TOKEN = re.compile(
-    r"""
-      (?P<ws>\s+)
-    | (?P<comment>\#[^\n]*)
-    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-    | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
-    | (?P<var>[?$][\w\u00b7\u0300-\u036f\u203f-\u2040]+)
-    | (?P<pname>(?:[^\W\d_][\w.-]*)?:(?:[\w:%\\-]|\.(?=[\w:%\\-]))*)
-    | (?P<word>[^\W\d][\w-]*)
+    rf"""
+      (?P<ws>[\x20\t\r\n]+)
+    | (?P<comment>\#[^\r\n]*)
+    | (?P<iri><(?:[^<>"{{}}|^`\\\x00-\x20]|{_UCHAR})*>)
+    | (?P<string>'''(?:(?:'|'')?(?:[^'\\]|{_ESCAPE}))*'''|\"\"\"(?:(?:"|"")?(?:[^"\\]|{_ESCAPE}))*\"\"\"
+                |'(?:[^'\\\n\r]|{_ESCAPE})*'|"(?:[^"\\\n\r]|{_ESCAPE})*")
+    | (?P<var>[?$]{_VARNAME})
+    | (?P<bnode>_:[{_PN_CHARS_U}0-9](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?)
+    | (?P<pname>(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?)
+    | (?P<langtag>@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*)
+    | (?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
+    | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
     | (?P<other>.)
     """,
     re.VERBOSE | re.DOTALL,
 )
+_UCHAR_IN_TEXT = re.compile(_UCHAR)
+_LOCAL_ESCAPE = re.compile(r"\\(.)")
 
 QUERY_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 UPDATE_KEYWORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH")
 _VOLATILE = {"NOW", "RAND", "UUID", "STRUUID", "BNODE"}
+# Keywords the engine reads even when a `:` follows at once (`SERVICE:x`, `FROM:g`, `PREFIX:<…>`).
+_SPLIT = {"SERVICE", "SILENT", "FROM", "NAMED", "PREFIX"}
+_OPENING, _CLOSING = "([{", ")]}"
+_UNARY = "!+-"
+# Deeper nesting crashes the engine's parser (5,000 levels of `(` or `{`) or makes it backtrack
+# for minutes (300 levels of `[` or of a collection in a triple pattern); see RELIABILITY.md.
+MAX_NESTING = 32
 
 
 @dataclass
@@ -46,60 +87,97 @@ class SparqlText:
     variables: set[str] = field(default_factory=set)
     # The offset just after the first `{`: in a SELECT query, the opening of its WHERE clause.
     where_start: int | None = None
+    # The deepest nesting of brackets and of unary operators, and where it is reached.
+    nesting: int = 0
+    nesting_at: int = 0
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str
+    value: str
+    start: int
+    end: int
+
+
+def _tokens(text: str) -> list[_Token]:
+    """The significant tokens of a text, with keyword-prefixed names split as the engine reads them."""
+    tokens = []
+    for match in _TOKEN.finditer(text):
+        kind, value = match.lastgroup or "other", match.group()
+        if kind in ("ws", "comment"):
+            continue
+        prefix = value.partition(":")[0]
+        declared = bool(tokens) and tokens[-1].kind == "word" and tokens[-1].value.upper() == "PREFIX"
+        if kind == "pname" and prefix.upper() in _SPLIT and not declared:
+            split = match.start() + len(prefix)
+            tokens.append(_Token("word", prefix, match.start(), split))
+            tokens.append(_Token("pname", value[len(prefix):], split, match.end()))
+            continue
+        tokens.append(_Token(kind, value, match.start(), match.end()))
+    return tokens
+
+
+def iri_value(token: str) -> str:
+    """The IRI an IRIREF token stands for: without its brackets, with UCHAR escapes read."""
+    return _UCHAR_IN_TEXT.sub(lambda m: chr(int(m.group()[2:], 16)), token[1:-1])
 
 
 def analyse(text: str) -> SparqlText:
-    """Read a SPARQL query or update text for its form, SERVICE targets and volatility."""
+    """Read a SPARQL query or update text for its form, SERVICE targets, volatility and nesting."""
     result = SparqlText()
     prefixes: dict[str, str] = {}
-    matches = [m for m in _TOKEN.finditer(text) if m.lastgroup not in ("ws", "comment")]
-    tokens = [(m.lastgroup, m.group()) for m in matches]
-    for index, (kind, value) in enumerate(tokens):
+    tokens = _tokens(text)
+    depth = unary = 0
+    for index, token in enumerate(tokens):
+        kind, value = token.kind, token.value
         upper = value.upper() if kind == "word" else ""
         if upper:
             result.keywords.add(upper)
         elif kind == "var":
             result.variables.add(value[1:])
         elif value == "{" and result.where_start is None:
-            result.where_start = matches[index].end()
-        if upper == "PREFIX" and index + 2 < len(tokens) and tokens[index + 1][0] == "pname":
-            prefixes[tokens[index + 1][1].rstrip(":")] = tokens[index + 2][1].strip("<>")
+            result.where_start = token.end
+        if kind == "other" and value in _OPENING:
+            depth += 1
+        elif kind == "other" and value in _CLOSING:
+            depth = max(0, depth - 1)
+        unary = unary + 1 if kind == "other" and value in _UNARY else 0
+        if depth + unary > result.nesting:
+            result.nesting, result.nesting_at = depth + unary, token.start
+        if upper == "PREFIX" and index + 2 < len(tokens) and tokens[index + 1].kind == "pname":
+            following = tokens[index + 2]
+            prefixes[tokens[index + 1].value.rstrip(":")] = iri_value(following.value) if following.kind == "iri" else ""
         elif result.form is None and not result.is_update and upper in QUERY_FORMS:
             result.form = upper
         elif result.form is None and not result.is_update and upper in UPDATE_KEYWORDS:
             result.is_update = True
         elif upper == "SERVICE":
-            target, offset = _service_target(tokens[index + 1 :], prefixes)
+            target, at = _named_target(tokens, index + 1, prefixes, "SILENT")
             result.service_targets.append(target)
-            at = min(index + 1 + offset, len(matches) - 1)
-            result.service_spans.append((matches[at].start(), matches[at].end()))
+            result.service_spans.append((tokens[at].start, tokens[at].end))
         elif upper == "FROM":
-            target, _ = _named_target(tokens[index + 1 :], prefixes, "NAMED")
+            target, _ = _named_target(tokens, index + 1, prefixes, "NAMED")
             result.dataset_iris.append(target)
         elif upper in _VOLATILE:
             result.volatile = True
     return result
 
 
-def _service_target(rest: list[tuple[str | None, str]], prefixes: dict[str, str]) -> tuple[str, int]:
-    """The endpoint a SERVICE calls ('' when it is a variable or cannot be read), and its token's offset."""
-    return _named_target(rest, prefixes, "SILENT")
-
-
-def _named_target(rest: list[tuple[str | None, str]], prefixes: dict[str, str], modifier: str) -> tuple[str, int]:
-    """The IRI after a keyword and its optional modifier ('' if not an IRI), and its token's offset."""
-    offset = 0
-    if rest and rest[0][0] == "word" and rest[0][1].upper() == modifier:
-        offset = 1
-    if len(rest) <= offset:
-        return "", offset
-    kind, value = rest[offset]
-    if kind == "iri":
-        return value[1:-1], offset
-    if kind == "pname":
-        prefix, _, local = value.partition(":")
-        return (prefixes.get(prefix, "") + local if prefix in prefixes else ""), offset
-    return "", offset
+def _named_target(tokens: list[_Token], at: int, prefixes: dict[str, str], modifier: str) -> tuple[str, int]:
+    """The IRI at a position, after an optional modifier keyword ('' if not an IRI), and its token's index."""
+    if at < len(tokens) and tokens[at].kind == "word" and tokens[at].value.upper() == modifier:
+        at += 1
+    if at >= len(tokens):
+        return "", len(tokens) - 1
+    token = tokens[at]
+    if token.kind == "iri":
+        return iri_value(token.value), at
+    if token.kind == "pname":
+        prefix, _, local = token.value.partition(":")
+        # PN_LOCAL_ESC: the backslash is dropped (`ex:a\#b` is <…a#b>); %-escapes are kept as written.
+        return (prefixes[prefix] + _LOCAL_ESCAPE.sub(r"\1", local) if prefixes.get(prefix) else ""), at
+    return "", at
 
 
 def replace_services(text: str, analysed: SparqlText, replacement: dict[str, str]) -> str:

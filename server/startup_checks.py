@@ -6,6 +6,7 @@ Checked by `ilo-kg serve` before it binds; each problem says what to change.
 import ipaddress
 from urllib.parse import urlsplit
 
+from server import containment
 from server.settings import Settings
 from server.tokens import TokenRegistry
 
@@ -31,6 +32,18 @@ def _internal(host: str) -> bool:
     except ValueError:
         return False
     return address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified
+
+
+def uncontained_workers(settings: Settings, probed: containment.ProbeResult) -> list[str]:
+    """The refusal to listen beyond loopback when the kernel could not keep a worker off the network."""
+    if probed.contained or is_loopback(settings.host) or settings.allow_uncontained:
+        return []
+    why = "; ".join(f"{layer}: {reason}" for layer, reason in probed.missing.items()) or "a probe reached the network"
+    return [
+        f"the server would listen on {settings.host}, but this machine cannot keep its query workers off the network "
+        f"({why}). Run it on Linux 6.7+ with libseccomp, or set ILOKG_ALLOW_UNCONTAINED=true to accept that the "
+        "query text check alone stands between queries and your network."
+    ]
 
 
 def unsafe_configuration(settings: Settings) -> list[str]:

@@ -23,6 +23,7 @@ import gc
 import hashlib
 import json
 import multiprocessing
+import os
 import shutil
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -33,7 +34,7 @@ import aiorwlock
 import pebble
 import pyoxigraph as ox
 
-from server import query_worker
+from server import containment, query_worker
 from server.files import write_atomic
 from server.namespaces import GRAPH
 from server.query_worker import DescribeJob, DumpJob, QueryJob, QueryOutput
@@ -42,6 +43,19 @@ from server.settings import Settings
 
 class DeadlineExceededError(Exception):
     """A query ran past its deadline and was stopped."""
+
+
+class WorkerDiedError(Exception):
+    """The worker running a job ended without an answer (killed by the kernel, or the engine aborted)."""
+
+    def __init__(self, exitcode: int | None):
+        super().__init__(exitcode)
+        self.exitcode = exitcode
+
+
+def worker_policy(settings: Settings) -> containment.Policy:
+    """How this server's workers contain themselves (see containment)."""
+    return containment.Policy(settings.worker_relay_port, settings.worker_memory_bytes, os.getpid())
 
 
 class DataChangedError(Exception):
@@ -226,6 +240,7 @@ class EmbeddedStore:
         self._pool = pebble.ProcessPool(
             max_workers=settings.query_workers,
             initializer=query_worker.initialise,
+            initargs=(worker_policy(settings),),
             context=multiprocessing.get_context("spawn"),
         )
         # fast=True: no extra event-loop turn per acquisition; writers go before waiting readers.
@@ -283,6 +298,9 @@ class EmbeddedStore:
                     return await asyncio.wrap_future(future)
             except (concurrent.futures.TimeoutError, TimeoutError):
                 raise DeadlineExceededError(timeout) from None
+            except pebble.ProcessExpired as error:
+                # pebble starts a new worker in its place.
+                raise WorkerDiedError(error.exitcode) from None
             except asyncio.CancelledError:
                 # The client went away: stop the query rather than let it run on.
                 future.cancel()

@@ -10,7 +10,7 @@ import asyncio
 import concurrent.futures
 import multiprocessing
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pebble
@@ -20,7 +20,7 @@ from server.parsing import RdfInputError, TooManyTriplesError
 from server.query_worker import DescribeJob
 from server.rdf_formats import RdfSyntax
 from server.settings import Settings
-from server.store import DeadlineExceededError, GraphStore
+from server.store import DeadlineExceededError, GraphStore, WorkerDiedError, worker_policy
 from server.validation import CONTEXT_DEPTH, Report
 from server.validation_worker import Validated, ValidationJob
 
@@ -55,7 +55,8 @@ class ValidationService:
         self._pool = pebble.ProcessPool(
             max_workers=settings.validation_workers,
             initializer=validation_worker.initialise,
-            initargs=(str(settings.shapes_dir), str(settings.ontology_dir)),
+            # Validation never needs the network, federation or not.
+            initargs=(str(settings.shapes_dir), str(settings.ontology_dir), replace(worker_policy(settings), relay_port=None)),
             context=multiprocessing.get_context("spawn"),
         )
 
@@ -77,7 +78,7 @@ class ValidationService:
             )
             try:
                 context = await self._store.describe(describe, self._settings.query_timeout_seconds)
-            except DeadlineExceededError:
+            except (DeadlineExceededError, WorkerDiedError):
                 raise SubmissionInputError(
                     503, "Collecting the stored context of this file took too long; try again, or split the file."
                 ) from None
@@ -99,6 +100,12 @@ class ValidationService:
         except concurrent.futures.TimeoutError:
             raise SubmissionInputError(
                 422, f"The file could not be {stage} within {timeout:g} s; split it into smaller files."
+            ) from None
+        except MemoryError:
+            cap = self._settings.worker_memory_bytes // (1024 * 1024)
+            raise SubmissionInputError(
+                422, f"The file could not be {stage} within the memory a validation may use ({cap} MiB); "
+                "split it into smaller files."
             ) from None
         except pebble.ProcessExpired:
             # A parser that crashes its process (native code meeting pathological input).

@@ -10,6 +10,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from server import containment
 from server.parsing import ParsedDocument, parse_rdf
 from server.project_graphs import load_folder
 from server.rdf_formats import BY_NAME
@@ -47,8 +48,10 @@ class Validated:
     ntriples: str
 
 
-def initialise(shapes_dir: str, ontology_dir: str) -> None:
-    """Worker start: load the shapes and the ontology, so that the first validation is as fast as the rest."""
+def initialise(shapes_dir: str, ontology_dir: str, policy: containment.Policy) -> None:
+    """Worker start: contain the worker (see containment); load the shapes and the ontology, so that the
+    first validation is as fast as the rest."""
+    containment.apply(policy)
     # Killed at a deadline with SIGTERM; see query_worker.initialise.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     global _validator
