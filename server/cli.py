@@ -273,10 +273,10 @@ def serve(
     """Serve the graph: load ontology/, shapes/ and data/ into the on-disk store and answer SPARQL."""
     import uvicorn
 
+    from server import containment
     from server.http.app import create_app
     from server.http.header_deadline import protocol_with_header_deadline
     from server.logs import configure as configure_logs
-    from server import containment
     from server.startup_checks import uncontained_workers, unsafe_configuration
     from server.store import worker_policy
 

@@ -96,7 +96,9 @@ def _check(result: int, what: str) -> int:
 def landlock_abi() -> int:
     """The Landlock ABI version the kernel offers (0: none)."""
     libc = _libc()
-    version = libc.syscall(_SYS_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(_LANDLOCK_CREATE_RULESET_VERSION))
+    version = libc.syscall(
+        _SYS_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(_LANDLOCK_CREATE_RULESET_VERSION)
+    )
     return max(version, 0)
 
 

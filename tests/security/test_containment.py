@@ -120,7 +120,9 @@ TARGETS = [
 ]
 
 
-def test_a_service_handed_straight_to_a_worker_reaches_nobody(store_settings: Settings, listener: tuple[int, list[bytes]]) -> None:
+def test_a_service_handed_straight_to_a_worker_reaches_nobody(
+    store_settings: Settings, listener: tuple[int, list[bytes]]
+) -> None:
     port, received = listener
     with socket.create_server(("127.0.0.1", 0)) as closed_socket:
         closed = closed_socket.getsockname()[1]
