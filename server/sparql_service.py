@@ -125,7 +125,7 @@ class SparqlService:
             line, column = before.count("\n") + 1, text.nesting_at - before.rfind("\n")
             raise SparqlError(
                 400, f"The query nests {text.nesting} levels deep at line {line}, column {column}; this endpoint accepts "
-                f"at most {MAX_NESTING} levels of brackets, braces, parentheses and unary operators (!, -, +) inside "
+                f"at most {MAX_NESTING} levels of brackets, braces, parentheses and negations (!) inside "
                 "each other. Flatten the query.",
             )
         if text.is_update:

@@ -64,7 +64,6 @@ _VOLATILE = {"NOW", "RAND", "UUID", "STRUUID", "BNODE"}
 # Keywords the engine reads even when a `:` follows at once (`SERVICE:x`, `FROM:g`, `PREFIX:<…>`).
 _SPLIT = {"SERVICE", "SILENT", "FROM", "NAMED", "PREFIX"}
 _OPENING, _CLOSING = "([{", ")]}"
-_UNARY = "!+-"
 # Deeper nesting crashes the engine's parser (5,000 levels of `(` or `{`) or makes it backtrack
 # for minutes (300 levels of `[` or of a collection in a triple pattern); see RELIABILITY.md.
 MAX_NESTING = 32
@@ -128,7 +127,9 @@ def analyse(text: str) -> SparqlText:
     result = SparqlText()
     prefixes: dict[str, str] = {}
     tokens = _tokens(text)
-    depth = unary = 0
+    # The parser goes a level deeper per open bracket, and per `!` until its operand ends: a run of
+    # `!`s ends at the next token, or with the bracket that follows it (`!(…)`), whichever holds it.
+    levels, level, pending = [], 0, 0
     for index, token in enumerate(tokens):
         kind, value = token.kind, token.value
         upper = value.upper() if kind == "word" else ""
@@ -138,13 +139,17 @@ def analyse(text: str) -> SparqlText:
             result.variables.add(value[1:])
         elif value == "{" and result.where_start is None:
             result.where_start = token.end
-        if kind == "other" and value in _OPENING:
-            depth += 1
-        elif kind == "other" and value in _CLOSING:
-            depth = max(0, depth - 1)
-        unary = unary + 1 if kind == "other" and value in _UNARY else 0
-        if depth + unary > result.nesting:
-            result.nesting, result.nesting_at = depth + unary, token.start
+        if kind == "other" and value == "!":
+            pending += 1
+        elif kind == "other" and value in _OPENING:
+            levels.append(pending + 1)
+            level, pending = level + pending + 1, 0
+        elif kind == "other" and value in _CLOSING and levels:
+            level, pending = level - levels.pop(), 0
+        else:
+            pending = 0
+        if level + pending > result.nesting:
+            result.nesting, result.nesting_at = level + pending, token.start
         if upper == "PREFIX" and index + 2 < len(tokens) and tokens[index + 1].kind == "pname":
             following = tokens[index + 2]
             prefixes[tokens[index + 1].value.rstrip(":")] = iri_value(following.value) if following.kind == "iri" else ""

@@ -49,9 +49,15 @@ class Case:
     message: str
 
 
+def _fill(text: str, ctx: Context) -> str:
+    """A case's text with the listener's URL (also with its colons as UCHAR escapes) and the canary's."""
+    return text.format(listener=ctx.listener, listener_escaped=ctx.listener.replace(":", "\\u003A"),
+                       canary=ctx.canary.as_uri())
+
+
 def _sparql(query: str, method: str = "get", **extra: str) -> Callable[[Context], Request]:
     def build(ctx: Context) -> Request:
-        text = query.format(listener=ctx.listener, canary=ctx.canary.as_uri())
+        text = _fill(query, ctx)
         if method == "get":
             return Request("GET", "/sparql", {"params": {"query": text, **extra}})
         return Request("POST", "/sparql", {"data": {"query": text, **extra}})
@@ -65,7 +71,7 @@ def _raw(method: str, path: str, **kwargs: object) -> Callable[[Context], Reques
 def _body(path: str, content_type: str | None, body: str | bytes, auth: bool = False,
           headers: dict[str, str] | None = None) -> Callable[[Context], Request]:
     def build(ctx: Context) -> Request:
-        data = body if isinstance(body, bytes) else body.format(listener=ctx.listener, canary=ctx.canary.as_uri()).encode()
+        data = body if isinstance(body, bytes) else _fill(body, ctx).encode()
         sent = dict(headers or {})
         if content_type is not None:
             sent["Content-Type"] = content_type
@@ -135,6 +141,52 @@ def _file_cases(entry: str, path: str, auth: bool) -> list[Case]:
         Case("submissions-owl-imports", entry, _body(path, "text/turtle", _IMPORTS, auth), bad_data,
              "a submission may not import other documents"),
     ] if auth else [])
+
+
+def _every_protocol_form(text: str) -> dict[str, Callable[[Context], Request]]:
+    """The three ways the protocol carries a query: GET, a form POST, a direct POST."""
+    return {"get": _sparql(text), "form": _sparql(text, "post"), "direct": _body("/sparql", "application/sparql-query", text)}
+
+
+# SERVICE calls written the way the grammar allows and a lexer can miss, each found once by a probe.
+HIDDEN_SERVICES = {
+    "comment-ended-by-cr": "SELECT * WHERE {{ # a comment\rSERVICE <{listener}sparql> {{ ?s ?p ?o }} }}",
+    "comment-ended-by-crlf": "SELECT * WHERE {{ # a comment\r\nSERVICE <{listener}sparql> {{ ?s ?p ?o }} }}",
+    "keyword-colon": "PREFIX : <{listener}> SELECT * WHERE {{ SERVICE:sparql {{ ?s ?p ?o }} }}",
+    "silent-colon": "PREFIX : <{listener}> SELECT * WHERE {{ SERVICE SILENT:sparql {{ ?s ?p ?o }} }}",
+    "lower-case-colon": "PREFIX : <{listener}> SELECT * WHERE {{ service:sparql {{ ?s ?p ?o }} }}",
+    "prefix-colon": "PREFIX:<{listener}> SELECT * WHERE {{ SERVICE :sparql {{ ?s ?p ?o }} }}",
+    "escaped-hash-name": "PREFIX ex: <https://example.org/> SELECT * WHERE {{ BIND(ex:x\\# AS ?x) "
+                         "SERVICE <{listener}sparql> {{ ?s ?p ?o }} }}",
+    "uchar-in-iri": "SELECT * WHERE {{ SERVICE <{listener_escaped}sparql> {{ ?s ?p ?o }} }}",
+    "uchar-quote-in-string": 'SELECT * WHERE {{ BIND("a\\u0022" AS ?x) SERVICE <{listener}sparql> {{ ?s ?p ?o }} }}',
+    "escaped-quote-in-long-string": "SELECT * WHERE {{ BIND(\'\'\'it\\\'s\'\'\' AS ?x) SERVICE <{listener}sparql> {{ ?s ?p ?o }} }}",
+    "in-a-subquery": "SELECT * WHERE {{ {{ SELECT * WHERE {{ SERVICE <{listener}sparql> {{ ?s ?p ?o }} }} }} }}",
+    "in-optional-minus-union": "SELECT * WHERE {{ {{ }} UNION {{ OPTIONAL {{ MINUS {{ SERVICE <{listener}sparql> {{ ?s ?p ?o }} }} }} }} }}",
+}
+
+
+def _hidden_service_cases() -> list[Case]:
+    cases = []
+    for name, text in HIDDEN_SERVICES.items():
+        for form, build in _every_protocol_form(text).items():
+            cases.append(Case(f"sparql-hidden-service-{name}-{form}", "sparql", build, 400, "is not allowed"))
+    return cases
+
+
+def _nesting_cases() -> list[Case]:
+    """Nesting that crashes the engine's parser or makes it backtrack for minutes: refused before it sees it."""
+    deep = {
+        "parentheses": "SELECT * WHERE {{ FILTER(" + "(" * 5000 + "1" + ")" * 5000 + ") }}",
+        "braces": "SELECT * WHERE " + "{{" * 5000 + "}}" * 5000,
+        "negations": "ASK {{ FILTER(" + "!" * 5000 + "true) }}",
+        "blank-node-brackets": "ASK {{ ?s ?p " + "[ ?p " * 300 + "1" + " ]" * 300 + " }}",
+        "collections": "ASK {{ ?s ?p " + "( " * 300 + "1" + " )" * 300 + " }}",
+        "subqueries": "SELECT * WHERE " + "{{ SELECT * WHERE " * 2000 + "{{}}" + "}}" * 2000,
+        "mixed": "ASK {{ FILTER(" + "!(" * 20 + "true" + ")" * 20 + ") }}",
+    }
+    return [Case(f"sparql-nesting-{name}-{form}", "sparql", build, 400, "levels deep")
+            for name, text in deep.items() for form, build in _every_protocol_form(text).items()]
 
 
 CASES: list[Case] = [
@@ -243,4 +295,6 @@ CASES: list[Case] = [
         404, ""),
     *_file_cases("validate", "/validate", auth=False),
     *_file_cases("submissions", "/submissions", auth=True),
+    *_hidden_service_cases(),
+    *_nesting_cases(),
 ]

@@ -12,10 +12,12 @@ import itertools
 import socket
 import threading
 
+import httpx
 import pyoxigraph as ox
 import pytest
 
-from server.sparql_text import _tokens, analyse, iri_value
+from server.sparql_text import MAX_NESTING, _tokens, analyse, iri_value
+from tests.conftest import RunningServer
 
 PN_LOCAL_ESC = "_~.-!$&'()*+,;=/?#@%"
 
@@ -149,3 +151,31 @@ def test_brackets_in_strings_iris_and_comments_do_not_count() -> None:
     text = 'SELECT * WHERE { BIND("((((" AS ?a) BIND(<http://e/(((> AS ?b) } # ((((((\n'
     assert analyse(text).nesting == 2
 
+
+
+def test_sibling_negations_do_not_add_up() -> None:
+    assert analyse("ASK { FILTER(" + " && ".join(["!(?a)"] * 40) + ") }").nesting == 4
+
+
+def _at_depth(kind: str, levels: int) -> str:
+    """A query whose deepest point is `levels` deep, built from one kind of nesting."""
+    inner = levels - 2  # the WHERE braces and FILTER's parentheses, or the pattern's braces and one more
+    return {
+        "parentheses": "ASK { FILTER(" + "(" * inner + "true" + ")" * inner + ") }",
+        "negations": "ASK { FILTER(" + "!" * inner + "true) }",
+        "braces": "ASK { " + "{ " * (levels - 1) + "}" * (levels - 1) + " }",
+        "blank-node-brackets": "ASK { ?s ?p " + "[ ?p " * (levels - 1) + "1" + " ]" * (levels - 1) + " }",
+        "collections": "ASK { ?s ?p " + "( " * (levels - 1) + "1" + " )" * (levels - 1) + " }",
+    }[kind]
+
+
+@pytest.mark.parametrize("kind", ["parentheses", "negations", "braces", "blank-node-brackets", "collections"])
+def test_nesting_up_to_the_limit_is_answered_and_one_more_level_is_refused(sparql_server: RunningServer, kind: str) -> None:
+    assert analyse(_at_depth(kind, MAX_NESTING)).nesting == MAX_NESTING
+    answered = httpx.get(sparql_server.url + "/sparql", params={"query": _at_depth(kind, MAX_NESTING), "format": "json"},
+                         timeout=60)
+    assert answered.status_code == 200, answered.text
+    refused = httpx.get(sparql_server.url + "/sparql", params={"query": _at_depth(kind, MAX_NESTING + 1)}, timeout=60)
+    assert refused.status_code == 400
+    assert f"The query nests {MAX_NESTING + 1} levels deep at line 1" in refused.text
+    assert f"at most {MAX_NESTING} levels" in refused.text
