@@ -160,9 +160,11 @@ HIDDEN_SERVICES = {
                          "SERVICE <{listener}sparql> {{ ?s ?p ?o }} }}",
     "uchar-in-iri": "SELECT * WHERE {{ SERVICE <{listener_escaped}sparql> {{ ?s ?p ?o }} }}",
     "uchar-quote-in-string": 'SELECT * WHERE {{ BIND("a\\u0022" AS ?x) SERVICE <{listener}sparql> {{ ?s ?p ?o }} }}',
-    "escaped-quote-in-long-string": "SELECT * WHERE {{ BIND(\'\'\'it\\\'s\'\'\' AS ?x) SERVICE <{listener}sparql> {{ ?s ?p ?o }} }}",
+    "escaped-quote-in-long-string": "SELECT * WHERE {{ BIND(\'\'\'it\\\'s\'\'\' AS ?x) "
+                                    "SERVICE <{listener}sparql> {{ ?s ?p ?o }} }}",
     "in-a-subquery": "SELECT * WHERE {{ {{ SELECT * WHERE {{ SERVICE <{listener}sparql> {{ ?s ?p ?o }} }} }} }}",
-    "in-optional-minus-union": "SELECT * WHERE {{ {{ }} UNION {{ OPTIONAL {{ MINUS {{ SERVICE <{listener}sparql> {{ ?s ?p ?o }} }} }} }} }}",
+    "in-optional-minus-union": "SELECT * WHERE {{ {{ }} UNION {{ OPTIONAL {{ MINUS {{ "
+                               "SERVICE <{listener}sparql> {{ ?s ?p ?o }} }} }} }} }}",
 }
 
 
