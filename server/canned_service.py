@@ -173,6 +173,7 @@ class CannedQueryService:
         if not given:
             return default
         value = given[0].strip()
-        if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+        # Length first: Python refuses to convert more than 4,300 digits (and they could not be in range).
+        if not (value.isascii() and value.isdigit() and len(value) <= len(str(high))) or not low <= int(value) <= high:
             raise ParameterError(name, f"{name} must be a whole number from {low} to {high}; got {value[:40]!r}.")
         return int(value)

@@ -275,7 +275,7 @@ def serve(
 
     from server import containment
     from server.http.app import create_app
-    from server.http.header_deadline import protocol_with_header_deadline
+    from server.http.connection_limits import protocol_with_limits
     from server.logs import configure as configure_logs
     from server.startup_checks import uncontained_workers, unsafe_configuration
     from server.store import worker_policy
@@ -297,7 +297,10 @@ def serve(
     )
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, access_log=False, log_level="info", log_config=None,
-        server_header=False, http=protocol_with_header_deadline(settings.header_timeout_seconds),
+        server_header=False, http=protocol_with_limits(
+            settings.header_timeout_seconds, settings.max_header_bytes, settings.max_header_fields,
+            settings.body_timeout_seconds, settings.body_min_rate,
+        ),
     )
 
 

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 from server.dumps import DumpFile, dump_files
+from server.fair_share import ShareExceededError
 from server.query_worker import DumpJob
 from server.settings import Settings
 from server.store import DataChangedError, DeadlineExceededError, GraphStore, StoreInfo, WorkerDiedError
@@ -70,6 +71,8 @@ class DumpService:
             ) from None
         except (WorkerDiedError, MemoryError):
             raise DumpUnavailableError("Writing the dump needed more memory than a worker may use; try again later.") from None
+        except ShareExceededError as error:
+            raise DumpUnavailableError(error.message) from None
         for old in self._root.iterdir():
             if old.is_dir() and old.name != info.version and not old.name.startswith("."):
                 shutil.rmtree(old, ignore_errors=True)

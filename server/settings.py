@@ -47,6 +47,15 @@ class Settings(BaseSettings):
     # worker the whole time, and with one worker per core two such queries would stall
     # everyone (bench/LOAD.md, 2 cores: p99 1.3 s with 2 workers, 0.4 s with 4).
     query_workers: int = Field(4, ge=1, description="Worker processes that run SPARQL queries.")
+    queries_per_client: int = Field(
+        4, ge=1, description="Queries one client address may have running or waiting at once (429 above it)."
+    )
+    queries_per_token: int = Field(
+        8, ge=1, description="Queries one token holder (Authorization: Bearer) may have running or waiting at once."
+    )
+    workers_reserved_for_tokens: int = Field(
+        1, ge=0, description="Query workers that anonymous clients never take, so token holders are answered at once."
+    )
     query_demote_after_seconds: float = Field(
         0.1,
         ge=0,
@@ -78,6 +87,10 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = Field(
         10.0, gt=0, description="Time a client has to send a request's headers, from its first byte (408 after it)."
     )
+    max_header_bytes: int = Field(
+        65536, gt=0, description="Longest request line and headers accepted, in bytes (431 above it)."
+    )
+    max_header_fields: int = Field(100, gt=0, description="Most header fields in one request (431 above it).")
     body_timeout_seconds: float = Field(
         20.0, gt=0, description="Time a client has to send a request body (408 after it), plus one second per "
         "body_min_rate bytes received."
@@ -89,6 +102,12 @@ class Settings(BaseSettings):
     parse_timeout_seconds: float = Field(10.0, gt=0, description="Deadline for reading one submitted file.")
     validation_timeout_seconds: float = Field(30.0, gt=0, description="Deadline for validating one submitted file.")
     validation_workers: int = Field(1, ge=1, description="Worker processes that read and validate submitted files.")
+    validations_per_client: int = Field(
+        2, ge=1, description="Validations one client address may have running or waiting at once (429 above it)."
+    )
+    validations_per_token: int = Field(
+        16, ge=1, description="Validations and submissions one token holder may have running or waiting at once."
+    )
     validation_queue: int = Field(16, ge=1, description="Validations that may wait for a worker before more are refused (503).")
     submission_rate: str = Field(
         "30/minute", description="Submissions (create, replace, withdraw) one token may make, as 'N/second|minute|hour'."

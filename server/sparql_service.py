@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from server.answer_cache import ResultCache
+from server.fair_share import ShareExceededError
 from server.federation import FederationRelay
 from server.negotiation import choose
 from server.query_worker import QueryEvaluationError, QueryJob, QueryOutput, QuerySyntaxError, ResultTooLargeError
@@ -191,8 +192,12 @@ class SparqlService:
             ) from None
         except (WorkerDiedError, MemoryError):
             raise SparqlError(422, self._worker_lost()) from None
-        except DeadlineExceededError:
-            if full_deadline and plan.etag is not None:
+        except ShareExceededError as error:
+            raise SparqlError(429, error.message) from None
+        except DeadlineExceededError as error:
+            # Remembered only if it ran for (nearly) its whole deadline: time spent waiting for a
+            # worker says nothing about the query, and a busy server must not teach it to refuse one.
+            if full_deadline and plan.etag is not None and error.ran >= 0.95 * plan.timeout:
                 self._too_slow[key] = None
                 while len(self._too_slow) > 1024:
                     self._too_slow.popitem(last=False)

@@ -34,7 +34,8 @@ import aiorwlock
 import pebble
 import pyoxigraph as ox
 
-from server import containment, query_worker
+from server import containment, fair_share, query_worker
+from server.fair_share import FairShare
 from server.files import write_atomic
 from server.namespaces import GRAPH
 from server.query_worker import DescribeJob, DumpJob, QueryJob, QueryOutput
@@ -42,7 +43,11 @@ from server.settings import Settings
 
 
 class DeadlineExceededError(Exception):
-    """A query ran past its deadline and was stopped."""
+    """A job ran past its deadline and was stopped; `ran` is how long it ran, after waiting for a worker."""
+
+    def __init__(self, timeout: float, ran: float = 0.0):
+        super().__init__(timeout, ran)
+        self.timeout, self.ran = timeout, ran
 
 
 class WorkerDiedError(Exception):
@@ -98,6 +103,9 @@ class GraphStore(Protocol):
     async def write(self, change: "GraphChange") -> None: ...
 
     def adopt(self, graphs: list[GraphInfo]) -> None: ...
+
+    @property
+    def load(self) -> dict[str, int]: ...
 
     def close(self) -> None: ...
 
@@ -243,6 +251,9 @@ class EmbeddedStore:
             initargs=(worker_policy(settings),),
             context=multiprocessing.get_context("spawn"),
         )
+        self._share = FairShare(
+            settings.query_workers, settings.workers_reserved_for_tokens, settings.queries_per_client, settings.queries_per_token
+        )
         # fast=True: no extra event-loop turn per acquisition; writers go before waiting readers.
         self._lock = aiorwlock.RWLock(fast=True)
         self._generation = 0
@@ -255,6 +266,11 @@ class EmbeddedStore:
     @property
     def info(self) -> StoreInfo:
         return self._info
+
+    @property
+    def load(self) -> dict[str, int]:
+        """Jobs running in the query workers, and jobs waiting for one."""
+        return {"running": self._share.running, "waiting": self._share.waiting}
 
     @property
     def spool_dir(self) -> Path:
@@ -279,32 +295,33 @@ class EmbeddedStore:
     async def _in_worker(self, function, job, timeout: float, version: str | None = None):  # type: ignore[no-untyped-def]
         # The deadline counts from arrival, not from when a worker takes the job: under load a
         # query waits for a worker, and its client is owed an answer by the deadline all the same.
-        arrived = asyncio.get_running_loop().time()
-        async with self._lock.reader_lock:
-            if version is not None and version != self._info.version:
-                raise DataChangedError(version)
-            job = replace(
-                job,
-                store_dir=str(self._settings.store_dir),
-                generation=self._generation,
-                demote_after=self._settings.query_demote_after_seconds,
-            )
-            remaining = max(0.001, timeout - (asyncio.get_running_loop().time() - arrived))
-            future = self._pool.schedule(function, args=(job,), timeout=remaining)
-            try:
-                # Cancelling the wrapped future cancels the job: dropped if still queued, its
-                # worker killed if running.
-                async with asyncio.timeout(remaining):
-                    return await asyncio.wrap_future(future)
-            except (concurrent.futures.TimeoutError, TimeoutError):
-                raise DeadlineExceededError(timeout) from None
-            except pebble.ProcessExpired as error:
-                # pebble starts a new worker in its place.
-                raise WorkerDiedError(error.exitcode) from None
-            except asyncio.CancelledError:
-                # The client went away: stop the query rather than let it run on.
-                future.cancel()
-                raise
+        loop = asyncio.get_running_loop()
+        arrived, started = loop.time(), None
+        try:
+            async with asyncio.timeout(timeout), self._lock.reader_lock:
+                if version is not None and version != self._info.version:
+                    raise DataChangedError(version)
+                job = replace(
+                    job,
+                    store_dir=str(self._settings.store_dir),
+                    generation=self._generation,
+                    demote_after=self._settings.query_demote_after_seconds,
+                )
+                async with self._share.slot(fair_share.current.get()):
+                    started = loop.time()
+                    # The share admits no more jobs than there are workers: this one starts now.
+                    future = self._pool.schedule(function, args=(job,), timeout=max(0.001, timeout - (started - arrived)))
+                    try:
+                        return await asyncio.wrap_future(future)
+                    except asyncio.CancelledError:
+                        # The deadline, or the client went away: stop the job (its worker is killed if it runs).
+                        future.cancel()
+                        raise
+        except (concurrent.futures.TimeoutError, TimeoutError):
+            raise DeadlineExceededError(timeout, 0.0 if started is None else loop.time() - started) from None
+        except pebble.ProcessExpired as error:
+            # pebble starts a new worker in its place.
+            raise WorkerDiedError(error.exitcode) from None
 
     async def write(self, change: GraphChange) -> None:
         """Replace or remove one named graph atomically, while no query reads the store."""

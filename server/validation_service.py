@@ -15,7 +15,8 @@ from typing import Any
 
 import pebble
 
-from server import validation_worker
+from server import fair_share, validation_worker
+from server.fair_share import FairShare, ShareExceededError
 from server.parsing import RdfInputError, TooManyTriplesError
 from server.query_worker import DescribeJob
 from server.rdf_formats import RdfSyntax
@@ -52,6 +53,11 @@ class ValidationService:
         self._settings = settings
         self._store = store
         self._waiting = 0
+        # A validation holds its share from reading the file to its report; the workers are few, so
+        # none is reserved, but token holders' validations (submissions) go before anonymous ones.
+        self._share = FairShare(
+            settings.validation_workers, 0, settings.validations_per_client, settings.validations_per_token
+        )
         self._pool = pebble.ProcessPool(
             max_workers=settings.validation_workers,
             initializer=validation_worker.initialise,
@@ -71,23 +77,30 @@ class ValidationService:
             )
         self._waiting += 1
         try:
-            job = ValidationJob(data, syntax.name, source, self._settings.max_submission_triples)
-            inspection = await self._run(validation_worker.inspect, (job,), self._settings.parse_timeout_seconds, "read")
-            describe = DescribeJob(
-                inspection.seeds, inspection.inverse_predicates, CONTEXT_DEPTH, self._settings.max_context_triples, replacing
-            )
-            try:
-                context = await self._store.describe(describe, self._settings.query_timeout_seconds)
-            except (DeadlineExceededError, WorkerDiedError):
-                raise SubmissionInputError(
-                    503, "Collecting the stored context of this file took too long; try again, or split the file."
-                ) from None
-            validated: Validated = await self._run(
-                validation_worker.validate, (job, context), self._settings.validation_timeout_seconds, "validated"
-            )
-            return Outcome(validated.report, validated.ntriples)
+            async with self._share.slot(fair_share.current.get()):
+                return await self._validate(data, syntax, source, replacing)
+        except ShareExceededError as error:
+            raise SubmissionInputError(429, error.message) from None
         finally:
             self._waiting -= 1
+
+    async def _validate(self, data: bytes, syntax: RdfSyntax, source: str, replacing: str | None) -> Outcome:
+        """The three steps, in the requester's share of the workers."""
+        job = ValidationJob(data, syntax.name, source, self._settings.max_submission_triples)
+        inspection = await self._run(validation_worker.inspect, (job,), self._settings.parse_timeout_seconds, "read")
+        describe = DescribeJob(
+            inspection.seeds, inspection.inverse_predicates, CONTEXT_DEPTH, self._settings.max_context_triples, replacing
+        )
+        try:
+            context = await self._store.describe(describe, self._settings.query_timeout_seconds)
+        except (DeadlineExceededError, WorkerDiedError):
+            raise SubmissionInputError(
+                503, "Collecting the stored context of this file took too long; try again, or split the file."
+            ) from None
+        validated: Validated = await self._run(
+            validation_worker.validate, (job, context), self._settings.validation_timeout_seconds, "validated"
+        )
+        return Outcome(validated.report, validated.ntriples)
 
     async def _run(self, function: Callable[..., Any], args: tuple[Any, ...], timeout: float, stage: str) -> Any:
         future = self._pool.schedule(function, args=args, timeout=timeout)

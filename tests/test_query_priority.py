@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server import query_worker
+from server import containment, query_worker
 from server.query_worker import QueryJob, QuerySyntaxError
 from server.settings import Settings
 from server.store import project_sources, sync_files
@@ -75,7 +75,8 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> P
 @pytest.fixture
 def worker() -> Iterator[tuple[ProcessPoolExecutor, int]]:
     """A query worker process, started as the server starts its own; and its process id."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=query_worker.initialise) as pool:
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=query_worker.initialise,
+                             initargs=(containment.Policy(),)) as pool:
         yield pool, pool.submit(os.getpid).result()
 
 

@@ -29,12 +29,13 @@ from server.http import (
     routes_submissions,
     routes_web,
 )
-from server.http.body_limit import BodyDeadlineMiddleware, BodyLimitMiddleware, BodyTooLargeError
+from server.http.body_limit import BodyLimitMiddleware, BodyTooLargeError
 from server.http.guard import Guard
 from server.http.metrics import Metrics
 from server.http.middleware import RequestContextMiddleware
 from server.http.openapi_document import complete
 from server.http.pages import templates
+from server.http.requester import RequesterMiddleware
 from server.http.security_headers import SECURITY_HEADERS, SecurityHeadersMiddleware
 from server.query_catalogue import load_catalogue
 from server.settings import Settings, get_settings
@@ -44,6 +45,8 @@ from server.submissions import SubmissionError, SubmissionRejectedError, Submiss
 from server.validation_service import SubmissionInputError, ValidationService
 from server.vocabulary_docs import VocabularyDocs
 
+# Paths whose requests run jobs in workers: cancelled when their client hangs up.
+_JOB_PATHS = ("/sparql", "/queries/", "/validate", "/submissions", "/id/", "/codelist/", "/dumps", "/dataset", "/.well-known/")
 _STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
 
@@ -91,8 +94,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"], expose_headers=["ETag", "Last-Modified", "X-Request-ID"],
     )
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_submission_bytes, prefixes=("/validate", "/submissions"))
-    app.add_middleware(BodyDeadlineMiddleware, seconds=settings.body_timeout_seconds, min_rate=settings.body_min_rate)
     app.add_middleware(SecurityHeadersMiddleware)
+    # Outside the body limit: its pump reads the connection, the limit what the route reads.
+    app.add_middleware(RequesterMiddleware, tokens=app.state.guard.tokens, watched=_JOB_PATHS)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(routes_sparql.router)
     app.include_router(routes_queries.build_router(catalogue, settings.max_page_size))

@@ -41,6 +41,8 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            if scope["state"].get("client_hung_up"):
+                status = 499  # as nginx logs a request whose client closed the connection before the answer
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             route_path = getattr(route, "path", "unmatched")

@@ -59,24 +59,32 @@ def etag(*parts: str | bytes) -> str:
     return f'"{digest.hexdigest()[:32]}"'
 
 
-def validators(request: Request, tag: str, last_modified: datetime | None) -> tuple[dict[str, str], bool]:
-    """Caching headers for an answer, and whether the client's copy is current (answer 304)."""
+def validators(
+    request: Request, tag: str, last_modified: datetime | None, exists: bool = True
+) -> tuple[dict[str, str], bool]:
+    """Caching headers for an answer, and whether the client's copy is current (answer 304; see not_modified)."""
     headers = {"ETag": tag, "Vary": "Accept", "Cache-Control": "no-cache"}
     if last_modified is not None:
         headers["Last-Modified"] = format_datetime(last_modified, usegmt=True)
-    return headers, not_modified(request, tag, last_modified)
+    return headers, not_modified(request, tag, last_modified, exists)
 
 
-def not_modified(request: Request, etag: str, last_modified: datetime | None) -> bool:
-    """Whether If-None-Match (or, without it, If-Modified-Since) says the client's copy is current."""
+def not_modified(request: Request, etag: str, last_modified: datetime | None, exists: bool = True) -> bool:
+    """Whether If-None-Match (or, without it, If-Modified-Since) says the client's copy is current.
+
+    `If-None-Match: *` and a date match whatever representation there is, so they count only once
+    the resource is known to exist (exists): a resource that does not exist, or a query that does
+    not run, gets its 404 or 400 (RFC 9110, 13.1.2-13.1.3). An exact ETag names what was sent.
+    """
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
-        return etag in [tag.strip() for tag in if_none_match.split(",")] or if_none_match.strip() == "*"
+        tags = [tag.strip() for tag in if_none_match.split(",")]
+        return etag in tags or (exists and "*" in tags)
     if_modified_since = request.headers.get("if-modified-since")
-    if if_modified_since and last_modified is not None:
+    if exists and if_modified_since and last_modified is not None:
         try:
             return last_modified.replace(microsecond=0) <= parsedate_to_datetime(if_modified_since)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return False
     return False
 

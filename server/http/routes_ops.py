@@ -12,7 +12,10 @@ router = APIRouter(tags=["Operations"])
 async def health(store: StoreDep) -> dict[str, object]:
     """Answers at once, whatever queries are running: it touches neither the workers nor the disk."""
     info = store.info
-    return {"status": "ok", "ready": True, "triples": info.triples, "graphs": len(info.graphs), "dataVersion": info.version}
+    return {
+        "status": "ok", "ready": True, "triples": info.triples, "graphs": len(info.graphs), "dataVersion": info.version,
+        "workers": store.load,
+    }
 
 
 @router.get("/metrics", summary="Prometheus metrics")

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from server.entity_service import EntityService, group_by_predicate
 from server.http.deps import EntitiesDep, StoreDep, VocabulariesDep
 from server.http.pages import render
-from server.http.representations import alternates, etag, pick, rdf_response, validators
+from server.http.representations import alternates, etag, not_modified, pick, rdf_response, validators
 from server.rdf_documents import CONTEXT_PATH, jsonld_context, serialise
 from server.vocabulary_docs import VocabularyDoc
 
@@ -90,7 +90,8 @@ async def _resource(request: Request, entities: EntityService, store: StoreDep) 
         return PlainTextResponse(f"{raw_path[:200]} is not a valid IRI path.\n", status_code=404)
     info = store.info
     name = "html" if chosen is None else chosen.name
-    headers, current = validators(request, etag(info.version, iri, name), info.last_modified)
+    tag = etag(info.version, iri, name)
+    headers, current = validators(request, tag, info.last_modified, exists=False)
     headers["Link"] = alternates(request.url.path)
     if current:
         return Response(status_code=304, headers=headers)
@@ -98,6 +99,8 @@ async def _resource(request: Request, entities: EntityService, store: StoreDep) 
         view = await entities.view(iri)
         if view is None:
             return await _not_found(request, entities, iri)
+        if not_modified(request, tag, info.last_modified):
+            return Response(status_code=304, headers=headers)
         return render(
             request, "entity.html", view=view, facts=group_by_predicate(view.facts),
             incoming=group_by_predicate(view.incoming), headers=headers, local=entities.local_path,
@@ -105,6 +108,8 @@ async def _resource(request: Request, entities: EntityService, store: StoreDep) 
     ntriples = await entities.triples(iri)
     if ntriples is None:
         return PlainTextResponse(_unknown(iri), status_code=404, headers={"Vary": "Accept"})
+    if not_modified(request, tag, info.last_modified):
+        return Response(status_code=304, headers=headers)
     context_url = str(request.url_for("context"))
     return rdf_response(serialise(ntriples, chosen, context_url), chosen, headers)
 

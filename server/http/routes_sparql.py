@@ -118,7 +118,7 @@ async def answer_query(request: Request, service: SparqlService, metrics: Metric
     headers = {"Vary": "Accept", "Cache-Control": "no-cache", "Last-Modified": format_datetime(info.last_modified, usegmt=True)}
     if plan.etag is not None:
         headers["ETag"] = plan.etag
-        if not_modified(request, plan.etag, info.last_modified):
+        if not_modified(request, plan.etag, info.last_modified, exists=False):
             return Response(status_code=304, headers=headers)
     try:
         answer = await service.execute(plan)
@@ -128,6 +128,10 @@ async def answer_query(request: Request, service: SparqlService, metrics: Metric
         raise
     if answer.cached:
         metrics.cache_hits.inc()
+    if plan.etag is not None and not_modified(request, plan.etag, info.last_modified):
+        if answer.output.path is not None:
+            os.unlink(answer.output.path)
+        return Response(status_code=304, headers=headers)
     return _response(answer, headers)
 
 

@@ -1,0 +1,80 @@
+"""Anonymous clients cannot hold every worker, a token holder is answered while they try, and a
+request whose client hangs up stops its job.
+
+The server here has two query workers, one of them kept for token holders, and a deadline of an
+hour, so a query held in a worker ends only when the server stops it. Every wait is for an event
+the server reports (/health says how many jobs run and wait), never for a length of time.
+"""
+
+import socket
+import time
+import urllib.parse
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from server.tokens import Role, TokenRegistry
+from tests.conftest import RunningServer
+
+# Every triple with every pair of triples, counted: hours of CPU in little memory.
+ENDLESS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, str]]:
+    folder = tmp_path_factory.mktemp("shares")
+    token = TokenRegistry(folder / "tokens.json").issue("partner", Role.SUBMITTER)
+    running = RunningServer(folder / "store", {
+        "ILOKG_QUERY_WORKERS": "2", "ILOKG_WORKERS_RESERVED_FOR_TOKENS": "1", "ILOKG_QUERIES_PER_CLIENT": "2",
+        "ILOKG_QUERY_TIMEOUT_SECONDS": "3600", "ILOKG_TOKENS_FILE": str(folder / "tokens.json"),
+    }).start()
+    yield running, token
+    running.stop()
+
+
+def _hold(server: RunningServer, query: str) -> socket.socket:
+    """Send a query over a connection left open (its answer never read); closing it hangs up."""
+    connection = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    connection.sendall(f"GET /sparql?query={urllib.parse.quote(query)} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    return connection
+
+
+def _wait_for_load(server: RunningServer, running: int, waiting: int) -> None:
+    while (load := httpx.get(server.url + "/health", timeout=30).json()["workers"]) != {"running": running, "waiting": waiting}:
+        assert load["running"] <= running and load["waiting"] <= waiting, load
+        time.sleep(0.02)
+
+
+def test_a_token_holder_is_answered_while_anonymous_clients_saturate_the_workers(server: tuple[RunningServer, str]) -> None:
+    running, token = server
+    first = _hold(running, ENDLESS)
+    _wait_for_load(running, 1, 0)
+    second = _hold(running, ENDLESS + " # another")
+    _wait_for_load(running, 1, 1)  # the anonymous share is one worker: the second waits
+    try:
+        third = httpx.get(running.url + "/sparql", params={"query": "ASK {}"}, timeout=30)
+        assert third.status_code == 429
+        assert third.text.startswith("One client address may have at most 2 of these requests running or waiting")
+        answered = httpx.get(running.url + "/sparql", params={"query": "ASK { ?s ?p ?o }", "format": "json"},
+                             headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        assert (answered.status_code, answered.json()["boolean"]) == (200, True)
+    finally:
+        first.close()
+        second.close()
+    # Both hung up: the running query's worker is stopped, the waiting one leaves the queue.
+    _wait_for_load(running, 0, 0)
+    after = httpx.get(running.url + "/sparql", params={"query": "ASK { ?s ?p ?o }", "format": "json"}, timeout=30)
+    assert (after.status_code, after.json()["boolean"]) == (200, True)
+
+
+def test_a_query_whose_client_hangs_up_frees_its_worker(server: tuple[RunningServer, str]) -> None:
+    running, _ = server
+    for round_ in range(3):  # each time the same single anonymous worker: it must be freed every time
+        held = _hold(running, ENDLESS + f" # {round_}")
+        _wait_for_load(running, 1, 0)
+        held.close()
+        _wait_for_load(running, 0, 0)
+    answered = httpx.get(running.url + "/sparql", params={"query": "ASK {}", "format": "json"}, timeout=30)
+    assert answered.status_code == 200
+
