@@ -46,6 +46,7 @@ def _send(server: RunningServer, request: bytes) -> tuple[int, bytes]:
 
 
 # Where the server reads headers: each entry point with a request line and, for POSTs, a body.
+TRIPLE = b"<https://example.org/a> a <https://example.org/B> ."
 ENTRIES = {
     "sparql-get": (b"GET /sparql?query=ASK%20%7B%7D HTTP/1.1", b""),
     "sparql-post": (b"POST /sparql HTTP/1.1\r\nContent-Type: application/sparql-query", b"ASK {}"),
@@ -54,8 +55,8 @@ ENTRIES = {
     "dataset": (b"GET /dataset HTTP/1.1", b""),
     "dump": (b"GET /dumps/ilo-partnerships.nq.gz HTTP/1.1", b""),
     "static": (b"GET /assets/site.css HTTP/1.1", b""),
-    "validate": (b"POST /validate HTTP/1.1\r\nContent-Type: text/turtle", b"<https://example.org/a> a <https://example.org/B> ."),
-    "submissions": (b"POST /submissions HTTP/1.1\r\nContent-Type: text/turtle", b"<https://example.org/a> <https://example.org/p> 1 ."),
+    "validate": (b"POST /validate HTTP/1.1\r\nContent-Type: text/turtle", TRIPLE),
+    "submissions": (b"POST /submissions HTTP/1.1\r\nContent-Type: text/turtle", TRIPLE),
     "health": (b"GET /health HTTP/1.1", b""),
 }
 DIGITS = b"9" * 5000
