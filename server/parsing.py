@@ -194,7 +194,10 @@ def _convert(term: object, source: str) -> Node:
 
 
 def _refuse_unsafe_iris(document: ParsedDocument) -> None:
-    for term in {t for triple in document.graph for t in triple if isinstance(t, URIRef)}:
+    # Datatype IRIs too (Turtle ^^, JSON-LD @type of a value, RDF/XML rdf:datatype): they follow the same rules.
+    terms = {t for triple in document.graph for t in triple if isinstance(t, URIRef)}
+    terms |= {t.datatype for t in document.graph.objects() if isinstance(t, Literal) and t.datatype is not None}
+    for term in terms:
         if term.startswith(RELATIVE_BASE):
             written = _relative_iri_as_written(document.text) or term[len(RELATIVE_BASE):]
             raise RdfInputError(

@@ -17,7 +17,12 @@ SUBMISSION = f"{ID}submission/"
 SUBMITTER = f"{ID}submitter/"
 SUBMISSION_GRAPHS = f"{GRAPH}submissions/"
 # Namespaces a submission may refer to but never describe: records, vocabulary, shapes, codes, graphs.
-RESERVED_NAMESPACES = (SUBMISSION, SUBMITTER, str(GRAPH), f"{BASE}ontology", f"{BASE}shapes", f"{BASE}codelist/")
+# Every IRI the server mints for itself or describes: records, graphs, vocabulary, shapes, codes, and
+# the dataset, its endpoint, dumps, queries and context (a submission must not speak for them).
+RESERVED_NAMESPACES = (
+    SUBMISSION, SUBMITTER, str(GRAPH), f"{BASE}ontology", f"{BASE}shapes", f"{BASE}codelist/", f"{BASE}dataset",
+    f"{BASE}.well-known/", f"{BASE}sparql", f"{BASE}dumps", f"{BASE}queries", f"{BASE}context.jsonld",
+)
 
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"

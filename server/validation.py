@@ -213,6 +213,7 @@ class Validator:
         # documents' nodes; what the walk may not reach is the class hierarchy for sh:class.
         self._class_axioms = Graph()
         self._class_axioms += ontology.triples((None, RDFS.subClassOf, None))
+        self._checked_classes = _checked_classes(shapes, ontology)
         inverse = {str(p) for p in shapes.objects(None, SH.inversePath) if isinstance(p, URIRef)}
         self.inverse_predicates: tuple[str, ...] = tuple(sorted(inverse | set(_EXTRA_INVERSE)))
 
@@ -252,7 +253,7 @@ class Validator:
         found = [(r, self._finding(report_graph, r, locators, data, context is not None)) for r in results]
         if context is not None:
             found = [(r, f) for r, f in found if f.file is not None]
-        found += _submission_rule_results(report_graph, locators, reserved, data)
+        found += _submission_rule_results(report_graph, locators, reserved, data, self._checked_classes)
         found.sort(key=lambda rf: _order(rf[1]))
         findings = [f for _, f in found]
         conforms = not any(f.severity == "Violation" for f in findings)
@@ -353,28 +354,64 @@ _IMPORTS_MESSAGE = (
 )
 
 
+_BLANK_ROOT_MESSAGE = (
+    "A blank node ([ … ] or _:b) that no named resource of the file points at: nothing could refer to it, "
+    "replace it or withdraw it alone. Name it with an IRI, or describe it inside the resource it belongs to."
+)
+
+
+_UNCHECKED_CLASS_MESSAGE = (
+    "{iri} is typed only with {classes}, which no shape of the graph checks: use a class of the vocabulary "
+    "(ilop:Project, org:Organization…), or the resource would enter the graph unchecked."
+)
+
+
 _UNTYPED_MESSAGE = (
     "{iri} has no rdf:type, so no rule of the graph applies to it: say what it is with a class of the "
     "vocabulary (a ilop:Project, an org:Organization…)."
 )
 
 
+def _checked_classes(shapes: Graph, ontology: Graph) -> frozenset[Node]:
+    """The classes some shape targets (sh:targetClass, or a shape that is itself a class), and their subclasses."""
+    checked = set(shapes.objects(None, SH.targetClass))
+    checked |= {s for s in shapes.subjects(RDF.type, SH.NodeShape) if (s, RDF.type, RDFS.Class) in shapes
+                or (s, RDF.type, OWL.Class) in shapes}
+    pending = list(checked)
+    while pending:
+        for subclass in ontology.subjects(RDFS.subClassOf, pending.pop()):
+            if subclass not in checked:
+                checked.add(subclass)
+                pending.append(subclass)
+    return frozenset(checked)
+
+
 def _submission_rule_results(
-    report: Graph, locators: list[tuple[ParsedDocument, NodeLocator]], reserved: Sequence[str], data: Graph
+    report: Graph, locators: list[tuple[ParsedDocument, NodeLocator]], reserved: Sequence[str], data: Graph,
+    checked_classes: frozenset[Node],
 ) -> list[tuple[Node, Finding]]:
     """The rules of submissions, which the shapes cannot say: a violation for each IRI under a reserved
-    namespace that a document describes, for each owl:imports, and for each IRI it describes that has
-    no type (in the document or the stored graph), which no shape would check."""
+    namespace that a document describes, for each owl:imports, for each IRI it describes that has no
+    type (in the document or the stored graph) or only types no shape checks, and for each blank node
+    that no named resource of the document leads to."""
     found = []
     if not reserved:
         return found
     for document, locator in locators:
-        subjects = {s for s in document.graph.subjects() if isinstance(s, URIRef) and str(s).startswith(tuple(reserved))}
+        graph = document.graph
+        subjects = {s for s in graph.subjects() if isinstance(s, URIRef) and str(s).startswith(tuple(reserved))}
         refusals = [(subject, _RESERVED_MESSAGE.format(iri=shorten(str(subject)))) for subject in sorted(subjects)]
         refusals += [(subject, _IMPORTS_MESSAGE.format(iri=target))
-                     for subject, target in sorted(document.graph.subject_objects(OWL.imports))]
-        untyped = {s for s in document.graph.subjects() if isinstance(s, URIRef) and (s, RDF.type, None) not in data}
-        refusals += [(subject, _UNTYPED_MESSAGE.format(iri=shorten(str(subject)))) for subject in sorted(untyped - subjects)]
+                     for subject, target in sorted(graph.subject_objects(OWL.imports))]
+        described = {s for s in graph.subjects() if isinstance(s, URIRef)} - subjects
+        for subject in sorted(described):
+            types = set(data.objects(subject, RDF.type))
+            if not types:
+                refusals.append((subject, _UNTYPED_MESSAGE.format(iri=shorten(str(subject)))))
+            elif not types & checked_classes:
+                classes = ", ".join(sorted(shorten(str(t)) for t in types))
+                refusals.append((subject, _UNCHECKED_CLASS_MESSAGE.format(iri=shorten(str(subject)), classes=classes)))
+        refusals += [(root, _BLANK_ROOT_MESSAGE) for root in sorted(_blank_roots(graph))]
         for subject, message in refusals:
             result = BNode()
             for predicate, obj in (
@@ -388,6 +425,18 @@ def _submission_rule_results(
             )
             found.append((result, finding))
     return found
+
+
+def _blank_roots(graph: Graph) -> set[BNode]:
+    """Blank nodes that no named resource leads to (through other blank nodes or directly), cycles included."""
+    reached: set[Node] = set()
+    pending = [s for s in set(graph.subjects()) if not isinstance(s, BNode)]
+    while pending:
+        for obj in graph.objects(pending.pop(), None):
+            if isinstance(obj, BNode) and obj not in reached:
+                reached.add(obj)
+                pending.append(obj)
+    return {s for s in set(graph.subjects()) if isinstance(s, BNode)} - reached
 
 
 def _mentioned_nodes(graph: Graph) -> set[Node]:

@@ -60,12 +60,23 @@ def report_response(request: Request, report: dict[str, Any], turtle: str, text:
     if chosen == "text/turtle":
         return Response(turtle, status_code=status, media_type="text/turtle", headers=headers)
     if chosen == "text/html":
-        return render(request, "report.html", status_code=status, report=report, lines=_lines(text, report))
+        shown = {**report, "results": report.get("results", [])[:HTML_FINDINGS]}
+        return render(request, "report.html", status_code=status, report=shown, lines=_lines(text, shown),
+                      total_findings=len(report.get("results", [])))
     return JSONResponse(report, status_code=status, headers=headers)
 
 
+# A page for people stays the size of a page, whatever the file: the JSON and Turtle reports hold
+# every finding; the HTML one the first findings and the lines around them (and the whole text of
+# a short file).
+HTML_FINDINGS = 200
+HTML_LINES = 2000
+_AROUND = 2
+
+
 def _lines(text: str, report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The submitted text line by line, each marked with the worst severity of the findings on it."""
+    """The submitted text line by line, each marked with the worst severity of the findings on it;
+    for a long file, only the lines around the marked ones, with a gap ({"gap": True}) between runs."""
     worst: dict[int, str] = {}
     for result in report.get("results", []):
         line = result.get("line")
@@ -73,7 +84,20 @@ def _lines(text: str, report: dict[str, Any]) -> list[dict[str, Any]]:
             worst[line] = result["severity"]
     if report.get("line"):
         worst[report["line"]] = "Violation"
-    return [{"number": n, "text": line, "mark": worst.get(n)} for n, line in enumerate(text.splitlines(), start=1)]
+    lines = text.splitlines()
+    if len(lines) <= HTML_LINES:
+        numbers = range(1, len(lines) + 1)
+    else:
+        around = {n for line in worst for n in range(line - _AROUND, line + _AROUND + 1) if 1 <= n <= len(lines)}
+        numbers = sorted(around)[:HTML_LINES]
+    shown: list[dict[str, Any]] = []
+    for n in numbers:
+        if shown and shown[-1]["number"] != n - 1 or not shown and n > 1:
+            shown.append({"gap": True, "number": n - 1})
+        shown.append({"number": n, "text": lines[n - 1], "mark": worst.get(n)})
+    if shown and shown[-1]["number"] < len(lines):
+        shown.append({"gap": True, "number": len(lines)})
+    return shown
 
 
 def error_response(request: Request, error: Exception) -> Response:

@@ -1,0 +1,81 @@
+"""Submissions follow their own rules everywhere: datatype IRIs obey the IRI rules in every syntax,
+the IRIs the server describes itself are reserved, and nothing enters the graph that no rule checks
+(untyped or unchecked classes, blank nodes that nothing named leads to)."""
+
+import httpx
+import pytest
+
+from server.submission_records import RESERVED_NAMESPACES
+from tests.conftest import SubmissionServer
+
+P = ("@prefix ilop: <https://w3id.org/ilo-partnerships/ontology#> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+     "@prefix ex: <https://example.org/> .\n")
+RDFXML = ('<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#">'
+          '<rdf:Description rdf:about="https://example.org/x"><rdfs:label rdf:datatype="{datatype}">x</rdfs:label>'
+          "</rdf:Description></rdf:RDF>")
+JSONLD = ('{{"@id": "https://example.org/x", "http://www.w3.org/2000/01/rdf-schema#label": '
+          '{{"@value": "x", "@type": "{datatype}"}}}}')
+
+DATATYPES = {"file": ("file:///etc/passwd", "file: IRI <file:///etc/passwd> is not accepted"),
+             "relative": ("foo", "relative IRI <foo>")}
+SYNTAXES = {
+    "turtle": ("text/turtle", lambda d: P + f'ex:x rdfs:label "x"^^<{d}> .'),
+    "jsonld": ("application/ld+json", lambda d: JSONLD.format(datatype=d)),
+    "rdfxml": ("application/rdf+xml", lambda d: RDFXML.format(datatype=d)),
+}
+
+
+def _post(server: SubmissionServer, path: str, body: str, media_type: str = "text/turtle") -> httpx.Response:
+    headers = {"Content-Type": media_type, **(server.auth("alice") if path == "/submissions" else {})}
+    return httpx.post(server.url + path, content=body.encode(), headers=headers, timeout=60)
+
+
+@pytest.mark.parametrize("path", ["/validate", "/submissions"])
+@pytest.mark.parametrize("syntax", SYNTAXES)
+@pytest.mark.parametrize("datatype", DATATYPES)
+def test_a_datatype_iri_obeys_the_iri_rules_in_every_syntax(
+    submission_server: SubmissionServer, path: str, syntax: str, datatype: str
+) -> None:
+    media_type, build = SYNTAXES[syntax]
+    iri, message = DATATYPES[datatype]
+    answer = _post(submission_server, path, build(iri), media_type)
+    assert answer.status_code == 400
+    assert message in answer.json()["detail"]
+
+
+def _refused(server: SubmissionServer, body: str, message: str) -> None:
+    """Both entry points refuse the file with the message: /validate reports it, /submissions stores nothing."""
+    report = _post(server, "/validate", body).json()
+    assert report["conforms"] is False
+    assert [r["message"] for r in report["results"] if message in r["message"]], report["results"]
+    stored = _post(server, "/submissions", body)
+    assert stored.status_code == 422
+
+
+def test_every_reserved_namespace_is_refused_even_when_typed(submission_server: SubmissionServer) -> None:
+    assert len(RESERVED_NAMESPACES) >= 12
+    for namespace in RESERVED_NAMESPACES:
+        _refused(submission_server, P + f'<{namespace}x> a ilop:Project ; rdfs:label "x"@en .',
+                 "is in a namespace the graph keeps for its own")
+
+
+@pytest.mark.parametrize("body", [
+    '[] a ilop:Project ; rdfs:label "x"@en .',
+    '[] rdfs:label "x"@en .',
+    '_:a rdfs:seeAlso _:b . _:b rdfs:seeAlso _:a .',  # a cycle of blank nodes with no way in
+])
+def test_a_blank_node_no_named_resource_leads_to_is_refused(submission_server: SubmissionServer, body: str) -> None:
+    _refused(submission_server, P + body, "that no named resource of the file points at")
+
+
+def test_a_resource_typed_only_with_classes_no_shape_checks_is_refused(submission_server: SubmissionServer) -> None:
+    _refused(submission_server, P + 'ex:x a ex:Unknown ; rdfs:label "x"@en .',
+             "<https://example.org/x> is typed only with <https://example.org/Unknown>, which no shape of the graph checks")
+
+
+def test_blank_nodes_inside_a_named_resource_and_subclasses_of_checked_classes_are_not_refused(
+    submission_server: SubmissionServer,
+) -> None:
+    body = P + 'ex:x a ilop:Ministry ; rdfs:label "x"@en ; rdfs:seeAlso [ rdfs:seeAlso [ rdfs:label "y" ] ] .'
+    messages = [r["message"] for r in _post(submission_server, "/validate", body).json()["results"]]
+    assert not [m for m in messages if "no named resource" in m or "no shape of the graph checks" in m], messages
