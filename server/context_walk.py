@@ -20,6 +20,10 @@ _DEFAULT = ox.DefaultGraph()
 
 
 class _Collector:
+    """The triples collected so far. Iterative, and capped on every triple: a stored structure of any
+    depth (an RDF list of a hundred thousand items is a chain of as many blank nodes) costs at most
+    max_triples, never a recursion per link."""
+
     def __init__(self, store: ox.Store, max_triples: int, excluded: ox.NamedNode | None):
         self.store = store
         self.max_triples = max_triples
@@ -32,13 +36,24 @@ class _Collector:
         return len(self.triples) >= self.max_triples
 
     def add(self, quads: Iterable[ox.Quad], reached: list[ox.NamedNode], follow: bool = True) -> None:
+        """Take the quads, and the descriptions of the blank nodes they lead to, to their ends."""
+        blanks: list[ox.BlankNode] = []
+        self._take(quads, reached, follow, blanks)
+        while blanks and not self.full:
+            node = blanks.pop()
+            self._take(self.store.quads_for_pattern(node, None, None, _DEFAULT), reached, True, blanks)
+
+    def _take(self, quads: Iterable[ox.Quad], reached: list[ox.NamedNode], follow: bool, blanks: list[ox.BlankNode]) -> None:
         for quad in quads:
+            if self.full:
+                return
             if self.excluded is not None and not self._asserted_elsewhere(quad):
                 continue
             self.triples.add(ox.Triple(quad.subject, quad.predicate, quad.object))
             for node in (quad.subject, quad.object):
-                if isinstance(node, ox.BlankNode):
-                    self.describe_blank(node, reached)
+                if isinstance(node, ox.BlankNode) and node not in self.described:
+                    self.described.add(node)
+                    blanks.append(node)
             if follow and isinstance(quad.object, ox.NamedNode) and quad.predicate != RDF_TYPE:
                 reached.append(quad.object)
 
@@ -48,12 +63,6 @@ class _Collector:
             not isinstance(q.graph_name, ox.DefaultGraph) and q.graph_name != self.excluded
             for q in self.store.quads_for_pattern(quad.subject, quad.predicate, quad.object, None)
         )
-
-    def describe_blank(self, node: ox.BlankNode, reached: list[ox.NamedNode]) -> None:
-        if node in self.described:
-            return
-        self.described.add(node)
-        self.add(self.store.quads_for_pattern(node, None, None, _DEFAULT), reached)
 
 
 def walk(

@@ -25,13 +25,23 @@ from server.rdf_formats import RdfSyntax
 from server.report_format import render_json
 from server.settings import Settings
 from server.store import GraphChange, GraphInfo, GraphStore
-from server.submission_records import RECORDS_QUERY, SubmissionRecord, records_from_results
+from server.submission_records import RECORDS_QUERY, SUBMISSION_GRAPHS, SubmissionRecord, records_from_results
 from server.tokens import Principal, Role
 from server.validation import Report
 from server.validation_service import ValidationService
 
 # How long a submission may wait for the ones before it before it is refused (503).
 _QUEUE_SECONDS = 60.0
+
+
+# The IRIs a submission alone describes that another submission refers to (at most 100 pairs: enough to name them).
+_DEPENDANTS = """SELECT DISTINCT ?other ?iri WHERE {{
+  GRAPH <{graph}> {{ ?iri ?described ?value }}
+  FILTER(isIRI(?iri))
+  GRAPH ?other {{ ?referrer ?refers ?iri }}
+  FILTER(?other != <{graph}> && STRSTARTS(STR(?other), "{submissions}"))
+  FILTER NOT EXISTS {{ GRAPH ?elsewhere {{ ?iri ?p ?o }} FILTER(?elsewhere != <{graph}>) }}
+}} ORDER BY ?other ?iri LIMIT 100"""
 
 
 class SubmissionError(Exception):
@@ -183,6 +193,14 @@ class SubmissionService:
                 raise SubmissionError(
                     403, f"Submission {submission_id} is {record.submitter}'s; only they or an operator may withdraw it."
                 )
+            dependants = await self._dependants(record)
+            if dependants:
+                named = "; ".join(f"{d.id} by {d.submitter} ({', '.join(f'<{i}>' for i in iris[:3])}"
+                                  f"{', …' if len(iris) > 3 else ''})" for d, iris in dependants)
+                raise SubmissionError(
+                    409, f"Submission {submission_id} cannot be withdrawn: other accepted submissions refer to what only it "
+                    f"describes, and would be left pointing at nothing: {named}. Those must be withdrawn or changed first.",
+                )
             tombstone = {"by": principal.name, "at": _now(), "record": json.dumps(record.as_dict())}
             folder = self._folder / record.id
             await asyncio.to_thread(write_atomic, folder / "withdrawn.json", json.dumps(tombstone).encode())
@@ -190,6 +208,18 @@ class SubmissionService:
             del self._records[record.id]
             self._withdrawn[record.id] = tombstone
             await asyncio.to_thread(self._remove_files, folder, keep="withdrawn.json")
+
+    async def _dependants(self, record: SubmissionRecord) -> list[tuple[SubmissionRecord, list[str]]]:
+        """Other submissions that refer to IRIs only this one describes, with those IRIs."""
+        output = await self._store.execute(
+            QueryJob(_DEPENDANTS.format(graph=record.graph, submissions=SUBMISSION_GRAPHS), "json", max_bytes=1024 * 1024),
+            self._settings.query_timeout_seconds,
+        )
+        rows = json.loads(output.body or b"{}").get("results", {}).get("bindings", [])
+        by_graph: dict[str, list[str]] = {}
+        for row in rows:
+            by_graph.setdefault(row["other"]["value"], []).append(row["iri"]["value"])
+        return [(r, sorted(by_graph[r.graph])) for r in self._records.values() if r.graph in by_graph]
 
     async def _accept(
         self, upload: Upload, digest: str, submitter: str, submission_id: str, current: SubmissionRecord | None = None
