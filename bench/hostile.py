@@ -7,6 +7,7 @@ them, against the goal of an answer within 2 s, on a real server with the bundle
 """
 
 import argparse
+import contextlib
 import os
 import secrets
 import socket
@@ -14,22 +15,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
 from bench.report import publish
 from server.tokens import Role, TokenRegistry
-from tests.security.corpus import CASES, Context
+from tests.security.corpus import CASES, Case, Context
 
 GOAL_SECONDS = 2.0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=8794)
-    parser.add_argument("--write", type=Path)
-    args = parser.parse_args()
+@contextlib.contextmanager
+def hostile_server(port: int, env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen[bytes], Context]]:
+    """A server with the bundled data and a token, and the context the corpus's cases are built from."""
     folder = Path(tempfile.mkdtemp(prefix="ilokg-hostile-"))
     token = TokenRegistry(folder / "tokens.json").issue("bench", Role.SUBMITTER)
     canary = folder / "canary.ttl"
@@ -37,11 +37,14 @@ def main() -> None:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
-    env = {**os.environ, "ILOKG_STORE_DIR": str(folder / "store"), "ILOKG_TOKENS_FILE": str(folder / "tokens.json"),
-           "ILOKG_SUBMISSION_RATE": "100000/minute", "ILOKG_VALIDATION_RATE": "100000/minute", "ILOKG_LOG_FORMAT": "text"}
-    process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(args.port)], env=env,
+    environment = {
+        **os.environ, "ILOKG_STORE_DIR": str(folder / "store"), "ILOKG_TOKENS_FILE": str(folder / "tokens.json"),
+        "ILOKG_SUBMISSION_RATE": "100000/minute", "ILOKG_VALIDATION_RATE": "100000/minute", "ILOKG_LOG_FORMAT": "text",
+        **(env or {}),
+    }
+    process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port)], env=environment,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{args.port}"
+    url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):
             try:
@@ -49,17 +52,30 @@ def main() -> None:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        context = Context(url, f"http://127.0.0.1:{listener.getsockname()[1]}/", canary, token)
-        rows = []
-        for case in CASES:
-            request = case.build(context)
-            started = time.perf_counter()
-            response = httpx.request(request.method, url + request.path, timeout=60, **request.kwargs)
-            rows.append((case, time.perf_counter() - started, response.status_code))
+        yield process, Context(url, f"http://127.0.0.1:{listener.getsockname()[1]}/", canary, token)
     finally:
         process.terminate()
         process.wait()
         listener.close()
+
+
+def send(context: Context, case: Case) -> int:
+    """Send one case of the corpus; the status it got."""
+    request = case.build(context)
+    return httpx.request(request.method, context.url + request.path, timeout=60, **request.kwargs).status_code
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8794)
+    parser.add_argument("--write", type=Path)
+    args = parser.parse_args()
+    rows = []
+    with hostile_server(args.port) as (_, context):
+        for case in CASES:
+            started = time.perf_counter()
+            status = send(context, case)
+            rows.append((case, time.perf_counter() - started, status))
     over = [(c.name, t) for c, t, _ in rows if t > GOAL_SECONDS]
     wrong = [(c.name, s) for c, _, s in rows if s != c.status]
     times = sorted(t for _, t, _ in rows)

@@ -7,30 +7,34 @@ replacement of one named graph. `EmbeddedStore` implements it with an on-disk py
 store and worker processes; an external SPARQL 1.1 store (oxigraph serve, Fuseki, QLever)
 can implement it later.
 
-How reads and writes share the on-disk store. Only one process may open it for writing, and
-a read-only handle must not be used while another process writes (RocksDB's read-only mode
-does not follow a writer's compactions). So the server process opens the store for writing
-only for the few milliseconds of a write, under the write side of a readers-writer lock whose
-read side every query holds; each write bumps a generation number, and a worker whose handle
-is older than the job's generation reopens it (about 10 ms at 1M triples) before reading.
-A write is one SPARQL Update, which pyoxigraph applies in one transaction: a crash at any
-point leaves the graph as it was before or as it is after, never in between.
+How reads and writes share the on-disk store. A published store directory is never written
+again: `store_dir` is a symbolic link to the current one, `<store>.generations/<n>`. A write
+takes a checkpoint of the current generation (RocksDB hard-links its files: 2 ms at a million
+triples), applies one SPARQL Update to the copy, which pyoxigraph runs in one transaction, and
+publishes it by replacing the link atomically. Queries never wait for a write: each job reads the
+generation that was current when it was scheduled, a consistent snapshot, through a read-only
+handle on a directory nobody writes (RocksDB supports no other way of sharing a store between
+processes); a generation is deleted once no job reads it. A crash before the link is replaced
+leaves the previous generation published and a half-made one that the next start removes.
 """
 
 import asyncio
 import concurrent.futures
+import contextlib
 import gc
 import hashlib
 import json
 import multiprocessing
 import os
 import shutil
+import threading
+from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-import aiorwlock
 import pebble
 import pyoxigraph as ox
 
@@ -235,6 +239,52 @@ def project_sources(settings: Settings) -> dict[str, Path]:
     return sources
 
 
+def _generations(store_dir: Path) -> Path:
+    return store_dir.with_name(store_dir.name + ".generations")
+
+
+def published(store_dir: Path) -> Path:
+    """The published generation of a store (store_dir links to it), made or migrated if need be.
+
+    A store of an earlier layout (a plain folder) becomes generation 0; generations that are not
+    published (a write cut short) are removed.
+    """
+    generations = _generations(store_dir)
+    generations.mkdir(parents=True, exist_ok=True)
+    if not store_dir.is_symlink():
+        first = generations / "0"
+        if store_dir.is_dir():
+            store_dir.rename(first)
+        else:
+            first.mkdir(exist_ok=True)
+        _link(store_dir, first)
+    current = store_dir.resolve()
+    for other in generations.iterdir():
+        if other != current:
+            shutil.rmtree(other, ignore_errors=True)
+    return current
+
+
+def _link(store_dir: Path, generation: Path) -> None:
+    """Point store_dir at a generation, atomically (a new link renamed over the old), and durably."""
+    staged = store_dir.with_name(store_dir.name + ".link")
+    staged.unlink(missing_ok=True)
+    staged.symlink_to(generation.relative_to(store_dir.parent))
+    os.replace(staged, store_dir)
+    folder = os.open(store_dir.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def _write_generation(current: Path, target: Path, change: GraphChange) -> int:
+    """A new generation: the current one's checkpoint with the change applied; the default graph's growth."""
+    shutil.rmtree(target, ignore_errors=True)
+    ox.Store.read_only(str(current)).backup(str(target))
+    return apply_change(target, change)
+
+
 class EmbeddedStore:
     """The embedded on-disk pyoxigraph store, queried by worker processes with hard deadlines."""
 
@@ -254,13 +304,17 @@ class EmbeddedStore:
         self._share = FairShare(
             settings.query_workers, settings.workers_reserved_for_tokens, settings.queries_per_client, settings.queries_per_token
         )
-        # fast=True: no extra event-loop turn per acquisition; writers go before waiting readers.
-        self._lock = aiorwlock.RWLock(fast=True)
-        self._generation = 0
+        self._current = published(settings.store_dir)
+        self._generation = int(self._current.name)
+        self._readers: Counter[Path] = Counter()  # jobs scheduled on each generation and not yet done
+        self._write_lock = asyncio.Lock()  # writes one at a time; reads never wait for one
 
     @classmethod
     def open(cls, settings: Settings) -> "EmbeddedStore":
         """Sync the project's files into the store, then start the query workers."""
+        # Before any worker starts: the only moment the published generation may be written in place
+        # (through the link: the manifest stays beside it).
+        published(settings.store_dir)
         return cls(settings, sync_files(settings.store_dir, project_sources(settings)))
 
     @property
@@ -286,7 +340,7 @@ class EmbeddedStore:
         return await self._in_worker(query_worker.describe, job, timeout)
 
     async def dump(self, job: DumpJob, timeout: float) -> None:
-        """Write the dump files of the store (see dumps), in a worker, while no write changes it.
+        """Write the dump files of the store (see dumps), in a worker, from the generation published when it starts.
 
         Raises DataChangedError if the store no longer holds job.version when the worker starts.
         """
@@ -298,41 +352,65 @@ class EmbeddedStore:
         loop = asyncio.get_running_loop()
         arrived, started = loop.time(), None
         try:
-            async with asyncio.timeout(timeout), self._lock.reader_lock:
+            async with asyncio.timeout(timeout), self._share.slot(fair_share.current.get()), self._reading() as generation:
+                # The version checked and the generation read are taken together: no write can come between.
                 if version is not None and version != self._info.version:
                     raise DataChangedError(version)
                 job = replace(
                     job,
-                    store_dir=str(self._settings.store_dir),
-                    generation=self._generation,
+                    store_dir=str(generation),
+                    generation=int(generation.name),
                     demote_after=self._settings.query_demote_after_seconds,
                 )
-                async with self._share.slot(fair_share.current.get()):
-                    started = loop.time()
-                    # The share admits no more jobs than there are workers: this one starts now.
-                    future = self._pool.schedule(function, args=(job,), timeout=max(0.001, timeout - (started - arrived)))
-                    try:
-                        return await asyncio.wrap_future(future)
-                    except asyncio.CancelledError:
-                        # The deadline, or the client went away: stop the job (its worker is killed if it runs).
-                        future.cancel()
-                        raise
+                started = loop.time()
+                # The share admits no more jobs than there are workers: this one starts now.
+                future = self._pool.schedule(function, args=(job,), timeout=max(0.001, timeout - (started - arrived)))
+                try:
+                    return await asyncio.wrap_future(future)
+                except asyncio.CancelledError:
+                    # The deadline, or the client went away: stop the job (its worker is killed if it runs).
+                    future.cancel()
+                    raise
         except (concurrent.futures.TimeoutError, TimeoutError):
             raise DeadlineExceededError(timeout, 0.0 if started is None else loop.time() - started) from None
         except pebble.ProcessExpired as error:
             # pebble starts a new worker in its place.
             raise WorkerDiedError(error.exitcode) from None
 
+    @contextlib.asynccontextmanager
+    async def _reading(self) -> AsyncIterator[Path]:
+        """The published generation, kept on disk until the job reading it is done."""
+        generation = self._current
+        self._readers[generation] += 1
+        try:
+            yield generation
+        finally:
+            self._readers[generation] -= 1
+            if not self._readers[generation]:
+                del self._readers[generation]
+                self._retire()
+
+    def _retire(self) -> None:
+        """Delete the generations that are neither published nor read (in a thread: a large one takes a while)."""
+        for old in _generations(self._settings.store_dir).iterdir():
+            if old != self._current and old not in self._readers and old.name.isdigit():
+                retired = old.with_name(f".retired-{old.name}")
+                old.rename(retired)
+                threading.Thread(target=shutil.rmtree, args=(retired, True), daemon=True).start()
+
     async def write(self, change: GraphChange) -> None:
-        """Replace or remove one named graph atomically, while no query reads the store."""
-        async with self._lock.writer_lock:
+        """Replace or remove one named graph atomically, in a new generation; queries go on meanwhile."""
+        async with self._write_lock:
+            target = self._current.with_name(str(self._generation + 1))
             # Shielded: once begun, a write finishes even if its client goes away.
-            growth = await asyncio.shield(asyncio.to_thread(apply_change, self._settings.store_dir, change))
-            self._generation += 1
+            growth = await asyncio.shield(asyncio.to_thread(_write_generation, self._current, target, change))
+            await asyncio.shield(asyncio.to_thread(_link, self._settings.store_dir, target))
+            self._current, self._generation = target, self._generation + 1
             graphs = [g for g in self._info.graphs if g.iri != change.graph]
             if change.info is not None:
                 graphs.append(change.info)
             self._info = _info_for(graphs, self._info.triples + growth)
+            self._retire()
 
     def adopt(self, graphs: list[GraphInfo]) -> None:
         """Count graphs written earlier (submissions found at start-up) in the store's description."""

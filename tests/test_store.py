@@ -4,6 +4,7 @@ import asyncio
 import json
 import shutil
 import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -11,9 +12,18 @@ import pyoxigraph as ox
 import pytest
 
 from server.dumps import dump_files
-from server.query_worker import DumpJob
+from server.query_worker import DumpJob, QueryJob
 from server.settings import Settings
-from server.store import DataChangedError, EmbeddedStore, GraphChange, GraphInfo, graph_iri, project_sources, sync_files
+from server.store import (
+    DataChangedError,
+    EmbeddedStore,
+    GraphChange,
+    GraphInfo,
+    graph_iri,
+    project_sources,
+    published,
+    sync_files,
+)
 from tests.conftest import RunningServer
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -133,3 +143,76 @@ def test_a_dump_of_a_version_the_store_no_longer_holds_is_refused(project_copy: 
     assert not (tmp_path / "stale").exists()
     written = sorted(str(p.relative_to(tmp_path / "current")) for p in (tmp_path / "current").rglob("*") if p.is_file())
     assert written == sorted(f.name for f in dump_files(list(graphs)))
+
+
+# ---- generations: a write makes a new one; readers keep the one they started on
+
+LONG = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # hours of CPU in little memory
+
+
+def _change(n: int) -> GraphChange:
+    triples = "\n".join(f"<https://example.org/s{i}> <https://example.org/p> {i} ." for i in range(n))
+    return GraphChange("https://example.org/graph/big", triples, None)
+
+
+def test_a_write_lands_while_a_long_query_still_reads_the_generation_it_started_on(project_copy: Settings) -> None:
+    settings = project_copy.model_copy(update={"query_timeout_seconds": 3600.0, "query_workers": 2})
+    store = EmbeddedStore.open(settings)
+
+    async def run() -> tuple[bool, int, int, int]:
+        before = store.info.triples
+        reading = asyncio.ensure_future(store.execute(QueryJob(LONG, "json"), 3600))
+        while store.load["running"] == 0:  # the event: the long query holds a worker
+            await asyncio.sleep(0.01)
+        await store.write(_change(20_000))
+        still_reading = not reading.done()
+        reading.cancel()
+        counted = json.loads((await store.execute(QueryJob(COUNT, "json"), 60)).body or b"")
+        generations = sorted(p.name for p in settings.store_dir.with_name("store.generations").iterdir())
+        return still_reading, before, int(counted["results"]["bindings"][0]["n"]["value"]), len(generations)
+
+    try:
+        still_reading, before, count, _ = asyncio.run(run())
+    finally:
+        store.close()
+    assert still_reading, "the write waited for the query"
+    assert count == store.info.triples == before + 20_000
+
+
+def test_a_store_of_the_earlier_layout_becomes_generation_0(project_copy: Settings) -> None:
+    plain = project_copy.store_dir
+    sync_files(plain, project_sources(project_copy))  # a plain folder, as earlier versions made it
+    assert plain.is_dir() and not plain.is_symlink()
+    counts = _graph_counts(plain)
+    current = published(plain)
+    assert plain.is_symlink() and current == plain.with_name("store.generations") / "0"
+    assert _graph_counts(plain) == counts
+
+
+def test_a_generation_left_half_made_by_a_crash_is_removed_and_the_published_one_kept(project_copy: Settings) -> None:
+    current = published(project_copy.store_dir)
+    sync_files(project_copy.store_dir, project_sources(project_copy))
+    half_made = current.with_name(str(int(current.name) + 1))
+    half_made.mkdir()
+    (half_made / "000001.sst").write_bytes(b"torn")
+    assert published(project_copy.store_dir) == current
+    assert not half_made.exists()
+
+
+def test_old_generations_are_deleted_once_nobody_reads_them(project_copy: Settings) -> None:
+    store = EmbeddedStore.open(project_copy)
+    generations = project_copy.store_dir.with_name("store.generations")
+
+    async def run() -> None:
+        for n in (10, 20, 30):
+            await store.write(_change(n))
+
+    try:
+        asyncio.run(run())
+    finally:
+        store.close()
+    deadline = time.monotonic() + 60
+    while len(list(generations.iterdir())) > 1 and time.monotonic() < deadline:  # retired in a thread: the folder goes
+        time.sleep(0.01)
+    assert [p.name for p in generations.iterdir()] == ["3"]
+    assert project_copy.store_dir.resolve() == generations / "3"
