@@ -68,8 +68,9 @@ def main() -> None:
            "ILOKG_MAX_SUBMISSION_BYTES": str(len(data) + 1024), "ILOKG_MAX_SUBMISSION_TRIPLES": "1000000",
            "ILOKG_VALIDATION_TIMEOUT_SECONDS": "600", "ILOKG_PARSE_TIMEOUT_SECONDS": "600", "ILOKG_LOG_FORMAT": "text",
            "ILOKG_QUERIES_PER_CLIENT": "64"}
+    log = (folder / "server.log").open("wb")
     process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(args.port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{args.port}"
     samples: list[tuple[float, float]] = []
     stop = threading.Event()
@@ -87,7 +88,7 @@ def main() -> None:
         post_start = time.monotonic()
         created = httpx.post(url + "/submissions", content=data, headers=headers, timeout=900)
         post_end = time.monotonic()
-        assert created.status_code == 201, created.text[:500]
+        assert created.status_code == 201, f"{created.text[:500]} (server log: {folder / 'server.log'})"
         triples = created.json()["triples"]
         time.sleep(2)
         delete_start = time.monotonic()

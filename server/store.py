@@ -391,9 +391,10 @@ class EmbeddedStore:
                 self._retire()
 
     def _retire(self) -> None:
-        """Delete the generations that are neither published nor read (in a thread: a large one takes a while)."""
+        """Delete the generations older than the published one that no job reads (in a thread: a large one takes
+        a while). The one a write is making is newer, and left alone."""
         for old in _generations(self._settings.store_dir).iterdir():
-            if old != self._current and old not in self._readers and old.name.isdigit():
+            if old.name.isdigit() and int(old.name) < self._generation and old not in self._readers:
                 retired = old.with_name(f".retired-{old.name}")
                 old.rename(retired)
                 threading.Thread(target=shutil.rmtree, args=(retired, True), daemon=True).start()

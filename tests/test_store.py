@@ -216,3 +216,31 @@ def test_old_generations_are_deleted_once_nobody_reads_them(project_copy: Settin
         time.sleep(0.01)
     assert [p.name for p in generations.iterdir()] == ["3"]
     assert project_copy.store_dir.resolve() == generations / "3"
+
+
+def test_reads_that_end_during_a_write_do_not_remove_the_generation_being_written(project_copy: Settings) -> None:
+    # Found by bench/write_stall.py: each read's end retired every generation but the published one.
+    store = EmbeddedStore.open(project_copy)
+
+    async def run() -> int:
+        writing = asyncio.ensure_future(store.write(_change(20_000)))
+        ended_during = 0
+        while not writing.done():
+            await store.execute(QueryJob("ASK { ?s ?p ?o }", "json"), 60)
+            ended_during += not writing.done()
+        await writing
+        return ended_during
+
+    try:
+        ended_during = asyncio.run(run())
+    finally:
+        store.close()
+    assert ended_during > 0
+    assert store.info.triples == _graph_total(project_copy.store_dir)
+
+
+def _graph_total(store_dir: Path) -> int:
+    store = ox.Store.read_only(str(store_dir))
+    total = int(next(iter(store.query(COUNT)))["n"].value)  # type: ignore[index]
+    del store
+    return total
