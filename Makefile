@@ -23,12 +23,13 @@ $(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
 
 setup: $(BIN)/.installed $(WEB)/node_modules/.installed
 
-# The browser tests drive Debian's Chromium (never a browser downloaded by Playwright).
+# Debian packages the tests need: Chromium for the browser tests (never a browser downloaded by
+# Playwright), and libseccomp for the workers' system-call filter (server/containment.py).
 CHROMIUM ?= /usr/bin/chromium
 browser:
-	@test -x $(CHROMIUM) || { \
+	@test -x $(CHROMIUM) && /sbin/ldconfig -p | grep -q 'libseccomp.so.2 ' || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium libseccomp2 >/dev/null; }
 
 # The main job: the SPARQL server on the embedded store with the bundled data, on 127.0.0.1:8000.
 run: setup

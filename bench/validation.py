@@ -48,7 +48,9 @@ def _prepare(size: int) -> Path:
 
 def _serve(size: int, data: Path, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ILOKG_DATA_DIR": str(data), "ILOKG_STORE_DIR": str(WORK / str(size) / "store-validation"),
-           "ILOKG_VALIDATION_RATE": "100000/minute", "ILOKG_TOKENS_FILE": str(WORK / "no-tokens.json")}
+           "ILOKG_VALIDATION_RATE": "100000/minute", "ILOKG_TOKENS_FILE": str(WORK / "no-tokens.json"),
+           # Every simulated client comes from 127.0.0.1: one address's share would be all of them.
+           "ILOKG_QUERIES_PER_CLIENT": "1000", "ILOKG_VALIDATIONS_PER_CLIENT": "1000"}
     process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 1200

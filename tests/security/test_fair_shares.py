@@ -78,3 +78,30 @@ def test_a_query_whose_client_hangs_up_frees_its_worker(server: tuple[RunningSer
     answered = httpx.get(running.url + "/sparql", params={"query": "ASK {}", "format": "json"}, timeout=30)
     assert answered.status_code == 200
 
+
+
+@pytest.fixture(scope="module")
+def short_deadline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    running = RunningServer(tmp_path_factory.mktemp("memory") / "store", {
+        "ILOKG_QUERY_WORKERS": "2", "ILOKG_WORKERS_RESERVED_FOR_TOKENS": "1", "ILOKG_QUERIES_PER_CLIENT": "4",
+        "ILOKG_QUERY_TIMEOUT_SECONDS": "2",
+    }).start()
+    yield running
+    running.stop()
+
+
+EARLIER = "on an earlier request for the same query and data; it was not run again"
+
+
+def test_time_spent_waiting_for_a_worker_does_not_mark_a_query_as_too_expensive(short_deadline: RunningServer) -> None:
+    holder = _hold(short_deadline, ENDLESS)  # takes the only anonymous worker until its deadline
+    _wait_for_load(short_deadline, 1, 0)
+    waited = httpx.get(short_deadline.url + "/sparql", params={"query": ENDLESS + " # waits"}, timeout=60)
+    holder.close()
+    # Its deadline passed while it waited (or just after it began): not remembered as too expensive.
+    assert waited.status_code == 422 and EARLIER not in waited.text
+    ran = httpx.get(short_deadline.url + "/sparql", params={"query": ENDLESS + " # waits"}, timeout=60)
+    assert ran.status_code == 422 and EARLIER not in ran.text, "it was refused without being run"
+    # Having run for its whole deadline, it is remembered now.
+    again = httpx.get(short_deadline.url + "/sparql", params={"query": ENDLESS + " # waits"}, timeout=60)
+    assert again.status_code == 422 and EARLIER in again.text
