@@ -12,17 +12,14 @@ then withdraws it. Reads are grouped by when they were sent: before the write, w
 import argparse
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import httpx
 
+from bench.hostile import hostile_server
 from bench.report import publish
-from server.tokens import Role, TokenRegistry
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "submissions" / "new-project.ttl"
 
@@ -61,45 +58,32 @@ def main() -> None:
     parser.add_argument("--label", default="this version")
     parser.add_argument("--write", type=Path)
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="ilokg-writes-"))
-    token = TokenRegistry(folder / "tokens.json").issue("bench", Role.SUBMITTER)
     data = submission(args.copies)
-    env = {**os.environ, "ILOKG_STORE_DIR": str(folder / "store"), "ILOKG_TOKENS_FILE": str(folder / "tokens.json"),
-           "ILOKG_MAX_SUBMISSION_BYTES": str(len(data) + 1024), "ILOKG_MAX_SUBMISSION_TRIPLES": "1000000",
-           "ILOKG_VALIDATION_TIMEOUT_SECONDS": "600", "ILOKG_PARSE_TIMEOUT_SECONDS": "600", "ILOKG_LOG_FORMAT": "text",
-           "ILOKG_QUERIES_PER_CLIENT": "64"}
-    log = (folder / "server.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(args.port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=log)
-    url = f"http://127.0.0.1:{args.port}"
+    env = {"ILOKG_MAX_SUBMISSION_BYTES": str(len(data) + 1024), "ILOKG_MAX_SUBMISSION_TRIPLES": "1000000",
+           "ILOKG_VALIDATION_TIMEOUT_SECONDS": "600", "ILOKG_PARSE_TIMEOUT_SECONDS": "600", "ILOKG_QUERIES_PER_CLIENT": "64"}
     samples: list[tuple[float, float]] = []
     stop = threading.Event()
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with hostile_server(args.port, env) as (_, context):
+        url = context.url
         reader = threading.Thread(target=_reader, args=(url, stop, samples))
         reader.start()
-        time.sleep(3)
-        headers = {"Content-Type": "text/turtle", "Authorization": f"Bearer {token}"}
-        post_start = time.monotonic()
-        created = httpx.post(url + "/submissions", content=data, headers=headers, timeout=900)
-        post_end = time.monotonic()
-        assert created.status_code == 201, f"{created.text[:500]} (server log: {folder / 'server.log'})"
-        triples = created.json()["triples"]
-        time.sleep(2)
-        delete_start = time.monotonic()
-        withdrawn = httpx.delete(url + created.json()["links"]["self"], headers=headers, timeout=900)
-        delete_end = time.monotonic()
-        assert withdrawn.status_code == 204, withdrawn.text
-        time.sleep(3)
-    finally:
-        stop.set()
-        process.terminate()
-        process.wait()
+        try:
+            time.sleep(3)
+            headers = {"Content-Type": "text/turtle", "Authorization": f"Bearer {context.token}"}
+            post_start = time.monotonic()
+            created = httpx.post(url + "/submissions", content=data, headers=headers, timeout=900)
+            post_end = time.monotonic()
+            assert created.status_code == 201, created.text[:500]
+            triples = created.json()["triples"]
+            time.sleep(2)
+            delete_start = time.monotonic()
+            withdrawn = httpx.delete(url + created.json()["links"]["self"], headers=headers, timeout=900)
+            delete_end = time.monotonic()
+            assert withdrawn.status_code == 204, withdrawn.text
+            time.sleep(3)
+        finally:
+            stop.set()
+            reader.join()
     before = [t for s, t in samples if s < post_start]
     posting = [t for s, t in samples if post_start <= s < post_end]
     deleting = [t for s, t in samples if delete_start <= s < delete_end]
