@@ -53,16 +53,28 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def report_response(request: Request, report: dict[str, Any], turtle: str, text: str, status: int = 200) -> Response:
-    """A report in the format the client asks for (JSON unless it prefers Turtle or HTML)."""
-    chosen = choose(request.headers.get("accept"), _REPORT_TYPES)
+_REPORT_FORMATS = {"json": "application/json", "turtle": "text/turtle", "html": "text/html"}
+
+
+def report_response(
+    request: Request, report: dict[str, Any], turtle: str, text: str, status: int = 200, stored_at: str | None = None,
+    wanted: str | None = None,
+) -> Response:
+    """A report in the format the client asks for (`wanted`, a name of _REPORT_FORMATS, else Accept; JSON by default).
+
+    stored_at: the URL of a stored report, which the HTML page links to for the whole report.
+    """
+    if wanted is not None and wanted not in _REPORT_FORMATS:
+        return JSONResponse({"detail": f"Unknown format {wanted[:40]!r}; use one of: {', '.join(_REPORT_FORMATS)}."},
+                            status_code=400)
+    chosen = _REPORT_FORMATS[wanted] if wanted else choose(request.headers.get("accept"), _REPORT_TYPES)
     headers = {"Vary": "Accept"}
     if chosen == "text/turtle":
         return Response(turtle, status_code=status, media_type="text/turtle", headers=headers)
     if chosen == "text/html":
         shown = {**report, "results": report.get("results", [])[:HTML_FINDINGS]}
         return render(request, "report.html", status_code=status, report=shown, lines=_lines(text, shown),
-                      total_findings=len(report.get("results", [])))
+                      total_findings=len(report.get("results", [])), report_url=stored_at)
     return JSONResponse(report, status_code=status, headers=headers)
 
 
@@ -181,13 +193,18 @@ async def get_submission(submission_id: SubmissionId, submissions: SubmissionsDe
     return submissions.get(submission_id).as_dict()
 
 
-@router.get("/submissions/{submission_id}/report", summary="A submission's validation report", responses={200: _REPORT_RESPONSE})
-async def get_report(request: Request, submission_id: SubmissionId, submissions: SubmissionsDep) -> Response:
-    """The report the submission was accepted with."""
+@router.get("/submissions/{submission_id}/report", summary="A submission's validation report",
+            responses={200: _REPORT_RESPONSE, 400: {"description": "An unknown format."}})
+async def get_report(
+    request: Request, submission_id: SubmissionId, submissions: SubmissionsDep,
+    format: Annotated[str | None, Query(description="json, turtle or html; by default from Accept.")] = None,
+) -> Response:
+    """The report the submission was accepted with (an HTML page shows the first findings and links here for all)."""
     record = submissions.get(submission_id)
     report = json.loads(submissions.report_json(record))
     text = submissions.original(record).decode("utf-8-sig")
-    return report_response(request, report, submissions.report_turtle(record).decode("utf-8"), text)
+    return report_response(request, report, submissions.report_turtle(record).decode("utf-8"), text,
+                           stored_at=request.url.path, wanted=format)
 
 
 @router.get(

@@ -6,7 +6,9 @@ import re
 import httpx
 
 from server.http.routes_submissions import HTML_FINDINGS, HTML_LINES
-from tests.conftest import SubmissionServer
+from tests.conftest import FIXTURES, SubmissionServer
+
+NEW_PROJECT = FIXTURES / "submissions" / "new-project.ttl"
 
 PREFIXES = "@prefix ilop: <https://w3id.org/ilo-partnerships/ontology#> .\n"
 
@@ -50,3 +52,27 @@ def test_a_short_file_is_shown_whole(submission_server: SubmissionServer) -> Non
     page = _validate(submission_server, data, "text/html")
     assert [int(n) for n in re.findall(r'<li id="L(\d+)"', page.text)] == list(range(1, data.decode().count("\n") + 1))
     assert '<li class="gap"' not in page.text
+
+
+def test_a_stored_reports_page_links_to_the_whole_report(submission_server: SubmissionServer) -> None:
+    # People who hold no post: one warning each, so the file is stored with more findings than a page shows.
+    text = NEW_PROJECT.read_text(encoding="utf-8")
+    prefixes = "".join(line + "\n" for line in text.splitlines() if line.startswith("@prefix"))
+    source = text[text.index("ex:green-jobs-brief a ilop:SourceDocument"):]
+    people = "".join(f'ex:person-{n} a ilop:Person ; rdfs:label "Person {n}"@en ; prov:wasDerivedFrom ex:green-jobs-brief .\n'
+                     for n in range(HTML_FINDINGS + 20))
+    stored = httpx.post(submission_server.url + "/submissions", content=(prefixes + source + people).encode(), timeout=120,
+                        headers={"Content-Type": "text/turtle", **submission_server.auth("alice")})
+    assert stored.status_code == 201, stored.text[:300]
+    report_url = stored.json()["links"]["self"] + "/report"
+    try:
+        page = httpx.get(submission_server.url + report_url, headers={"Accept": "text/html"}, timeout=60)
+        assert f'<a href="{report_url}?format=json">the whole report in JSON</a>' in page.text
+        whole = httpx.get(submission_server.url + report_url, params={"format": "json"}, timeout=60).json()
+        assert len(whole["results"]) == HTML_FINDINGS + 20 > len(re.findall(r'<tr class="warning">', page.text))
+        turtle = httpx.get(submission_server.url + report_url, params={"format": "turtle"}, timeout=60)
+        assert turtle.headers["content-type"].startswith("text/turtle")
+        unknown = httpx.get(submission_server.url + report_url, params={"format": "pdf"}, timeout=60)
+        assert (unknown.status_code, unknown.json()["detail"]) == (400, "Unknown format 'pdf'; use one of: json, turtle, html.")
+    finally:
+        httpx.delete(submission_server.url + stored.json()["links"]["self"], headers=submission_server.auth("alice"), timeout=60)
