@@ -45,8 +45,6 @@ from server.submissions import SubmissionError, SubmissionRejectedError, Submiss
 from server.validation_service import SubmissionInputError, ValidationService
 from server.vocabulary_docs import VocabularyDocs
 
-# Paths whose requests run jobs in workers: cancelled when their client hangs up.
-_JOB_PATHS = ("/sparql", "/queries/", "/validate", "/submissions", "/id/", "/codelist/", "/dumps", "/dataset", "/.well-known/")
 _STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
 
@@ -95,8 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_submission_bytes, prefixes=("/validate", "/submissions"))
     app.add_middleware(SecurityHeadersMiddleware)
-    # Outside the body limit: its pump reads the connection, the limit what the route reads.
-    app.add_middleware(RequesterMiddleware, tokens=app.state.guard.tokens, watched=_JOB_PATHS)
+    app.add_middleware(RequesterMiddleware, tokens=app.state.guard.tokens)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(routes_sparql.router)
     app.include_router(routes_queries.build_router(catalogue, settings.max_page_size))

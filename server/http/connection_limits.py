@@ -102,6 +102,13 @@ def protocol_with_limits(
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
+            cycle = self.cycle
+            if cycle is not None and not cycle.response_complete:
+                # The client hung up before its answer: stop the request's work (a query's worker is
+                # killed, a waiting job leaves its queue); the app is told why (see requester).
+                cycle.scope.setdefault("state", {})["client_hung_up"] = True
+                for task in self.tasks:
+                    task.cancel()
             super().connection_lost(exc)
 
         def _expect_headers(self) -> None:
