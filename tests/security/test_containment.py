@@ -28,6 +28,7 @@ from server.sparql_service import QueryRequest, SparqlError, SparqlService
 from server.startup_checks import uncontained_workers
 from server.store import EmbeddedStore
 from tests.conftest import RunningServer
+from tests.support.processes import alive, children, cpu_ticks
 
 
 @pytest.mark.parametrize("layer", containment.LAYERS)
@@ -158,27 +159,10 @@ def test_a_query_past_the_memory_cap_is_refused_and_its_worker_replaced(store_se
     assert b'"boolean":true' in after
 
 
-def _children(pid: int) -> set[int]:
-    found = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found |= {int(c) for c in (task / "children").read_text().split()}
-    return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return "\nState:\tZ" not in status
 
 
-def _cpu_ticks(pid: int) -> int:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0
-    return int(fields[11]) + int(fields[12])  # utime + stime
 
 
 @pytest.fixture
@@ -190,7 +174,7 @@ def killable_server(tmp_path: Path) -> Iterator[RunningServer]:
 
 def test_a_busy_worker_dies_with_the_server_even_when_it_is_killed(killable_server: RunningServer) -> None:
     assert killable_server.process is not None
-    workers = _children(killable_server.process.pid)
+    workers = children(killable_server.process.pid)
     assert len(workers) >= 5, workers  # four query workers and one validation worker, at least
     # Every triple with every pair of triples, counted: hours of CPU in little memory.
     endless = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -202,11 +186,11 @@ def test_a_busy_worker_dies_with_the_server_even_when_it_is_killed(killable_serv
     threading.Thread(target=ask, daemon=True).start()
     busy = None
     while busy is None:  # the event: a worker has spent a second of CPU on it
-        busy = next((pid for pid in workers if _cpu_ticks(pid) > os.sysconf("SC_CLK_TCK")), None)
+        busy = next((pid for pid in workers if cpu_ticks(pid) > os.sysconf("SC_CLK_TCK")), None)
         time.sleep(0.05)
     os.kill(killable_server.process.pid, signal.SIGKILL)
     killable_server.process.wait()
     deadline = time.monotonic() + 60
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not [pid for pid in workers if _alive(pid)]
+    assert not [pid for pid in workers if alive(pid)]

@@ -12,7 +12,6 @@ import socket
 import time
 import urllib.parse
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,6 +19,7 @@ import pytest
 from bench.write_stall import submission
 from server.tokens import Role, TokenRegistry
 from tests.conftest import RunningServer
+from tests.support.processes import alive, children, cpu_ticks
 
 # Every triple with every pair of triples, counted: hours of CPU in little memory.
 ENDLESS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -86,19 +86,8 @@ def test_a_query_whose_client_hangs_up_frees_its_worker(server: tuple[RunningSer
 
 
 
-def _cpu_ticks(pid: int) -> int:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0
-    return int(fields[11]) + int(fields[12])
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
 
 
 def test_a_validation_whose_client_hangs_up_is_stopped(server: tuple[RunningServer, str]) -> None:
@@ -106,16 +95,15 @@ def test_a_validation_whose_client_hangs_up_is_stopped(server: tuple[RunningServ
     assert running.process is not None
     warm = httpx.post(running.url + "/validate", content=submission(1), headers={"Content-Type": "text/turtle"}, timeout=60)
     assert warm.status_code == 200  # the validation worker is up
-    workers = {int(c) for task in Path(f"/proc/{running.process.pid}/task").iterdir()
-               for c in (task / "children").read_text().split()}
-    before = {pid: _cpu_ticks(pid) for pid in workers}
+    workers = children(running.process.pid)
+    before = {pid: cpu_ticks(pid) for pid in workers}
     data = submission(2000)  # 96,000 triples: tens of seconds of parsing and validating
     connection = socket.create_connection(("127.0.0.1", running.port), timeout=30)
     connection.sendall(b"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: text/turtle\r\n"
                        b"Content-Length: %d\r\n\r\n" % len(data) + data)
     busy, deadline = None, time.monotonic() + 120
     while busy is None and time.monotonic() < deadline:  # the event: a worker has spent half a second of CPU on it
-        busy = next((pid for pid in workers if _cpu_ticks(pid) - before[pid] > os.sysconf("SC_CLK_TCK") // 2), None)
+        busy = next((pid for pid in workers if cpu_ticks(pid) - before[pid] > os.sysconf("SC_CLK_TCK") // 2), None)
         time.sleep(0.05)
     connection.settimeout(0)
     early = b""
@@ -124,9 +112,9 @@ def test_a_validation_whose_client_hangs_up_is_stopped(server: tuple[RunningServ
     assert busy is not None, f"no worker took it up; the server said {early[-300:]!r}"
     connection.close()
     deadline = time.monotonic() + 60  # its deadlines are 600 s: only the hang-up can end it sooner
-    while _alive(busy) and time.monotonic() < deadline:
+    while alive(busy) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(busy), "the validation ran on for nobody"
+    assert not alive(busy), "the validation ran on for nobody"
     assert httpx.get(running.url + "/health", timeout=30).json()["status"] == "ok"
 
 
