@@ -304,8 +304,7 @@ class EmbeddedStore:
         self._share = FairShare(
             settings.query_workers, settings.workers_reserved_for_tokens, settings.queries_per_client, settings.queries_per_token
         )
-        self._current = published(settings.store_dir)
-        self._generation = int(self._current.name)
+        self._current = settings.store_dir.resolve()  # the generation open() published
         self._readers: Counter[Path] = Counter()  # jobs scheduled on each generation and not yet done
         self._write_lock = asyncio.Lock()  # writes one at a time; reads never wait for one
 
@@ -394,7 +393,7 @@ class EmbeddedStore:
         """Delete the generations older than the published one that no job reads (in a thread: a large one takes
         a while). The one a write is making is newer, and left alone."""
         for old in _generations(self._settings.store_dir).iterdir():
-            if old.name.isdigit() and int(old.name) < self._generation and old not in self._readers:
+            if old.name.isdigit() and int(old.name) < int(self._current.name) and old not in self._readers:
                 retired = old.with_name(f".retired-{old.name}")
                 old.rename(retired)
                 threading.Thread(target=shutil.rmtree, args=(retired, True), daemon=True).start()
@@ -402,11 +401,11 @@ class EmbeddedStore:
     async def write(self, change: GraphChange) -> None:
         """Replace or remove one named graph atomically, in a new generation; queries go on meanwhile."""
         async with self._write_lock:
-            target = self._current.with_name(str(self._generation + 1))
+            target = self._current.with_name(str(int(self._current.name) + 1))
             # Shielded: once begun, a write finishes even if its client goes away.
             growth = await asyncio.shield(asyncio.to_thread(_write_generation, self._current, target, change))
             await asyncio.shield(asyncio.to_thread(_link, self._settings.store_dir, target))
-            self._current, self._generation = target, self._generation + 1
+            self._current = target
             graphs = [g for g in self._info.graphs if g.iri != change.graph]
             if change.info is not None:
                 graphs.append(change.info)
