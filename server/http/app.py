@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_submission_bytes, prefixes=("/validate", "/submissions"))
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(RequesterMiddleware, tokens=app.state.guard.tokens)
+    app.add_middleware(RequesterMiddleware, guard=app.state.guard)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.include_router(routes_sparql.router)
     app.include_router(routes_queries.build_router(catalogue, settings.max_page_size))

@@ -46,6 +46,11 @@ class Guard:
             )
         return principal
 
+    def holder(self, authorization: str | None) -> Principal | None:
+        """The token holder an Authorization header names, or None (no header, not Bearer, or no valid token)."""
+        match = _BEARER.match(authorization.strip()) if authorization else None
+        return self.tokens.verify(match.group(1)) if match else None
+
     def spend_submission(self, principal: Principal) -> None:
         """Count one write by a token; 429 once it has used up its rate."""
         self._spend(self._submission_rate, "submission", principal.name)

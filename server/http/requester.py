@@ -12,25 +12,22 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server import fair_share
 from server.fair_share import Requester
-from server.tokens import TokenRegistry
-
-_BEARER = b"bearer "
+from server.http.guard import Guard
 
 
 class RequesterMiddleware:
     """Sets the requester of each request; ends quietly a request cancelled because its client hung up."""
 
-    def __init__(self, app: ASGIApp, tokens: TokenRegistry):
+    def __init__(self, app: ASGIApp, guard: Guard):
         self.app = app
-        self.tokens = tokens
+        self.guard = guard
 
     def requester(self, scope: Scope) -> Requester:
         """The token holder a request names, or its client address."""
-        for name, value in scope["headers"]:
-            if name == b"authorization" and value[:7].lower() == _BEARER:
-                principal = self.tokens.verify(value[7:].decode("latin-1").strip())
-                if principal is not None:
-                    return Requester(f"token:{principal.name}", token_holder=True)
+        authorization = dict(scope["headers"]).get(b"authorization")
+        principal = self.guard.holder(authorization.decode("latin-1")) if authorization else None
+        if principal is not None:
+            return Requester(f"token:{principal.name}", token_holder=True)
         client = scope.get("client")
         return Requester(f"address:{client[0] if client else 'unknown'}")
 
