@@ -22,7 +22,7 @@ from server.report_format import RENDERERS
 from server.settings import Settings, get_settings
 from server.tokens import Role, TokenError, TokenRegistry
 from server.validation import Finding, Report, Validator
-from server.validation_context import BundledDataValidator
+from server.validation_context import DataValidator, UnknownSubmissionError, plan_validation
 
 EXIT_CONFORMS, EXIT_VIOLATIONS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -100,9 +100,16 @@ def validate(
         bool,
         typer.Option(
             "--with-data",
-            help="Validate together with the bundled data, so references to its partners, countries and projects resolve.",
+            help="Validate in the context of this installation's data (the bundled data and the store's accepted "
+            "submissions), as the server's POST /validate does, so references to its partners, countries and "
+            "projects resolve.",
         ),
     ] = False,
+    replaces: Annotated[
+        str | None,
+        typer.Option("--replaces", help="Check the file as the replacement of this accepted submission (its id): "
+                     "validated without it, as PUT /submissions/{id} would. Implies --with-data."),
+    ] = None,
 ) -> None:
     """Validate RDF files against the project's SHACL shapes, with the ontology for the class hierarchy."""
     settings = get_settings()
@@ -114,9 +121,31 @@ def validate(
             typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(EXIT_UNREADABLE) from None
     validator = Validator.from_settings(settings)
-    report = BundledDataValidator(settings, validator).validate(documents) if with_data else validator.validate(documents)
+    if with_data or replaces:
+        report = _validate_with_data(settings, validator, files, documents, replaces)
+    else:
+        report = validator.validate(documents)
     sys.stdout.write(RENDERERS[output.value](report))
     raise typer.Exit(EXIT_CONFORMS if report.conforms else EXIT_VIOLATIONS)
+
+
+def _validate_with_data(
+    settings: Settings, validator: Validator, files: list[tuple[Path, RdfSyntax]], documents: list[ParsedDocument],
+    replaces: str | None,
+) -> Report:
+    """Validate as the server would validate the file as a submission (see validation_context)."""
+    with_data = DataValidator(settings, validator)
+    if len(documents) != 1 and replaces:
+        typer.echo("error: --replaces checks one file, the replacement; give one file.", err=True)
+        raise typer.Exit(EXIT_UNREADABLE)
+    try:
+        replaced = with_data.submission(replaces) if replaces else None
+    except UnknownSubmissionError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    # A file stored already is recognised by its bytes, as the server recognises it.
+    plan = plan_validation(with_data.records, files[0][0].read_bytes(), replaced) if len(documents) == 1 else None
+    return with_data.validate(documents, plan)
 
 
 @app.command()

@@ -9,14 +9,34 @@ mentions) the walk follows outgoing triples `depth` steps, incoming triples of t
 inverse predicates at each step, every blank node to its end (a blank node is part of its
 owner's description), and takes the types of the nodes where it stops. Objects of rdf:type
 (classes) are not followed: the validator holds the whole ontology anyway.
+
+A file is validated as what it would add to the graph, never mixed with an earlier copy of
+itself: for the nodes the file describes (its subjects), what only accepted submissions say of
+them is left out of the context — it would double a value the file gives again, or supply one
+the file lacks — and the walk reports which submissions describe them, so that the report can
+say so. What the bundled data says of them stays: a submission may add to it.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pyoxigraph as ox
 
+from server.submission_records import SUBMISSION_GRAPHS
+
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _DEFAULT = ox.DefaultGraph()
+# Enough pairs to name every overlapping submission for a file of ordinary size.
+MAX_DESCRIBED_ELSEWHERE = 1000
+
+
+@dataclass(frozen=True)
+class Context:
+    """The triples around a file's nodes (N-Triples), and the (IRI, submission graph) pairs where an
+    accepted submission other than the excluded one describes a node the file describes too."""
+
+    ntriples: bytes
+    described_elsewhere: tuple[tuple[str, str], ...] = ()
 
 
 class _Collector:
@@ -24,12 +44,14 @@ class _Collector:
     depth (an RDF list of a hundred thousand items is a chain of as many blank nodes) costs at most
     max_triples, never a recursion per link."""
 
-    def __init__(self, store: ox.Store, max_triples: int, excluded: ox.NamedNode | None):
+    def __init__(self, store: ox.Store, max_triples: int, excluded: ox.NamedNode | None, own: set[ox.NamedNode]):
         self.store = store
         self.max_triples = max_triples
         self.excluded = excluded
+        self.own = own
         self.triples: set[ox.Triple] = set()
         self.described: set[ox.NamedNode | ox.BlankNode] = set()
+        self.elsewhere: set[tuple[str, str]] = set()
 
     @property
     def full(self) -> bool:
@@ -47,7 +69,7 @@ class _Collector:
         for quad in quads:
             if self.full:
                 return
-            if self.excluded is not None and not self._asserted_elsewhere(quad):
+            if (self.excluded is not None or quad.subject in self.own) and not self._kept(quad):
                 continue
             self.triples.add(ox.Triple(quad.subject, quad.predicate, quad.object))
             for node in (quad.subject, quad.object):
@@ -57,24 +79,34 @@ class _Collector:
             if follow and isinstance(quad.object, ox.NamedNode) and quad.predicate != RDF_TYPE:
                 reached.append(quad.object)
 
-    def _asserted_elsewhere(self, quad: ox.Quad) -> bool:
-        """Whether a named graph other than the excluded one asserts the triple."""
-        return any(
-            not isinstance(q.graph_name, ox.DefaultGraph) and q.graph_name != self.excluded
-            for q in self.store.quads_for_pattern(quad.subject, quad.predicate, quad.object, None)
-        )
+    def _kept(self, quad: ox.Quad) -> bool:
+        """Whether the triple belongs in the context: asserted by a named graph other than the excluded
+        one and, for a node the file describes, by one that is not an accepted submission."""
+        graphs = {
+            q.graph_name for q in self.store.quads_for_pattern(quad.subject, quad.predicate, quad.object, None)
+            if isinstance(q.graph_name, ox.NamedNode) and q.graph_name != self.excluded
+        }
+        if quad.subject not in self.own:
+            return bool(graphs)
+        submissions = {g for g in graphs if g.value.startswith(SUBMISSION_GRAPHS)}
+        for graph in submissions:
+            if len(self.elsewhere) < MAX_DESCRIBED_ELSEWHERE:
+                self.elsewhere.add((quad.subject.value, graph.value))  # type: ignore[union-attr]
+        return bool(graphs - submissions)
 
 
 def walk(
     store: ox.Store, seeds: Iterable[str], inverse_predicates: Iterable[str], depth: int, max_triples: int,
-    excluded_graph: str | None = None,
-) -> bytes:
-    """The triples of the default graph around the seed IRIs, as N-Triples (see the module's notes).
+    excluded_graph: str | None = None, own_subjects: Iterable[str] = (),
+) -> Context:
+    """The triples of the default graph around the seed IRIs (see the module's notes).
 
     With excluded_graph, triples that only that named graph asserts are left out: the context
-    of a replacement is the graph without the submission it replaces.
+    of a replacement is the graph without the submission it replaces. own_subjects: the IRIs
+    the file describes, whose stored descriptions by submissions are left out and reported.
     """
-    collector = _Collector(store, max_triples, ox.NamedNode(excluded_graph) if excluded_graph else None)
+    own = {ox.NamedNode(s) for s in own_subjects}
+    collector = _Collector(store, max_triples, ox.NamedNode(excluded_graph) if excluded_graph else None, own)
     inverse = [ox.NamedNode(p) for p in inverse_predicates]
     frontier = [ox.NamedNode(s) for s in seeds]
     for _ in range(depth):
@@ -92,4 +124,5 @@ def walk(
     for node in frontier:
         if node not in collector.described:
             collector.add(store.quads_for_pattern(node, RDF_TYPE, None, _DEFAULT), [], follow=False)
-    return ox.serialize(sorted(collector.triples, key=str), format=ox.RdfFormat.N_TRIPLES) or b""
+    ntriples = ox.serialize(sorted(collector.triples, key=str), format=ox.RdfFormat.N_TRIPLES) or b""
+    return Context(ntriples, tuple(sorted(collector.elsewhere)))

@@ -113,11 +113,13 @@ class DatasetDescriber:
             d.add(dataset, VOID + "exampleResource", ox.NamedNode(example))
         for name in (ONTOLOGY_IRI, *_vocabularies([r["p"]["value"] for r in properties] + [r["c"]["value"] for r in classes])):
             d.add(dataset, VOID + "vocabulary", ox.NamedNode(name))
-        for dump in dumps:
+        # Blank nodes named by their place, so that the same data is described in the same bytes
+        # (the description's ETag is strong).
+        for number, dump in enumerate(dumps):
             url = ox.NamedNode(site + "dumps/" + dump.name)
             if dump.encoding is not None:
                 d.add(dataset, VOID + "dataDump", url)
-            distribution = ox.BlankNode()
+            distribution = ox.BlankNode(f"distribution{number}")
             d.add(dataset, DCAT + "distribution", distribution)
             d.add(distribution, RDF_TYPE, ox.NamedNode(DCAT + "Distribution"))
             d.add(distribution, DCTERMS + "title", ox.Literal(dump.title, language="en"))
@@ -129,13 +131,13 @@ class DatasetDescriber:
                             ("properties", totals["properties"]), ("distinctObjects", totals["objects"]),
                             ("entities", entities), ("classes", {"value": str(len(classes))})):
             d.add(dataset, VOID + name, _integer(value["value"]))
-        for row in classes:
-            partition = ox.BlankNode()
+        for number, row in enumerate(classes):
+            partition = ox.BlankNode(f"class{number}")
             d.add(dataset, VOID + "classPartition", partition)
             d.add(partition, VOID + "class", ox.NamedNode(row["c"]["value"]))
             d.add(partition, VOID + "entities", _integer(row["n"]["value"]))
-        for row in properties:
-            partition = ox.BlankNode()
+        for number, row in enumerate(properties):
+            partition = ox.BlankNode(f"property{number}")
             d.add(dataset, VOID + "propertyPartition", partition)
             d.add(partition, VOID + "property", ox.NamedNode(row["p"]["value"]))
             d.add(partition, VOID + "triples", _integer(row["n"]["value"]))

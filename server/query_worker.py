@@ -24,7 +24,7 @@ from typing import TypeVar
 import pyoxigraph as ox
 
 from server import containment, job_priority
-from server.context_walk import walk
+from server.context_walk import Context, walk
 from server.result_formats import GRAPH_FORMATS, SOLUTION_FORMATS
 
 _FORMATS = {f.name: f.oxigraph_format for f in (*SOLUTION_FORMATS, *GRAPH_FORMATS)}
@@ -77,6 +77,7 @@ class DescribeJob:
     depth: int
     max_triples: int
     excluded_graph: str | None = None
+    own_subjects: tuple[str, ...] = ()
     store_dir: str = ""
     generation: int = 0
     demote_after: float = 0.0
@@ -236,10 +237,10 @@ def run(job: QueryJob) -> QueryOutput:
 
 
 @_demoted_when_long
-def describe(job: DescribeJob) -> bytes:
-    """The neighbourhood of the job's seeds in the worker's store, as N-Triples."""
+def describe(job: DescribeJob) -> Context:
+    """The neighbourhood of the job's seeds in the worker's store."""
     store = _open(job.store_dir, job.generation)
-    return walk(store, job.seeds, job.inverse_predicates, job.depth, job.max_triples, job.excluded_graph)
+    return walk(store, job.seeds, job.inverse_predicates, job.depth, job.max_triples, job.excluded_graph, job.own_subjects)
 
 
 @_demoted_when_long

@@ -29,6 +29,7 @@ def render_text(report: Report) -> str:
                 detail += f" = {finding.value}"
             lines.append(f"  {finding.severity}: {finding.message}")
             lines.append(f"    at {detail}  [{finding.shape}, {finding.constraint}]")
+    lines.extend(f"note: {notice}" for notice in report.notices)
     violations, warnings = report.count("Violation"), report.count("Warning")
     verdict = "conforms" if report.conforms else "does not conform"
     lines.append(
@@ -48,6 +49,7 @@ def render_json(report: Report) -> str:
             "files": report.files,
             "triples": report.triples,
             "results": [f.as_dict() for f in report.findings],
+            "notices": report.notices,
         },
         indent=2,
         ensure_ascii=False,

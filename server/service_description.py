@@ -30,7 +30,8 @@ def _sd(term: str) -> ox.NamedNode:
 def service_description(endpoint: str, info: StoreInfo, federation: bool, dataset_description: str) -> list[ox.Triple]:
     """The triples describing the service at `endpoint` and its default dataset (described in VoID at dataset_description)."""
     service = ox.NamedNode(endpoint)
-    dataset, default_graph = ox.BlankNode(), ox.BlankNode()
+    # Blank nodes named by their place: the same store is described in the same bytes (a strong ETag).
+    dataset, default_graph = ox.BlankNode("dataset"), ox.BlankNode("default")
     triples = [
         ox.Triple(service, RDF_TYPE, _sd("Service")),
         ox.Triple(service, _sd("endpoint"), service),
@@ -48,8 +49,8 @@ def service_description(endpoint: str, info: StoreInfo, federation: bool, datase
         triples.append(ox.Triple(service, _sd("feature"), _sd("BasicFederatedQuery")))
     for fmt in (*SOLUTION_FORMATS, *GRAPH_FORMATS):
         triples.append(ox.Triple(service, _sd("resultFormat"), ox.NamedNode(FORMATS + _FORMAT_IRIS[fmt.name])))
-    for graph in info.graphs:
-        named, description = ox.BlankNode(), ox.BlankNode()
+    for number, graph in enumerate(info.graphs):
+        named, description = ox.BlankNode(f"named{number}"), ox.BlankNode(f"graph{number}")
         triples += [
             ox.Triple(dataset, _sd("namedGraph"), named),
             ox.Triple(named, RDF_TYPE, _sd("NamedGraph")),

@@ -39,6 +39,7 @@ import pebble
 import pyoxigraph as ox
 
 from server import containment, fair_share, query_worker
+from server.context_walk import Context
 from server.fair_share import FairShare
 from server.files import write_atomic
 from server.namespaces import GRAPH
@@ -100,7 +101,7 @@ class GraphStore(Protocol):
 
     async def execute(self, job: QueryJob, timeout: float) -> QueryOutput: ...
 
-    async def describe(self, job: DescribeJob, timeout: float) -> bytes: ...
+    async def describe(self, job: DescribeJob, timeout: float) -> Context: ...
 
     async def dump(self, job: DumpJob, timeout: float) -> None: ...
 
@@ -334,8 +335,8 @@ class EmbeddedStore:
         """Run a query in a worker; past the deadline the worker is killed and replaced."""
         return await self._in_worker(query_worker.run, job, timeout)
 
-    async def describe(self, job: DescribeJob, timeout: float) -> bytes:
-        """The neighbourhood of some nodes as N-Triples (see context_walk), computed in a worker."""
+    async def describe(self, job: DescribeJob, timeout: float) -> Context:
+        """The neighbourhood of some nodes (see context_walk), computed in a worker."""
         return await self._in_worker(query_worker.describe, job, timeout)
 
     async def dump(self, job: DumpJob, timeout: float) -> None:

@@ -36,6 +36,7 @@ from server.namespaces import ILOSH, shorten
 from server.parsing import ParsedDocument, add_quads
 from server.project_graphs import load_folder
 from server.settings import Settings
+from server.submission_records import SUBMISSION_GRAPHS
 
 # Predicates along which shapes look at a node's incoming triples: the inverse paths of the
 # shapes, and rdf:subject, by which link evidence records (rdf:Statement) point at a node.
@@ -188,6 +189,8 @@ class Report:
     files: list[str]
     triples: int
     report_turtle: str = field(repr=False)
+    # What the report says besides its findings: that the file is stored already, what it replaces.
+    notices: list[str] = field(default_factory=list)
 
     def count(self, severity: str) -> int:
         """How many findings have this severity."""
@@ -223,13 +226,15 @@ class Validator:
         return cls(load_folder(settings.shapes_dir), load_folder(settings.ontology_dir))
 
     def validate(
-        self, documents: Sequence[ParsedDocument], context: bytes | None = None, reserved: Sequence[str] = ()
+        self, documents: Sequence[ParsedDocument], context: bytes | None = None, reserved: Sequence[str] = (),
+        described_elsewhere: Sequence[tuple[str, str]] = (),
     ) -> Report:
         """Validate the union of the documents, in the context of the given triples (N-Triples) if any.
 
         With a context, only findings about nodes the documents mention are kept: the context
         is a slice of a graph that conforms, cut off where the walk stopped. IRIs under a
-        reserved namespace may not be described (be the subject of a triple) at all.
+        reserved namespace may not be described (be the subject of a triple) at all, nor IRIs
+        an accepted submission describes (described_elsewhere: (IRI, submission graph) pairs).
         """
         data = _PreparedQueryGraph()
         for document in documents:
@@ -253,7 +258,9 @@ class Validator:
         found = [(r, self._finding(report_graph, r, locators, data, context is not None)) for r in results]
         if context is not None:
             found = [(r, f) for r, f in found if f.file is not None]
-        found += _submission_rule_results(report_graph, locators, reserved, data, self._checked_classes)
+        found += _submission_rule_results(
+            report_graph, locators, reserved, data, self._checked_classes, described_elsewhere
+        )
         found.sort(key=lambda rf: _order(rf[1]))
         findings = [f for _, f in found]
         conforms = not any(f.severity == "Violation" for f in findings)
@@ -281,6 +288,11 @@ class Validator:
             results.extend(shape_results)
         report_graph, _ = ShaclRunner.create_validation_report(self._shapes_graph, conforms, results)
         return report_graph
+
+    @staticmethod
+    def described(documents: Sequence[ParsedDocument]) -> list[str]:
+        """The IRIs the documents describe (are subjects in them)."""
+        return sorted({str(s) for d in documents for s in d.graph.subjects() if isinstance(s, URIRef)})
 
     def seeds(self, documents: Sequence[ParsedDocument]) -> list[str]:
         """The IRIs the documents mention as subject or object: where the context walk starts."""
@@ -366,6 +378,14 @@ _UNCHECKED_CLASS_MESSAGE = (
 )
 
 
+_DESCRIBED_ELSEWHERE_MESSAGE = (
+    "{iri} is described already by submission {id}: a second submission would add a second description to "
+    "it, not change it. To change it, check and send this file as the replacement of {id} (replaces={id} "
+    "on /validate, PUT /submissions/{id}, --replaces {id}); to add to it, describe only new resources and "
+    "refer to {iri}."
+)
+
+
 _UNTYPED_MESSAGE = (
     "{iri} has no rdf:type, so no rule of the graph applies to it: say what it is with a class of the "
     "vocabulary (a ilop:Project, an org:Organization…)."
@@ -388,12 +408,13 @@ def _checked_classes(shapes: Graph, ontology: Graph) -> frozenset[Node]:
 
 def _submission_rule_results(
     report: Graph, locators: list[tuple[ParsedDocument, NodeLocator]], reserved: Sequence[str], data: Graph,
-    checked_classes: frozenset[Node],
+    checked_classes: frozenset[Node], described_elsewhere: Sequence[tuple[str, str]] = (),
 ) -> list[tuple[Node, Finding]]:
     """The rules of submissions, which the shapes cannot say: a violation for each IRI under a reserved
     namespace that a document describes, for each owl:imports, for each IRI it describes that has no
-    type (in the document or the stored graph) or only types no shape checks, and for each blank node
-    that no named resource of the document leads to."""
+    type (in the document or the stored graph) or only types no shape checks, for each IRI it describes
+    that an accepted submission describes already, and for each blank node that no named resource of
+    the document leads to."""
     found = []
     if not reserved:
         return found
@@ -411,6 +432,10 @@ def _submission_rule_results(
             elif not types & checked_classes:
                 classes = ", ".join(sorted(shorten(str(t)) for t in types))
                 refusals.append((subject, _UNCHECKED_CLASS_MESSAGE.format(iri=shorten(str(subject)), classes=classes)))
+        refusals += [
+            (URIRef(iri), _DESCRIBED_ELSEWHERE_MESSAGE.format(iri=shorten(iri), id=submission.removeprefix(SUBMISSION_GRAPHS)))
+            for iri, submission in described_elsewhere if (URIRef(iri), None, None) in graph
+        ]
         refusals += [(root, _BLANK_ROOT_MESSAGE) for root in sorted(_blank_roots(graph))]
         for subject, message in refusals:
             result = BNode()

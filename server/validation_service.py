@@ -89,7 +89,8 @@ class ValidationService:
         job = ValidationJob(data, syntax.name, source, self._settings.max_submission_triples)
         inspection = await self._run(validation_worker.inspect, (job,), self._settings.parse_timeout_seconds, "read")
         describe = DescribeJob(
-            inspection.seeds, inspection.inverse_predicates, CONTEXT_DEPTH, self._settings.max_context_triples, replacing
+            inspection.seeds, inspection.inverse_predicates, CONTEXT_DEPTH, self._settings.max_context_triples, replacing,
+            inspection.described,
         )
         try:
             context = await self._store.describe(describe, self._settings.query_timeout_seconds)

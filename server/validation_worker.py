@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from server import containment
+from server.context_walk import Context
 from server.parsing import ParsedDocument, parse_rdf
 from server.project_graphs import load_folder
 from server.rdf_formats import BY_NAME
@@ -33,11 +34,12 @@ class ValidationJob:
 
 @dataclass(frozen=True)
 class Inspection:
-    """What the first look at a file found: the IRIs to fetch context for, and its size."""
+    """What the first look at a file found: the IRIs to fetch context for, those it describes, and its size."""
 
     seeds: tuple[str, ...]
     inverse_predicates: tuple[str, ...]
     triples: int
+    described: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,11 +74,14 @@ def inspect(job: ValidationJob) -> Inspection:
     """Parse the file (raising RdfInputError if it cannot be read) and list where its context lies."""
     validator = _require_validator()
     document = _parse(job)
-    return Inspection(tuple(validator.seeds([document])), validator.inverse_predicates, len(document.graph))
+    return Inspection(
+        tuple(validator.seeds([document])), validator.inverse_predicates, len(document.graph),
+        tuple(validator.described([document])),
+    )
 
 
-def validate(job: ValidationJob, context: bytes) -> Validated:
-    """Validate the file in its context (N-Triples of the stored triples around it).
+def validate(job: ValidationJob, context: Context) -> Validated:
+    """Validate the file in its context (the stored triples around it; see context_walk).
 
     A submission may not describe the graph's own records, vocabulary, shapes or codes.
     """
@@ -84,5 +89,5 @@ def validate(job: ValidationJob, context: bytes) -> Validated:
     # Literals in the store's canonical form, as the context has them. The N-Triples are
     # written by pyoxigraph, whose own SPARQL parser reads them back when they are stored.
     document, ntriples = canonical(_parse(job))
-    report = validator.validate([document], context, reserved=RESERVED_NAMESPACES)
+    report = validator.validate([document], context.ntriples, RESERVED_NAMESPACES, context.described_elsewhere)
     return Validated(report, ntriples.decode("utf-8"))

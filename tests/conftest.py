@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -17,9 +18,15 @@ from rdflib import Graph
 from server.project_graphs import load_folder, turtle_files
 from server.settings import Settings, get_settings
 from server.tokens import Role, TokenRegistry
-from server.validation_context import BundledDataValidator
+from server.validation_context import DataValidator
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the suite off the developer's own store (var/store, with whatever they submitted): every
+    setting, CLI and server of the run reads a store folder of its own, empty until a test fills it."""
+    os.environ["ILOKG_STORE_DIR"] = str(Path(tempfile.mkdtemp(prefix="ilokg-tests-")) / "store")
 
 
 @pytest.fixture(scope="session")
@@ -43,8 +50,8 @@ def data(settings: Settings) -> Graph:
 
 
 @pytest.fixture(scope="session")
-def validator_with_data(settings: Settings) -> BundledDataValidator:
-    return BundledDataValidator(settings)
+def validator_with_data(settings: Settings) -> DataValidator:
+    return DataValidator(settings)
 
 
 @pytest.fixture(scope="session")

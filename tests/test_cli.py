@@ -14,9 +14,12 @@ from server.settings import Settings
 from tests.conftest import FIXTURES, SubmissionServer, run_cli
 
 HOSTILE = FIXTURES / "hostile"
+# The server's own submission records are checked by their shape only: as a file to submit, they are
+# refused first by the submission rules (records are in a reserved namespace), as the server refuses them.
 INVALID_VIOLATIONS = sorted(
     p for p in (FIXTURES / "shapes").glob("*/invalid-*.ttl")
     if json.loads(p.with_suffix(".expected.json").read_text(encoding="utf-8"))["severity"] == "Violation"
+    and p.parent.name != "SubmissionShape"
 )
 
 

@@ -13,7 +13,7 @@ from rdflib.namespace import SH
 
 from server.namespaces import ILOSH
 from server.project_graphs import read_turtle
-from server.validation_context import BundledDataValidator
+from server.validation_context import DataValidator
 from tests.conftest import FIXTURES
 
 SHAPE_FIXTURES = FIXTURES / "shapes"
@@ -45,16 +45,16 @@ def test_every_fixture_folder_names_a_shape(shapes) -> None:
 
 
 @pytest.mark.parametrize("path", VALID, ids=_id)
-def test_valid_fixture_has_no_findings(path: Path, validator_with_data: BundledDataValidator) -> None:
-    report = validator_with_data.validate([read_turtle(path)])
+def test_valid_fixture_has_no_findings(path: Path, validator_with_data: DataValidator) -> None:
+    report = validator_with_data.validate([read_turtle(path)], reserved=())
     assert [f.as_dict() for f in report.findings] == []
     assert report.conforms
 
 
 @pytest.mark.parametrize("path", INVALID, ids=_id)
-def test_invalid_fixture_breaks_exactly_one_rule(path: Path, validator_with_data: BundledDataValidator) -> None:
+def test_invalid_fixture_breaks_exactly_one_rule(path: Path, validator_with_data: DataValidator) -> None:
     expected = json.loads(path.with_suffix(".expected.json").read_text(encoding="utf-8"))
-    report = validator_with_data.validate([read_turtle(path)])
+    report = validator_with_data.validate([read_turtle(path)], reserved=())
     found = [{key: f.as_dict()[key] for key in expected} for f in report.findings]
     assert found == [expected]
     assert report.conforms is (expected["severity"] != "Violation")

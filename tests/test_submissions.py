@@ -14,11 +14,12 @@ import pytest
 from rdflib import Graph, Literal
 from rdflib.namespace import SH
 
-from tests.conftest import FIXTURES, SubmissionServer
+from tests.conftest import FIXTURES, SubmissionServer, run_cli
 
 NEW_PROJECT = FIXTURES / "submissions" / "new-project.ttl"
 PROJECT_IRI = "https://example.org/partner-data/green-jobs-project"
 TURTLE = {"Content-Type": "text/turtle"}
+MISSING_LABEL = 'Needs exactly one English name: rdfs:label "…"@en.'
 # Invalid shape fixtures whose finding is a violation: each must be refused. (Those of
 # SubmissionShape describe submission records, which no submission may; they are tested apart.)
 REFUSED = sorted(
@@ -338,6 +339,7 @@ def test_a_file_is_accepted_as_a_multipart_upload_and_as_pasted_text(clean: Subm
         "files": ["new-project.ttl"],
         "triples": 48,
         "results": [],
+        "notices": [],
     }
     assert pasted.json()["triples"] == 48 and pasted.json()["conforms"] is True
 
@@ -373,3 +375,67 @@ def test_writes_beyond_a_tokens_rate_are_refused_with_retry_after(tmp_path: Path
         assert submit(server, variant(3), who="bob").status_code == 201
     finally:
         server.stop()
+
+
+def _without_file_names(report: dict[str, object]) -> dict[str, object]:
+    """A report without the name the file was read under (a path for the CLI, the upload's name for the server)."""
+    results = [{k: v for k, v in r.items() if k != "file"} for r in report["results"]]  # type: ignore[attr-defined]
+    return {**{k: v for k, v in report.items() if k != "files"}, "results": results}
+
+
+def test_checking_a_stored_file_or_a_new_version_of_it_reports_what_submitting_it_would_meet(
+    clean: SubmissionServer, tmp_path: Path,
+) -> None:
+    stored = submit(clean, NEW_PROJECT.read_bytes()).json()
+    sid = stored["id"]
+    edited = (NEW_PROJECT.read_text(encoding="utf-8")
+              .replace('    rdfs:label "Green jobs for young people in the Mekong"@en ;\n', "")
+              .replace("1200000.0", "1500000.0")).encode()
+    (tmp_path / "edited.ttl").write_bytes(edited)
+    cases = {
+        "same": (NEW_PROJECT, "/validate", []),
+        "edited": (tmp_path / "edited.ttl", "/validate", []),
+        "replacement": (tmp_path / "edited.ttl", f"/validate?replaces={sid}", ["--replaces", sid]),
+    }
+    reports = {}
+    for name, (path, url, options) in cases.items():
+        answer = post(clean, url, path.read_bytes(), TURTLE)
+        assert answer.status_code == 200, answer.text
+        reports[name] = answer.json()
+        cli = run_cli("validate", "--with-data", *options, "--format", "json", str(path),
+                      env={"ILOKG_STORE_DIR": str(clean.store_dir)})
+        assert cli.returncode == (0 if reports[name]["conforms"] else 1), cli.stderr
+        assert _without_file_names(json.loads(cli.stdout)) == _without_file_names(reports[name]), name
+
+    same = reports["same"]
+    assert (same["conforms"], same["results"]) == (True, [])
+    assert same["notices"] == [
+        f"This file is stored already, as submission {sid} by alice (accepted {stored['created']}); submitting it "
+        "again changes nothing. The report is of the file in the graph without that copy."
+    ]
+    # As a new submission, the edited file would describe again what the stored one describes: every such
+    # node is named once, and neither a doubled value nor a value the stored copy supplies is counted.
+    as_new = reports["edited"]
+    described = sorted(r["focusNode"] for r in as_new["results"] if r["shape"] == "(submission rules)")
+    assert described == sorted(f"<https://example.org/partner-data/green-jobs-{n}>" for n in (
+        "amount", "brief", "cambodia", "funder", "funding", "implementer", "period", "project", "viet-nam"))
+    assert all(r["message"].startswith(f"{r['focusNode']} is described already by submission {sid}: ")
+               for r in as_new["results"] if r["shape"] == "(submission rules)")
+    others = [(r["focusNode"], r["path"], r["message"]) for r in as_new["results"] if r["shape"] != "(submission rules)"]
+    assert others == [(f"<{PROJECT_IRI}>", "rdfs:label", MISSING_LABEL)]
+    # As the replacement of the stored one, it is checked without it: the missing label, nothing else.
+    replacement = reports["replacement"]
+    assert [(r["focusNode"], r["path"], r["message"]) for r in replacement["results"]] == [
+        (f"<{PROJECT_IRI}>", "rdfs:label", MISSING_LABEL)
+    ]
+    assert replacement["notices"] == [
+        f"Checked as the replacement of submission {sid} (by alice): its stored content is left out of the context."
+    ]
+    unknown = post(clean, "/validate?replaces=2026-01-01-00000000", edited, TURTLE)
+    assert (unknown.status_code, unknown.json()) == (
+        404, {"detail": "There is no submission '2026-01-01-00000000'; GET /submissions lists them."})
+    cli = run_cli("validate", "--replaces", "2026-01-01-00000000", str(tmp_path / "edited.ttl"),
+                  env={"ILOKG_STORE_DIR": str(clean.store_dir)})
+    assert cli.returncode == 2
+    assert cli.stderr == (f"error: there is no accepted submission '2026-01-01-00000000' in this installation's store "
+                          f"(accepted: {sid})\n")

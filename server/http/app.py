@@ -32,7 +32,7 @@ from server.http import (
 from server.http.body_limit import BodyLimitMiddleware, BodyTooLargeError
 from server.http.guard import Guard
 from server.http.metrics import Metrics
-from server.http.middleware import RequestContextMiddleware
+from server.http.middleware import HeadAsGetMiddleware, RequestContextMiddleware
 from server.http.openapi_document import complete
 from server.http.pages import templates
 from server.http.requester import RequesterMiddleware
@@ -86,9 +86,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.federation = FederationRelay(
         settings.port, tuple(settings.service_allowlist), settings.federation_timeout_seconds, settings.federation_max_bytes
     ) if settings.service_allowlist else None
+    # Innermost: the routes see a GET; every other layer sees the HEAD and its headers.
+    app.add_middleware(HeadAsGetMiddleware)
     # Reads are open to every origin; nothing here uses credentials.
     app.add_middleware(
-        CORSMiddleware, allow_origins=["*"], allow_credentials=False, allow_methods=["GET", "POST"],
+        CORSMiddleware, allow_origins=["*"], allow_credentials=False, allow_methods=["GET", "HEAD", "POST"],
         allow_headers=["*"], expose_headers=["ETag", "Last-Modified", "X-Request-ID"],
     )
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_submission_bytes, prefixes=("/validate", "/submissions"))

@@ -62,3 +62,29 @@ class RequestContextMiddleware:
 def _redacted(path: str) -> str:
     """The path as logged: the federation relay's secret is not written to logs."""
     return _RELAY_SECRET.sub(r"\1***/", path)
+
+
+class HeadAsGetMiddleware:
+    """Answers HEAD on every GET route as GET answers, headers only (RFC 9110 §9.3.2).
+
+    FastAPI routes declared with GET refuse HEAD (405), and link checkers and linked-data clients
+    probe with HEAD. The request goes on as a GET; what it answers keeps its status and headers
+    (Content-Length, ETag, Link…) and loses its body.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)

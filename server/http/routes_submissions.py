@@ -18,6 +18,7 @@ from server.sparql_service import QueryRequest
 from server.submission_records import SubmissionRecord
 from server.submissions import SubmissionError, SubmissionRejectedError, Upload
 from server.validation import Report
+from server.validation_context import plan_validation
 from server.validation_service import SubmissionInputError
 
 router = APIRouter(tags=["Submissions"])
@@ -149,13 +150,22 @@ def _report_dict(report: Report) -> dict[str, Any]:
     responses={200: _REPORT_RESPONSE, 400: {"description": "The file cannot be read."},
                413: {"description": "Too large."}, 415: {"description": "Not an RDF syntax this server reads."}},
 )
-async def validate(request: Request, validation: ValidationDep, guard: GuardDep, settings: SettingsDep) -> Response:
+async def validate(
+    request: Request, validation: ValidationDep, submissions: SubmissionsDep, guard: GuardDep, settings: SettingsDep,
+    replaces: Annotated[str | None, Query(
+        max_length=64, description="Check the file as the replacement of this submission (its id): validated without it.",
+    )] = None,
+) -> Response:
     """Check a file against the project's shapes, in the context of the stored graph, and report every finding
-    with its node, property, value, message, severity and line. Shapes inside the file are ignored."""
+    with its node, property, value, message, severity and line: exactly what POST /submissions (or, with
+    `replaces`, PUT /submissions/{id}) would act on. A file stored already is recognised and said to be.
+    Shapes inside the file are ignored."""
     guard.spend_validation(_client(request))
+    replaced = submissions.get(replaces) if replaces is not None else None
     upload = await _read(request, settings)
-    outcome = await validation.validate(upload.data, upload.syntax, upload.file_name or "submission")
-    report = outcome.report
+    plan = plan_validation(submissions.records(), upload.data, replaced)
+    outcome = await validation.validate(upload.data, upload.syntax, upload.file_name or "submission", plan.excluded_graph)
+    report = plan.annotate(outcome.report)
     return report_response(request, _report_dict(report), report.report_turtle, request.state.submitted_text)
 
 

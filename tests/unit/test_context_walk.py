@@ -21,7 +21,7 @@ def _store(*triples: tuple[object, object, object], graph: ox.NamedNode | None =
 
 
 def _walked(store: ox.Store, seeds: list[str], depth: int = 2, max_triples: int = 1000, **kwargs: object) -> set[str]:
-    text = walk(store, seeds, [], depth, max_triples, **kwargs).decode()  # type: ignore[arg-type]
+    text = walk(store, seeds, [], depth, max_triples, **kwargs).ntriples.decode()  # type: ignore[arg-type]
     return {line for line in text.splitlines() if line}
 
 

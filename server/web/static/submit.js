@@ -9,6 +9,7 @@
   const result = document.getElementById("s-result");
   const submitButton = document.getElementById("s-submit");
   const token = document.getElementById("s-token");
+  const replaces = document.getElementById("s-replaces");
   token.value = sessionStorage.getItem("ilokg-token") || "";
 
   function showReportPage(html) {
@@ -28,7 +29,9 @@
     submitButton.hidden = true;
     say("Checking…");
     try {
-      const response = await fetch(form.action, { method: "POST", body: new FormData(form), headers: { Accept: "text/html" } });
+      const id = replaces.value.trim();
+      const url = form.action + (id ? "?replaces=" + encodeURIComponent(id) : "");
+      const response = await fetch(url, { method: "POST", body: new FormData(form), headers: { Accept: "text/html" } });
       const report = showReportPage(await response.text());
       const conforms = response.ok && report && report.querySelector(".verdict.good");
       say(conforms ? "The file conforms: it can be submitted." : "The file needs changes before it can be submitted.");
@@ -46,13 +49,23 @@
     }
     sessionStorage.setItem("ilokg-token", token.value.trim());
     say("Submitting…");
-    const response = await fetch(form.dataset.submissions, {
-      method: "POST",
+    const id = replaces.value.trim();
+    const response = await fetch(form.dataset.submissions + (id ? "/" + encodeURIComponent(id) : ""), {
+      method: id ? "PUT" : "POST",
       body: new FormData(form),
       headers: { Accept: "text/html, application/json;q=0.9", Authorization: "Bearer " + token.value.trim() },
     });
     if (response.status === 201 || response.status === 200) {
       const record = await response.json();
+      if (id) {
+        const link = document.createElement("a");
+        link.href = form.dataset.submissions + "/" + record.id;
+        link.textContent = record.id;
+        result.replaceChildren(document.createTextNode("Replaced the content of submission "), link);
+        say("Replaced.");
+        submitButton.hidden = true;
+        return;
+      }
       const link = document.createElement("a");
       link.href = form.dataset.submissions + "/" + record.id;
       link.textContent = record.id;
