@@ -281,3 +281,35 @@ def test_an_answer_asked_again_is_the_same_answer(sparql_server: RunningServer) 
     first_page = httpx.get(sparql_server.url + "/queries/projects?limit=4&format=rows").json()
     assert (first_page["offset"], second_page["offset"]) == (0, 4)
     assert not {row["project"] for row in first_page["rows"]} & {row["project"] for row in second_page["rows"]}
+
+
+# The one definition of where a project runs (queries/README.md), as every query that asks it writes it.
+RUNS_IN = "(ilop:hasComponent|ilop:hasPhase)?/ilop:hasOutput?/dcterms:spatial/ilop:memberCountry?"
+
+
+def test_every_query_that_asks_where_a_project_runs_uses_the_one_definition(settings: Settings) -> None:
+    texts = {path.stem: path.read_text(encoding="utf-8") for path in settings.queries_dir.glob("*.rq")}
+    asking = sorted(name for name, text in texts.items() if "?project" in text and "dcterms:spatial" in text)
+    assert asking == ["countries-reached", "project-profile", "projects"]
+    assert [name for name in asking if RUNS_IN not in texts[name]] == []
+    assert RUNS_IN in (settings.queries_dir / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_queries_agree_on_where_each_project_runs(sparql_server: RunningServer) -> None:
+    reached = get(sparql_server, "/queries/countries-reached", params={"format": "rows"}).json()["rows"]
+    assert len(reached) >= 20
+    # Tunisia is reached through the project's own places and through a case study (an output).
+    assert {r["code"]: r["projects"] for r in reached}["TN"] == 2
+    disagreements = []
+    for country in reached:
+        projects = get(sparql_server, "/queries/projects", params={"country": country["code"], "format": "rows"}).json()
+        listed = {row["project"] for row in projects["rows"]}
+        profiled = {
+            project for project in listed
+            if country["country"] in {row["item"] for row in get(
+                sparql_server, "/queries/project-profile", params={"project": project, "format": "rows"}
+            ).json()["rows"] if row["aspect"] == "runs in"}
+        }
+        if len(listed) != country["projects"] or profiled != listed:
+            disagreements.append((country["code"], country["projects"], len(listed), len(profiled)))
+    assert disagreements == []
