@@ -63,6 +63,11 @@ def collect_files(paths: list[Path], forced: RdfSyntax | None) -> list[tuple[Pat
     return found
 
 
+def _local_contexts(settings: Settings) -> tuple[str, ...]:
+    """Where a server of this installation publishes its JSON-LD context (JSON-LD saved from it names it)."""
+    return tuple(f"http://{host}:{settings.port}/context.jsonld" for host in ("127.0.0.1", "localhost", "[::1]"))
+
+
 def read_documents(files: list[tuple[Path, RdfSyntax]], settings: Settings) -> list[ParsedDocument]:
     """Parse every file safely; all unreadable files are reported together."""
     documents, problems = [], []
@@ -73,7 +78,7 @@ def read_documents(files: list[tuple[Path, RdfSyntax]], settings: Settings) -> l
                 raise UnreadableInputError(
                     f"{path}: {size} bytes is more than the limit of {settings.max_input_bytes} (ILOKG_MAX_INPUT_BYTES)"
                 )
-            documents.append(parse_rdf(path.read_bytes(), syntax, str(path)))
+            documents.append(parse_rdf(path.read_bytes(), syntax, str(path), own_contexts=_local_contexts(settings)))
         except RdfInputError as error:
             problems.append(str(error))
         except UnreadableInputError as error:

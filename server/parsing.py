@@ -10,6 +10,7 @@ Guards around it:
   file: IRIs are refused because they name files on the machine that reads them.
 """
 
+import json
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
@@ -22,11 +23,15 @@ from defusedxml.expatreader import create_parser
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from server.namespaces import BASE
+from server.rdf_documents import CONTEXT_PATH, jsonld_context
 from server.rdf_formats import RdfSyntax
 
 # Relative IRIs are resolved against this base so that they can be found and refused;
 # the .invalid top-level domain (RFC 2606) can never name a real host.
 RELATIVE_BASE = "https://relative-iri.invalid/"
+# The IRI of the project's JSON-LD context (a server publishes it at /context.jsonld).
+CONTEXT_IRI = f"{BASE}{CONTEXT_PATH}"
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 # C0 control characters other than tab, line feed and carriage return.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -83,16 +88,22 @@ class ParsedDocument:
     prefixes: dict[str, str] = field(default_factory=dict)
 
 
-def parse_rdf(data: bytes, syntax: RdfSyntax, source: str, max_triples: int | None = None) -> ParsedDocument:
+def parse_rdf(
+    data: bytes, syntax: RdfSyntax, source: str, max_triples: int | None = None, own_contexts: Iterable[str] = (),
+) -> ParsedDocument:
     """Parse RDF bytes of a known syntax into a graph (the union of all its graphs).
 
     Raises RdfInputError, with a line and column where the syntax allows, for input that is
     not UTF-8, not well-formed, declares XML entities, needs a remote JSON-LD context, uses
-    relative or file: IRIs, or holds more than max_triples triples.
+    relative or file: IRIs, or holds more than max_triples triples. JSON-LD that names the
+    project's own context by URL (its IRI, or one of own_contexts: where a server publishes it)
+    is read with that context, from memory: the server's own JSON-LD comes back in.
     """
     text = _decode(data, source)
     if syntax.oxigraph_format == ox.RdfFormat.RDF_XML:
         _refuse_xml_entities(data, source)
+    if syntax.oxigraph_format == ox.RdfFormat.JSON_LD:
+        data = _own_context_inline(text, (CONTEXT_IRI, *own_contexts)).encode("utf-8")
     parser = ox.parse(data, format=syntax.oxigraph_format, base_iri=RELATIVE_BASE)
     quads = []
     try:
@@ -114,6 +125,16 @@ def parse_rdf(data: bytes, syntax: RdfSyntax, source: str, max_triples: int | No
     document = ParsedDocument(source, text, syntax, graph, dict(parser.prefixes or {}))
     _refuse_unsafe_iris(document)
     return document
+
+
+def _own_context_inline(text: str, urls: Iterable[str]) -> str:
+    """The JSON-LD text with each "@context" that names one of the urls (alone, or first in a list)
+    replaced by the context itself, written on one line so that line numbers stay as they were."""
+    inline = json.dumps(jsonld_context(), separators=(",", ":"))
+    for url in urls:
+        quoted = re.escape(json.dumps(url))
+        text = re.sub(rf'("@context"\s*:\s*\[?\s*){quoted}', lambda m: m.group(1) + inline, text)
+    return text
 
 
 def add_quads(graph: Graph, quads: Iterable[ox.Quad], source: str) -> None:
@@ -172,7 +193,8 @@ def _syntax_error(error: SyntaxError, source: str) -> RdfInputError:
     if "LoadDocumentCallback" in message:
         message = (
             "the JSON-LD refers to a remote @context (or @import), which is never fetched; "
-            "put the context inline as a JSON object"
+            f"put the context inline as a JSON object (the project's own context, {CONTEXT_IRI} or this "
+            "server's /context.jsonld, is read without fetching)"
         )
     return RdfInputError(message, source=source, line=error.lineno, column=error.offset)
 

@@ -68,6 +68,7 @@ class Upload:
     syntax: RdfSyntax
     media_type: str
     file_name: str | None
+    own_contexts: tuple[str, ...] = ()  # where this server publishes its JSON-LD context (see parsing)
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,9 @@ class SubmissionService:
         self, upload: Upload, digest: str, submitter: str, submission_id: str, current: SubmissionRecord | None = None
     ) -> SubmissionRecord:
         replacing = current.graph if current is not None else None
-        outcome = await self._validation.validate(upload.data, upload.syntax, upload.file_name or "submission", replacing)
+        outcome = await self._validation.validate(
+            upload.data, upload.syntax, upload.file_name or "submission", replacing, upload.own_contexts
+        )
         if not outcome.report.conforms:
             raise SubmissionRejectedError(outcome.report, upload.data.decode("utf-8-sig"))
         record = SubmissionRecord(

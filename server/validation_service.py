@@ -66,10 +66,13 @@ class ValidationService:
             context=multiprocessing.get_context("spawn"),
         )
 
-    async def validate(self, data: bytes, syntax: RdfSyntax, source: str, replacing: str | None = None) -> Outcome:
+    async def validate(
+        self, data: bytes, syntax: RdfSyntax, source: str, replacing: str | None = None, own_contexts: tuple[str, ...] = (),
+    ) -> Outcome:
         """Read and validate one file; raises SubmissionInputError if it cannot be read or checked in time.
 
         replacing: the named graph of a submission the file is to replace, left out of the context.
+        own_contexts: the URLs at which this server publishes its JSON-LD context (read from memory).
         """
         if self._waiting >= self._settings.validation_queue:
             raise SubmissionInputError(
@@ -78,15 +81,16 @@ class ValidationService:
         self._waiting += 1
         try:
             async with self._share.slot(fair_share.current.get()):
-                return await self._validate(data, syntax, source, replacing)
+                return await self._validate(ValidationJob(
+                    data, syntax.name, source, self._settings.max_submission_triples, own_contexts
+                ), replacing)
         except ShareExceededError as error:
             raise SubmissionInputError(429, error.message) from None
         finally:
             self._waiting -= 1
 
-    async def _validate(self, data: bytes, syntax: RdfSyntax, source: str, replacing: str | None) -> Outcome:
+    async def _validate(self, job: ValidationJob, replacing: str | None) -> Outcome:
         """The three steps, in the requester's share of the workers."""
-        job = ValidationJob(data, syntax.name, source, self._settings.max_submission_triples)
         inspection = await self._run(validation_worker.inspect, (job,), self._settings.parse_timeout_seconds, "read")
         describe = DescribeJob(
             inspection.seeds, inspection.inverse_predicates, CONTEXT_DEPTH, self._settings.max_context_triples, replacing,

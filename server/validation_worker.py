@@ -30,6 +30,7 @@ class ValidationJob:
     syntax: str
     source: str
     max_triples: int
+    own_contexts: tuple[str, ...] = ()  # where the server publishes its JSON-LD context (see parsing)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def initialise(shapes_dir: str, ontology_dir: str, policy: containment.Policy) -
 
 
 def _parse(job: ValidationJob) -> ParsedDocument:
-    return parse_rdf(job.data, BY_NAME[job.syntax], job.source, max_triples=job.max_triples)
+    return parse_rdf(job.data, BY_NAME[job.syntax], job.source, job.max_triples, job.own_contexts)
 
 
 def _require_validator() -> Validator:

@@ -439,3 +439,30 @@ def test_checking_a_stored_file_or_a_new_version_of_it_reports_what_submitting_i
     assert cli.returncode == 2
     assert cli.stderr == (f"error: there is no accepted submission '2026-01-01-00000000' in this installation's store "
                           f"(accepted: {sid})\n")
+
+
+def test_the_servers_own_json_ld_comes_back_in_with_its_context_read_from_memory(
+    clean: SubmissionServer, listener: tuple[int, list[bytes]],
+) -> None:
+    fetched = httpx.get(clean.url + "/id/programme/ilo-korea-partnership-programme",
+                        headers={"Accept": "application/ld+json"})
+    assert fetched.status_code == 200
+    document = fetched.json()
+    assert document["@context"] == f"{clean.url}/context.jsonld"
+    triples = len(Graph().parse(data=json.dumps({**document, "@context": httpx.get(clean.url + "/context.jsonld").json()}),
+                                format="json-ld"))
+    jsonld = {"Content-Type": "application/ld+json"}
+    answer = post(clean, "/validate", fetched.content, jsonld)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["conforms"], answer.json()["triples"], answer.json()["results"]) == (True, triples, [])
+    # Named by the project's IRI for it, as a document written by hand would.
+    canonical = json.dumps({**document, "@context": "https://w3id.org/ilo-partnerships/context.jsonld"}).encode()
+    assert post(clean, "/validate", canonical, jsonld).json()["triples"] == triples
+    # Any other remote context is still refused, and never fetched.
+    port, connections = listener
+    foreign = json.dumps({**document, "@context": f"http://127.0.0.1:{port}/context.jsonld"}).encode()
+    refused = post(clean, "/validate", foreign, jsonld)
+    assert refused.status_code == 400
+    assert refused.json()["detail"].startswith("submission: the JSON-LD refers to a remote @context (or @import), which is "
+                                               "never fetched; put the context inline as a JSON object")
+    assert connections == []

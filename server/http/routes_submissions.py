@@ -1,5 +1,6 @@
 """Validation and submissions over HTTP: POST /validate, and /submissions to create, read, replace, withdraw."""
 
+import dataclasses
 import json
 from typing import Annotated, Any
 
@@ -138,7 +139,8 @@ async def _read(request: Request, settings: Settings) -> Upload:
     """The submitted file; its text is kept on the request, so that an error page can show its lines."""
     upload = await read_upload(request, settings.max_submission_bytes)
     request.state.submitted_text = upload.data.decode("utf-8", errors="replace")
-    return upload
+    # JSON-LD fetched from this server names its context by this URL: read it from memory.
+    return dataclasses.replace(upload, own_contexts=(str(request.url_for("context")),))
 
 
 def _report_dict(report: Report) -> dict[str, Any]:
@@ -164,7 +166,9 @@ async def validate(
     replaced = submissions.get(replaces) if replaces is not None else None
     upload = await _read(request, settings)
     plan = plan_validation(submissions.records(), upload.data, replaced)
-    outcome = await validation.validate(upload.data, upload.syntax, upload.file_name or "submission", plan.excluded_graph)
+    outcome = await validation.validate(
+        upload.data, upload.syntax, upload.file_name or "submission", plan.excluded_graph, upload.own_contexts
+    )
     report = plan.annotate(outcome.report)
     return report_response(request, _report_dict(report), report.report_turtle, request.state.submitted_text)
 
