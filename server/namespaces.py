@@ -67,6 +67,18 @@ DISPLAY_PREFIXES: dict[str, str] = {
 }
 
 
+# Prefixes people commonly write in queries without declaring them, beyond the display prefixes:
+# a query that uses one undeclared is told which IRI to declare.
+WELL_KNOWN_PREFIXES: dict[str, str] = {
+    **DISPLAY_PREFIXES,
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "wdt": "http://www.wikidata.org/prop/direct/",
+    "geo": "http://www.opengis.net/ont/geosparql#",
+    "gn": "https://www.geonames.org/ontology#",
+    "vcard": "http://www.w3.org/2006/vcard/ns#",
+}
+
+
 def shorten(iri: str) -> str:
     """An IRI as a prefixed name where a display prefix fits, else in angle brackets."""
     for prefix, namespace in DISPLAY_PREFIXES.items():

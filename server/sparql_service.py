@@ -7,6 +7,7 @@ except the status codes its errors carry, which the router sends as they are.
 import hashlib
 import json
 import os
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -15,11 +16,12 @@ import pyoxigraph as ox
 from server.answer_cache import ResultCache
 from server.fair_share import ShareExceededError
 from server.federation import FederationRelay
-from server.negotiation import choose
+from server.namespaces import WELL_KNOWN_PREFIXES
+from server.negotiation import accepts_html, choose
 from server.query_worker import QueryEvaluationError, QueryJob, QueryOutput, QuerySyntaxError, ResultTooLargeError
 from server.result_formats import ResultFormat, by_parameter, formats_for
 from server.settings import Settings
-from server.sparql_text import MAX_NESTING, analyse
+from server.sparql_text import MAX_NESTING, analyse, undeclared_prefix
 from server.store import DeadlineExceededError, GraphStore, WorkerDiedError
 
 _INLINE_BYTES = 1024 * 1024
@@ -77,6 +79,27 @@ class Answer:
     result_format: ResultFormat
     output: QueryOutput
     cached: bool
+
+
+_CHARACTER_CLASS = re.compile(r'\[[^\]"]*\](?:,\s*\[[^\]"]*\])*')
+
+
+def _syntax_message(query: str, error: QuerySyntaxError) -> str:
+    """The engine's syntax error, or, when the query uses a prefix it never declares at or before the place
+    the engine stopped, one sentence saying so (the engine lists the characters it expected instead)."""
+    undeclared = undeclared_prefix(query)
+    if undeclared is not None:
+        prefix, offset = undeclared
+        line = query.count("\n", 0, offset) + 1
+        column = offset - (query.rfind("\n", 0, offset) + 1) + 1
+        if error.line is None or (line, column) <= (error.line, error.column or 0):
+            known = WELL_KNOWN_PREFIXES.get(prefix[:-1])
+            declaration = f"PREFIX {prefix} <{known}>" if known else f"PREFIX {prefix} <…>"
+            return f"Unknown prefix `{prefix}` at line {line}, column {column} — declare it with {declaration}."
+    where = f" at line {error.line}, column {error.column}" if error.line is not None else ""
+    # The engine spells out the Unicode ranges of name characters it would have taken; one phrase says it.
+    message = _CHARACTER_CLASS.sub("a name character", error.message)
+    return f"Syntax error in the query{where}: {message}"
 
 
 def _check_iri(parameter: str, value: str) -> None:
@@ -181,8 +204,7 @@ class SparqlService:
         try:
             output = await self._store.execute(plan.job, plan.timeout)
         except QuerySyntaxError as error:
-            where = f" at line {error.line}, column {error.column}" if error.line is not None else ""
-            raise SparqlError(400, f"Syntax error in the query{where}: {error.message}") from None
+            raise SparqlError(400, _syntax_message(plan.job.query, error)) from None
         except QueryEvaluationError as error:
             message = self._relay.restore(str(error)) if self._relay is not None else str(error)
             raise SparqlError(400, f"The query could not be evaluated: {message}") from None
@@ -246,6 +268,10 @@ class SparqlService:
                 raise SparqlError(400, f"Unknown format {format_parameter!r} for this query; use one of: {names}.")
             return chosen
         media_type = choose(accept, [f.media_type for f in candidates])
+        if media_type is None and accepts_html(accept):
+            # A browser (or a link checker) asking for a page: the answer, or the query's error, in the
+            # default format is more use than a 406 (RFC 9110 §12.5.1 allows disregarding Accept).
+            return candidates[0]
         if media_type is None:
             offered = ", ".join(f.media_type for f in candidates)
             raise SparqlError(406, f"None of the accepted media types can carry this answer; available: {offered}.")

@@ -169,6 +169,21 @@ def analyse(text: str) -> SparqlText:
     return result
 
 
+def undeclared_prefix(text: str) -> tuple[str, int] | None:
+    """The first prefixed name whose prefix no PREFIX before it declares: (the prefix with its colon, offset)."""
+    declared: set[str] = set()
+    tokens = _tokens(text)
+    for index, token in enumerate(tokens):
+        if token.kind != "pname":
+            continue
+        prefix = token.value.partition(":")[0]
+        if index > 0 and tokens[index - 1].kind == "word" and tokens[index - 1].value.upper() == "PREFIX":
+            declared.add(prefix)
+        elif prefix not in declared:
+            return prefix + ":", token.start
+    return None
+
+
 def _named_target(tokens: list[_Token], at: int, prefixes: dict[str, str], modifier: str) -> tuple[str, int]:
     """The IRI at a position, after an optional modifier keyword ('' if not an IRI), and its token's index."""
     if at < len(tokens) and tokens[at].kind == "word" and tokens[at].value.upper() == modifier:

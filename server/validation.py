@@ -258,6 +258,7 @@ class Validator:
         found = [(r, self._finding(report_graph, r, locators, data, context is not None)) for r in results]
         if context is not None:
             found = [(r, f) for r, f in found if f.file is not None]
+        found = _without_consequences(found)
         found += _submission_rule_results(
             report_graph, locators, reserved, data, self._checked_classes, described_elsewhere
         )
@@ -324,7 +325,7 @@ class Validator:
         file, line, within = None, None, None
         for document, locator in locators:
             if focus is not None and (focus, None, None) in document.graph or (None, None, focus) in document.graph:
-                file, line = document.source, locator.line_of(focus)
+                file, line = document.source, locator.line_of_statement(focus, path, value)
                 if isinstance(focus, BNode):
                     owner = locator.named_owner(focus)
                     within = shorten(str(owner)) if owner is not None else None
@@ -450,6 +451,20 @@ def _submission_rule_results(
             )
             found.append((result, finding))
     return found
+
+
+# Comparisons that a value of the wrong datatype fails only because it is not a number or date.
+_COMPARISONS = {shorten(str(SH[name])) for name in (
+    "MinInclusiveConstraintComponent", "MaxInclusiveConstraintComponent",
+    "MinExclusiveConstraintComponent", "MaxExclusiveConstraintComponent",
+)}
+
+
+def _without_consequences(found: list[tuple[Node, Finding]]) -> list[tuple[Node, Finding]]:
+    """The findings without those that only follow from another: a value of the wrong datatype is reported
+    once, for its datatype, not again as "negative" or "too large" by a comparison it cannot take part in."""
+    mistyped = {(f.focus, f.path, f.value) for _, f in found if f.constraint == "sh:DatatypeConstraintComponent"}
+    return [(r, f) for r, f in found if not (f.constraint in _COMPARISONS and (f.focus, f.path, f.value) in mistyped)]
 
 
 def _blank_roots(graph: Graph) -> set[BNode]:

@@ -59,11 +59,12 @@ def test_text_report_names_file_line_node_message_path_and_rule() -> None:
     ]
 
 
-def test_a_blank_node_is_placed_in_its_owner() -> None:
+def test_a_finding_about_a_blank_node_is_placed_on_its_owners_triple() -> None:
     path = FIXTURES / "shapes" / "ProjectComponentShape" / "invalid-starts-before-project.ttl"
     result = run_cli("validate", "--with-data", "--format", "json", str(path))
     [finding] = json.loads(result.stdout)["results"]
-    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text.startswith("ex:component a"))
+    # The period is a blank node written inside the component's description, on its dcterms:temporal line.
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "dcterms:temporal [" in text)
     assert (finding["focusNode"], finding["line"]) == ("<https://example.org/component>", line)
 
 
@@ -143,7 +144,8 @@ def test_remote_jsonld_context_is_refused_and_never_fetched(tmp_path: Path, list
     assert result.returncode == 2
     assert result.stderr == (
         f"error: {path}: the JSON-LD refers to a remote @context (or @import), which is never fetched; "
-        "put the context inline as a JSON object\n"
+        "put the context inline as a JSON object (the project's own context, "
+        "https://w3id.org/ilo-partnerships/context.jsonld or this server's /context.jsonld, is read without fetching)\n"
     )
     assert received == []
 
@@ -257,3 +259,15 @@ def test_validate_gives_the_same_findings_as_the_server(submission_server: Submi
 
     assert cli.returncode == 1
     assert without_file(json.loads(cli.stdout)["results"]) == without_file(served.json()["results"]) != []
+
+
+def test_a_value_of_the_wrong_datatype_gives_one_finding_on_the_line_of_its_triple() -> None:
+    path = FIXTURES / "findings" / "amount-as-text.ttl"
+    result = run_cli("validate", "--with-data", "--format", "json", str(path))
+    assert result.returncode == 1, result.stderr
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "schema:value" in text)
+    node = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text.startswith("ex:amount"))
+    assert line > node
+    assert [(f["path"], f["value"], f["constraint"], f["line"]) for f in json.loads(result.stdout)["results"]] == [
+        ("schema:value", '"1,200,000"', "sh:DatatypeConstraintComponent", line)
+    ]

@@ -252,7 +252,46 @@ def test_two_queries_are_refused(url: str) -> None:
 
 def test_unsupported_body_type_is_415(url: str) -> None:
     response = httpx.post(url + "/sparql", content=b"{}", headers={"Content-Type": "application/json"})
-    assert response.status_code == 415
+    assert (response.status_code, response.text) == (415, (
+        "The body is application/json: send the query as application/sparql-query (Content-Type: "
+        "application/sparql-query), or as the query field of application/x-www-form-urlencoded.\n"))
+
+
+def test_a_body_without_a_content_type_is_told_to_set_one(url: str) -> None:
+    response = httpx.post(url + "/sparql", content=b"SELECT * {}")
+    assert "content-type" not in response.request.headers
+    assert (response.status_code, response.text) == (415, (
+        "The request has no Content-Type: send the query as application/sparql-query (Content-Type: "
+        "application/sparql-query), or as the query field of application/x-www-form-urlencoded.\n"))
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("SELECT * WHERE { ?s foaf:name ?o }",
+     "Unknown prefix `foaf:` at line 1, column 21 — declare it with PREFIX foaf: <http://xmlns.com/foaf/0.1/>."),
+    ("SELECT ?p WHERE {\n  project:sted-maghreb ?p ?o }",
+     "Unknown prefix `project:` at line 2, column 3 — declare it with PREFIX project: "
+     "<https://w3id.org/ilo-partnerships/id/project/>."),
+    ("PREFIX foaf: <http://xmlns.com/foaf/0.1/>\nSELECT * WHERE { ?s foaf:name ?o ; zz:x 1 }",
+     "Unknown prefix `zz:` at line 2, column 36 — declare it with PREFIX zz: <…>."),
+    ("SELECT * WHERE { ?s ?p ?o . :x ?p ?o }",
+     "Unknown prefix `:` at line 1, column 29 — declare it with PREFIX : <…>."),
+])
+@pytest.mark.parametrize("method", METHODS)
+def test_an_undeclared_prefix_is_named_in_one_sentence(url: str, method: str, query: str, message: str) -> None:
+    response = ask(url, method, query)
+    assert (response.status_code, response.text) == (400, message + "\n")
+
+
+def test_prefixed_names_in_strings_comments_and_iris_are_not_prefixes(url: str) -> None:
+    query = 'SELECT * WHERE { ?s ?p "foaf:name" } # zz:x\nLIMIT 1'
+    assert ask(url, "get", query).status_code == 200
+
+
+def test_a_malformed_query_from_a_browser_shows_the_error(url: str) -> None:
+    response = ask(url, "get", "SELECT * WHERE {\n  ?s ?p }", accept="text/html")
+    assert response.status_code == 400
+    assert response.text.startswith("Syntax error in the query at line 2, column 10: expected one of LATERAL, SERVICE")
+    assert "..=" not in response.text and "a name character" in response.text
 
 
 def test_oversized_body_is_413(url: str) -> None:

@@ -50,8 +50,10 @@ async def sparql_post(request: Request, service: ServiceDep, settings: SettingsD
     if content_type == "application/sparql-update":
         raise _update_refused()
     if content_type not in (_FORM, "application/sparql-query"):
+        said = f"The body is {content_type[:60]}" if content_type else "The request has no Content-Type"
         raise SparqlError(
-            415, "Send the query as application/sparql-query, or as the query field of application/x-www-form-urlencoded."
+            415, f"{said}: send the query as application/sparql-query (Content-Type: application/sparql-query), "
+            "or as the query field of application/x-www-form-urlencoded.",
         )
     # URL-encoding may triple a query's length; anything beyond that is not a query we accept.
     body = _decode(await _read_body(request, 3 * settings.max_query_bytes + 4096))
