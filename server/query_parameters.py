@@ -26,7 +26,8 @@ _MAX_TEXT = 1000
 EXPECTED = {
     "iri": "the IRI (or prefixed name, such as {example}) of a {class_} in the graph",
     "string": "a text of at most 1000 characters",
-    "text": "a text with a language tag, written text@lang (for example {example})",
+    "text": "a text of at most 1000 characters, with a language tag (text@lang, for example {example}) "
+            "or without one (any language)",
     "date": "a date written YYYY-MM-DD",
     "year": "a year written YYYY",
     "integer": "a whole number",
@@ -81,13 +82,20 @@ def _convert(parameter: Parameter, value: str) -> ox.NamedNode | ox.Literal | No
     if kind == "string":
         return ox.Literal(value) if len(value) <= _MAX_TEXT and "\x00" not in value else None
     if kind == "text":
+        # With a tag (text@lang), that language; without one, a plain string, which a query reads as
+        # "in any language". Text whose part after the last @ is no tag ("a@b c") is plain text.
         text, at, language = value.rpartition("@")
-        if not at or not text or len(text) > _MAX_TEXT or "\x00" in text or not _LANGUAGE.match(language):
+        if at and text and _LANGUAGE.match(language):
+            try:
+                value, tag = text, language.lower()
+                ox.Literal(value, language=tag)
+            except ValueError:  # a tag of the right shape that BCP 47 still refuses, such as "a"
+                return None
+        else:
+            tag = None
+        if len(value) > _MAX_TEXT or "\x00" in value:
             return None
-        try:
-            return ox.Literal(text, language=language.lower())
-        except ValueError:  # a tag of the right shape that BCP 47 still refuses, such as "a"
-            return None
+        return ox.Literal(value, language=tag) if tag else ox.Literal(value)
     if kind == "date":
         try:
             return ox.Literal(date.fromisoformat(value).isoformat(), datatype=ox.NamedNode(_XSD + "date")) \

@@ -1,6 +1,9 @@
 """The dataset's description (VoID/DCAT), its links into other graphs, and its dumps, through a real server."""
 
 import gzip
+import re
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
@@ -206,3 +209,42 @@ def test_export_writes_the_same_dataset_as_the_server_offers(sparql_server: Runn
     assert sorted(offered) == files
     exported = load_dump(tmp_path / "dumps" / "ilo-partnerships.nq.gz", ox.RdfFormat.N_QUADS)
     assert named_graphs_of_store(exported) == named_graphs_of_server(sparql_server)
+
+
+def test_the_dataset_page_names_its_figures_in_words(sparql_server: RunningServer) -> None:
+    page = httpx.get(sparql_server.url + "/.well-known/void", headers={"Accept": "text/html"}).text
+    figures = re.findall(r'<tr><th scope="row">([^<]+)</th><td>[\d,]+</td></tr>', page)
+    assert figures == [
+        "Statements (triples) (void:triples)", "Things described (entities with a type) (void:entities)",
+        "Distinct subjects (void:distinctSubjects)", "Distinct objects (void:distinctObjects)",
+        "Properties used (void:properties)", "Classes used (void:classes)",
+    ]
+
+
+@pytest.mark.parametrize("form", [
+    "{:%a, %d %b %Y %H:%M:%S GMT}",  # IMF-fixdate
+    "{:%A, %d-%b-%y %H:%M:%S GMT}",  # the obsolete RFC 850 form, which recipients must still read
+    "{:%a %b %e %H:%M:%S %Y}",  # the obsolete asctime form (in UTC, saying nothing of it)
+])
+def test_if_modified_since_is_read_in_every_form_of_http_date(sparql_server: RunningServer, form: str) -> None:
+    url = f"{sparql_server.url}/dumps/ilo-partnerships.nq.gz"
+    first = httpx.get(url)
+    modified = parsedate_to_datetime(first.headers["last-modified"])
+    current = httpx.get(url, headers={"If-Modified-Since": form.format(modified)})
+    older = httpx.get(url, headers={"If-Modified-Since": form.format(modified - timedelta(seconds=1))})
+    assert (current.status_code, older.status_code) == (304, 200)
+
+
+@pytest.mark.parametrize(("header", "status"), [
+    ("not a date", 200),
+    ("Sun, 06 Nov 2994 08:49:37 GMT", 200),  # later than the server's clock: not a valid date, ignored
+])
+def test_an_invalid_if_modified_since_is_ignored(sparql_server: RunningServer, header: str, status: int) -> None:
+    assert httpx.get(f"{sparql_server.url}/dumps/ilo-partnerships.nq.gz",
+                     headers={"If-Modified-Since": header}).status_code == status
+
+
+def test_if_none_match_compares_weakly(sparql_server: RunningServer) -> None:
+    url = f"{sparql_server.url}/dumps/ilo-partnerships.nq.gz"
+    etag = httpx.get(url).headers["etag"]
+    assert httpx.get(url, headers={"If-None-Match": f'"other", W/{etag}'}).status_code == 304

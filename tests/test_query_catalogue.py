@@ -131,9 +131,10 @@ def test_a_value_of_the_declared_type_becomes_its_term(catalogue: dict, query: s
         ("ratifications", "since", "2021-02-30", "since must be a date written YYYY-MM-DD; got '2021-02-30'."),
         ("countries-reached", "min_projects", "1.5", "min_projects must be a whole number; got '1.5'."),
         ("funding-by-funder", "min_amount", "1e9", "min_amount must be a decimal number, such as 1000000 or 2.5; got '1e9'."),
-        ("entity-by-label", "name", "Laos",
-         "name must be a text with a language tag, written text@lang (for example Laos@en); got 'Laos'."),
-        ("entity-by-label", "name", "Laos@not a tag", "name must be a text with a language tag"),
+        ("entity-by-label", "name", "L" * 1001 + "@en",
+         "name must be a text of at most 1000 characters, with a language tag (text@lang, for example Laos@en) "
+         "or without one (any language); got"),
+        ("entity-by-label", "name", "Laos@a", "name must be a text of at most 1000 characters"),
         ("partners", "role", "donor",
          "role must be one of: funding, implementing, partner, accountable, extending; got 'donor'."),
         ("search", "q", "x" * 1001, "q must be a text of at most 1000 characters"),
@@ -178,3 +179,11 @@ def test_the_openapi_document_publishes_the_paging_bounds_the_server_enforces(se
     paging = {p["name"]: p["schema"] for p in spec["paths"]["/queries/projects"]["get"]["parameters"]}
     assert paging["limit"] == {"type": "integer", "minimum": 1, "maximum": 50}
     assert paging["offset"] == {"type": "integer", "minimum": 0, "maximum": 999_999_999, "default": 0}
+
+
+def test_the_examples_of_a_year_range_do_not_contradict_each_other(settings: Settings) -> None:
+    catalogue = load_catalogue(settings.queries_dir)
+    ranges = [(q.name, q.parameter("from"), q.parameter("to")) for q in catalogue.values()
+              if q.parameter("from") is not None and q.parameter("to") is not None]
+    assert [name for name, _, _ in ranges] == ["funding-by-period", "projects"]
+    assert [(name, low.example, high.example) for name, low, high in ranges if int(low.example) > int(high.example)] == []

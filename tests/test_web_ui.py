@@ -108,7 +108,15 @@ def test_the_editor_offers_every_canned_query_as_an_example_with_the_project_pre
     assert "PREFIX country: <https://w3id.org/ilo-partnerships/id/country/>" in default_query
     page.get_by_role("button", name="Funding totals by funder").click()
     assert page.locator(".tabsList .tab.active a").first.inner_text().splitlines()[0].strip() == "Funding totals by funder"
-    assert "#+ title: Funding totals by funder" in page.evaluate("window.iloEditor.yasgui.getTab().getQuery()")
+    opened = page.evaluate("window.iloEditor.yasgui.getTab().getQuery()")
+    assert opened.splitlines()[0] == (
+        "# Funding totals by funder: its parameters and description are at /queries/funding-by-funder")
+    assert "#+" not in opened
+    # The query itself is in view when the example opens: its SELECT line is drawn in the editor's window.
+    editor = page.locator(".tabPanel.active .CodeMirror")
+    select = editor.locator(".CodeMirror-line", has_text="SELECT").first
+    box, line = editor.bounding_box(), select.bounding_box()
+    assert box is not None and line is not None and box["y"] <= line["y"] < box["y"] + box["height"]
     assert guarded.outside == []
 
 
@@ -122,6 +130,8 @@ def test_a_form_page_submits_and_shows_the_answer_as_a_table(sparql_server: Runn
     assert "country=LA" in page.url and "theme=theme%3Askills-development" in page.url
     cells = page.locator("section.results tbody tr td:first-child")
     assert cells.all_inner_texts() == ["project:asean-tvet"]
+    # Our IRIs link to their pages on this server, as entity pages do.
+    assert cells.first.locator("a").get_attribute("href") == "/id/project/asean-tvet"
     guarded.screenshot("form-projects.png")
     assert guarded.outside == []
 
@@ -167,6 +177,8 @@ def test_the_api_docs_render_every_operation_from_local_assets(sparql_server: Ru
     assert response is not None and "script-src 'self';" in response.headers["content-security-policy"]
     page.locator("#operations-Canned_queries-projects").wait_for(timeout=20_000)
     assert page.locator(".opblock-tag-section .opblock").count() >= 20
+    # The site's header, as on every other page.
+    assert page.locator("header.site nav").get_by_role("link", name="Questions").is_visible()
     guarded.screenshot("api-docs.png")
     assert guarded.outside == []
 

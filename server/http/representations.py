@@ -7,7 +7,8 @@ when given, else the Accept header; an HTML page only for a client that asks for
 """
 
 import hashlib
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
 from fastapi import Request
@@ -78,15 +79,42 @@ def not_modified(request: Request, etag: str, last_modified: datetime | None, ex
     """
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
-        tags = [tag.strip() for tag in if_none_match.split(",")]
-        return etag in tags or (exists and "*" in tags)
-    if_modified_since = request.headers.get("if-modified-since")
-    if exists and if_modified_since and last_modified is not None:
-        try:
-            return last_modified.replace(microsecond=0) <= parsedate_to_datetime(if_modified_since)
-        except (TypeError, ValueError, OverflowError):
-            return False
+        # If-None-Match compares weakly (RFC 9110, 8.8.3.2): W/"x" and "x" name the same content.
+        tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+        return etag.removeprefix("W/") in tags or (exists and "*" in tags)
+    since = http_date(request.headers.get("if-modified-since"))
+    if exists and since is not None and last_modified is not None and since <= datetime.now(UTC):
+        return last_modified.replace(microsecond=0) <= since
     return False
+
+
+def http_date(value: str | None) -> datetime | None:
+    """An HTTP-date in any of its three forms (RFC 9110, 5.6.7: IMF-fixdate, and the obsolete RFC 850
+    and asctime forms, which recipients must still read), in UTC; None if it is not one."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        parsed = None
+    if parsed is None:
+        match = _RFC850.match(value.strip())
+        if match is None:
+            return None
+        day, month, year, clock = match.groups()
+        # Two-digit years: the one that is not more than 50 years ahead (RFC 9110, 5.6.7).
+        full = 2000 + int(year)
+        if full > datetime.now(UTC).year + 50:
+            full -= 100
+        try:
+            parsed = datetime.strptime(f"{day} {month} {full} {clock}", "%d %b %Y %H:%M:%S")
+        except ValueError:
+            return None
+    # Every HTTP-date is in UTC; the asctime form says so by saying nothing.
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+_RFC850 = re.compile(r"^[A-Za-z]+, (\d{2})-([A-Za-z]{3})-(\d{2}) (\d{2}:\d{2}:\d{2}) GMT$")
 
 
 def rdf_response(body: bytes, result_format: ResultFormat, headers: dict[str, str]) -> Response:

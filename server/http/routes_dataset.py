@@ -95,11 +95,20 @@ def _site(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/"
 
 
+# The dataset's VoID counts in words, in the order the page shows them.
+_FIGURE_NAMES = {
+    "triples": "Statements (triples)", "entities": "Things described (entities with a type)",
+    "distinctSubjects": "Distinct subjects", "distinctObjects": "Distinct objects",
+    "properties": "Properties used", "classes": "Classes used",
+}
+
+
 def _figures(triples: list[ox.Triple]) -> dict[str, str]:
-    """The dataset's own counts from its description, by VoID property name, for the page."""
-    figures = {}
+    """The dataset's own counts from its description, named in words (the VoID property in brackets)."""
+    counts = {}
     for t in triples:
         if t.subject.value == DATASET_IRI and t.predicate.value.startswith(VOID) and isinstance(t.object, ox.Literal):
             if t.object.datatype.value.endswith("#integer"):
-                figures[t.predicate.value.removeprefix(VOID)] = f"{int(t.object.value):,}"
-    return figures
+                counts[t.predicate.value.removeprefix(VOID)] = f"{int(t.object.value):,}"
+    named = {f"{words} (void:{name})": counts.pop(name) for name, words in _FIGURE_NAMES.items() if name in counts}
+    return {**named, **{f"void:{name}": value for name, value in counts.items()}}

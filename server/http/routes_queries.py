@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from server.canned_formats import FORMATS, HTML, PageFormat, negotiate, serialise
 from server.canned_service import CannedQueryService, Page, Rendered
+from server.entity_service import EntityService, Term
 from server.http.deps import CannedDep
 from server.http.openapi_queries import operation_extra
 from server.http.pages import render
@@ -112,6 +113,7 @@ async def _page(
     error: ParameterError | None = None, status_code: int = 200, next_url: str | None = None,
 ) -> Response:
     fields = [await _field(canned, p, params, error) for p in query.parameters]
+    entities: EntityService = request.app.state.entities
     general_error = error.message if error is not None and query.parameter(error.parameter) is None else None
     limit = (params.get("limit") or [""])[0] or str(canned.page_size)
     previous_url = None
@@ -123,8 +125,9 @@ async def _page(
     ]
     return render(
         request, "query.html", status_code=status_code, query=query, fields=fields, page=page,
-        rows=_cells(page) if page is not None else [], error=general_error, limit=limit,
+        rows=_cells(page, entities) if page is not None else [], error=general_error, limit=limit,
         max_page_size=canned.max_page_size, downloads=downloads, next_url=next_url, previous_url=previous_url,
+        local=entities.local_path,
     )
 
 
@@ -149,18 +152,20 @@ async def _field(
     }
 
 
-def _cells(page: Page) -> list[list[dict[str, str] | None]]:
+def _cells(page: Page, entities: EntityService) -> list[list[Term | None]]:
+    """The page's rows as the terms of an entity page: our IRIs link to their pages on this server."""
     table = []
     for binding in page.bindings:
-        row: list[dict[str, str] | None] = []
+        row: list[Term | None] = []
         for name in page.variables:
             term = binding.get(name)
             if term is None:
                 row.append(None)
             elif term["type"] == "uri":
-                row.append({"iri": term["value"], "text": shorten(term["value"]).strip("<>")})
+                iri = term["value"]
+                row.append(Term(shorten(iri).strip("<>"), iri, local=entities.local_path(iri) is not None))
             else:
-                row.append({"text": term["value"]})
+                row.append(Term(term["value"]))
         table.append(row)
     return table
 

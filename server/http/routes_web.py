@@ -6,6 +6,7 @@ from fastapi.responses import HTMLResponse
 from server.http.deps import CannedDep, SettingsDep, StoreDep
 from server.http.pages import render
 from server.namespaces import DISPLAY_PREFIXES
+from server.query_catalogue import CannedQuery
 from server.rdf_formats import SYNTAXES
 
 router = APIRouter(include_in_schema=False)
@@ -37,10 +38,17 @@ async def editor(request: Request, canned: CannedDep, settings: SettingsDep) -> 
     config = {
         "endpoint": endpoint,
         "prefixes": {prefix: DISPLAY_PREFIXES[prefix] for prefix in _EDITOR_PREFIXES},
-        "queries": [{"name": q.name, "title": q.title, "text": q.text} for q in canned.queries],
+        "queries": [{"name": q.name, "title": q.title, "text": _editor_text(q)} for q in canned.queries],
     }
     installed = (settings.web_vendor_dir / "@zazuko" / "yasgui" / "build" / "yasgui.min.js").is_file()
     return render(request, "editor.html", queries=canned.queries, config=config, endpoint=endpoint, installed=installed)
+
+
+def _editor_text(query: CannedQuery) -> str:
+    """A canned query as the editor opens it: the query in view, its metadata header (often longer than
+    the editor's window) replaced by one comment pointing at the question's page."""
+    body = "\n".join(line for line in query.text.splitlines() if not line.startswith("#+")).strip("\n")
+    return f"# {query.title}: its parameters and description are at /queries/{query.name}\n{body}\n"
 
 
 _SYNTAX_LABELS = {
