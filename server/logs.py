@@ -1,5 +1,6 @@
-"""Logging of the server: JSON lines by default (one object per event, with its request id),
-or plain text for a person at a terminal (ILOKG_LOG_FORMAT=text)."""
+"""Logging of the server: JSON lines for machines (one object per event, with its request id), plain
+text for a person at a terminal; by default (ILOKG_LOG_FORMAT=auto) text exactly when standard
+error is a terminal."""
 
 import logging
 import sys
@@ -10,6 +11,8 @@ from pythonjsonlogger.json import JsonFormatter
 def configure(log_format: str) -> None:
     """Send every logger's records (uvicorn's included) to standard error in the chosen format."""
     handler = logging.StreamHandler(sys.stderr)
+    if log_format == "auto":
+        log_format = "text" if sys.stderr.isatty() else "json"
     if log_format == "json":
         handler.setFormatter(JsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s",

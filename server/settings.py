@@ -34,7 +34,10 @@ class Settings(BaseSettings):
     )
 
     host: str = Field("127.0.0.1", description="Address the server listens on.")
-    log_format: Literal["json", "text"] = Field("json", description="Server logs as JSON lines (json) or plain text (text).")
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="Server logs as JSON lines (json), plain text (text), or auto: text when standard error "
+        "is a terminal (a person running `make run`), JSON lines otherwise (a service manager, a log collector).",
+    )
     submissions_enabled: bool = Field(
         True, description="Whether /submissions accepts data (with tokens); a public read-only mirror turns it off."
     )

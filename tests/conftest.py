@@ -21,6 +21,8 @@ from server.tokens import Role, TokenRegistry
 from server.validation_context import DataValidator
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# Example files for users (the README's walkthrough), which the tests use as they are.
+EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 def pytest_configure(config: pytest.Config) -> None:

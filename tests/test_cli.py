@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -11,7 +12,7 @@ from rdflib.namespace import RDF, SH
 
 from server.project_graphs import load_folder
 from server.settings import Settings
-from tests.conftest import FIXTURES, SubmissionServer, run_cli
+from tests.conftest import EXAMPLES, FIXTURES, SubmissionServer, run_cli
 
 HOSTILE = FIXTURES / "hostile"
 # The server's own submission records are checked by their shape only: as a file to submit, they are
@@ -224,7 +225,7 @@ def test_token_add_list_revoke_keeps_only_hashes(tmp_path: Path) -> None:
 def test_submit_stores_a_valid_file_and_reports_an_invalid_one(submission_server: SubmissionServer) -> None:
     for record in httpx.get(submission_server.url + "/submissions").json()["submissions"]:
         httpx.delete(submission_server.url + record["links"]["self"], headers=submission_server.auth("operator"))
-    new_project = FIXTURES / "submissions" / "new-project.ttl"
+    new_project = EXAMPLES / "first-submission.ttl"
     env = {"ILOKG_TOKEN": submission_server.tokens["bob"]}
     stored = run_cli("submit", str(new_project), "--server", submission_server.url, env=env)
     assert stored.returncode == 0, stored.stderr
@@ -232,7 +233,7 @@ def test_submit_stores_a_valid_file_and_reports_an_invalid_one(submission_server
     assert stored.stdout == (
         f"accepted: submission {record['id']} (48 triples, 0 warnings) at {submission_server.url}/submissions/{record['id']}\n"
     )
-    assert record["fileName"] == "new-project.ttl"
+    assert record["fileName"] == "first-submission.ttl"
     invalid = FIXTURES / "shapes" / "ProjectShape" / "invalid-spatial-not-a-country.ttl"
     refused = run_cli("submit", str(invalid), "--server", submission_server.url, env=env)
     assert refused.returncode == 1
@@ -271,3 +272,32 @@ def test_a_value_of_the_wrong_datatype_gives_one_finding_on_the_line_of_its_trip
     assert [(f["path"], f["value"], f["constraint"], f["line"]) for f in json.loads(result.stdout)["results"]] == [
         ("schema:value", '"1,200,000"', "sh:DatatypeConstraintComponent", line)
     ]
+
+
+def test_the_readme_walkthrough_of_a_first_submission_works_as_shown(submission_server: SubmissionServer) -> None:
+    for record in httpx.get(submission_server.url + "/submissions").json()["submissions"]:
+        httpx.delete(submission_server.url + record["links"]["self"], headers=submission_server.auth("operator"))
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    walkthrough = readme.split("\n## Your first submission\n")[1].split("\n## ")[0]
+    example = EXAMPLES / "first-submission.ttl"
+    store = {"ILOKG_STORE_DIR": str(submission_server.store_dir)}
+    assert ".venv/bin/ilo-kg validate --with-data examples/first-submission.ttl" in walkthrough
+    checked = run_cli("validate", "--with-data", str(example), env=store)
+    assert checked.returncode == 0 and f"It prints `{checked.stdout.strip()}`" in walkthrough
+    submit_line = "ILOKG_TOKEN=ilokg_… .venv/bin/ilo-kg submit examples/first-submission.ttl --server http://127.0.0.1:8000"
+    assert submit_line in walkthrough
+    env = {"ILOKG_TOKEN": submission_server.tokens["alice"]}
+    stored = run_cli("submit", str(example), "--server", submission_server.url, env=env)
+    assert stored.returncode == 0, stored.stderr
+    shown = re.search(r"It prints `(accepted: [^`]*)`", walkthrough)
+    assert shown is not None
+    pattern = re.escape(shown.group(1)).replace(re.escape("2026-12-02-…"), r"\d{4}-\d{2}-\d{2}-[0-9a-f]{8}")
+    pattern = pattern.replace(re.escape("http://127.0.0.1:8000/submissions/…"),
+                              re.escape(submission_server.url + "/submissions/") + r"\d{4}-\d{2}-\d{2}-[0-9a-f]{8}")
+    assert re.fullmatch(pattern, stored.stdout.strip()), stored.stdout
+    submission_id = stored.stdout.split()[2]
+    again = run_cli("validate", "--replaces", submission_id, str(example), env=store)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"note: Checked as the replacement of submission {submission_id} (by alice)" in again.stdout
+    replaced = run_cli("submit", str(example), "--server", submission_server.url, "--replace", submission_id, env=env)
+    assert replaced.returncode == 0, replaced.stderr

@@ -14,9 +14,9 @@ import pytest
 from rdflib import Graph, Literal
 from rdflib.namespace import SH
 
-from tests.conftest import FIXTURES, SubmissionServer, run_cli
+from tests.conftest import EXAMPLES, FIXTURES, SubmissionServer, run_cli
 
-NEW_PROJECT = FIXTURES / "submissions" / "new-project.ttl"
+NEW_PROJECT = EXAMPLES / "first-submission.ttl"
 PROJECT_IRI = "https://example.org/partner-data/green-jobs-project"
 TURTLE = {"Content-Type": "text/turtle"}
 MISSING_LABEL = 'Needs exactly one English name: rdfs:label "…"@en.'

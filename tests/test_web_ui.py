@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
-from tests.conftest import FIXTURES, RunningServer, SubmissionServer
+from tests.conftest import EXAMPLES, RunningServer, SubmissionServer
 
 CHROMIUM = os.environ.get("ILOKG_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -188,7 +188,7 @@ def test_the_submission_page_shows_the_report_of_a_bad_file_then_submits_a_good_
 ) -> None:
     for record in httpx.get(submission_server.url + "/submissions").json()["submissions"]:
         httpx.delete(submission_server.url + record["links"]["self"], headers=submission_server.auth("operator"))
-    good = FIXTURES / "submissions" / "new-project.ttl"
+    good = EXAMPLES / "first-submission.ttl"
     bad = tmp_path / "new-project.ttl"
     bad.write_text(good.read_text().replace('    rdfs:label "Green jobs: Cambodia"@en ;\n', ""))
     page = guarded.page
@@ -215,7 +215,7 @@ def test_the_submission_page_shows_the_report_of_a_bad_file_then_submits_a_good_
     assert page.locator("#s-status").inner_text() == "Submitted."
     (record,) = httpx.get(submission_server.url + "/submissions").json()["submissions"]
     assert page.locator("#s-result a").inner_text() == record["id"]
-    assert (record["submitter"], record["fileName"]) == ("alice", "new-project.ttl")
+    assert (record["submitter"], record["fileName"]) == ("alice", "first-submission.ttl")
     guarded.screenshot("submission-stored.png")
     assert guarded.outside == [] and guarded.errors == []
 

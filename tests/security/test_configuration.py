@@ -2,6 +2,7 @@
 
 import json
 import os
+import pty
 import subprocess
 import sys
 import threading
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import uvicorn
 
 from server.http.app import create_app
@@ -69,8 +71,8 @@ def test_the_log_is_json_lines_with_the_request_id(tmp_path: Path) -> None:
         refused = httpx.post(url + "/submissions", content=b"", headers={"Content-Type": "text/turtle"})
         assert (refused.status_code, refused.json()["detail"]) == (
             403, "This server does not accept submissions (it is a read-only copy of the graph).")
-        time.sleep(0.5)
     finally:
+        # A graceful stop finishes the requests in flight, and with them their access records.
         process.terminate()
         process.wait()
         log.close()
@@ -114,3 +116,26 @@ def test_an_unexpected_error_is_a_plain_500_with_the_request_id(tmp_path: Path) 
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+_LOG_ONE_LINE = ("import logging; from server.logs import configure; configure('auto'); "
+                 "logging.getLogger('ilokg.test').info('hello')")
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_logs_are_text_on_a_terminal_and_json_lines_otherwise(terminal: bool) -> None:
+    if terminal:
+        controller, attached = pty.openpty()
+        subprocess.run([sys.executable, "-c", _LOG_ONE_LINE], stderr=attached, timeout=60, check=True)
+        os.close(attached)
+        output = b""
+        while not output.endswith(b"\n"):
+            output += os.read(controller, 4096)
+        os.close(controller)
+        line = output.decode().strip()
+        assert line.endswith(" INFO ilokg.test: hello") and not line.startswith("{")
+    else:
+        process = subprocess.run([sys.executable, "-c", _LOG_ONE_LINE], capture_output=True, timeout=60, check=True)
+        record = json.loads(process.stderr)
+        assert {k: record[k] for k in ("level", "logger", "message")} == {
+            "level": "INFO", "logger": "ilokg.test", "message": "hello"}
