@@ -28,6 +28,7 @@ PREFIX organisation: <https://w3id.org/ilo-partnerships/id/organisation/>
 PREFIX project: <https://w3id.org/ilo-partnerships/id/project/>
 PREFIX country: <https://w3id.org/ilo-partnerships/id/country/>
 PREFIX role: <https://w3id.org/ilo-partnerships/codelist/organisation-role/>
+PREFIX ccat: <https://w3id.org/ilo-partnerships/codelist/convention-category/>
 """
 
 # Each data file holds what one source document states.
@@ -223,7 +224,7 @@ def test_outputs_and_events_of_the_projects(store: ox.Store) -> None:
     assert select(store, """
         SELECT ?output ?event ?year WHERE { ?o ilop:presentedAt ?e ; rdfs:label ?output .
             ?e rdfs:label ?event ; schema:startDate ?year }""") == [
-        ("Manual on cooperative statistics", "21st International Conference of Labour Statisticians", "2023")]
+        ("Manual on cooperative statistics", "21st ICLS", "2023")]
 
 
 def test_asean_members(store: ox.Store) -> None:
@@ -281,33 +282,38 @@ def test_country_codes_are_those_of_iso_3166(store: ox.Store) -> None:
 
 
 # The links of identifiers.md: only [V], [V2] and [S] ones, each with its level.
+# Each link typed by what it says: a Wikidata item is the same thing (owl:sameAs); a GeoNames feature
+# and a concept of the EU authority table are matches (skos:exactMatch). Its evidence says how it was
+# obtained: an address built from a code by the publisher's pattern is not "verified in two sources".
 EXPECTED_LINKS = {
-    ("organisation/ilo", "http://www.wikidata.org/entity/Q54129", "two-sources"),
-    ("organisation/asean", "http://www.wikidata.org/entity/Q7768", "two-sources"),
-    ("country/KR", "http://www.wikidata.org/entity/Q884", "two-sources"),
-    ("country/NA", "http://www.wikidata.org/entity/Q1030", "two-sources"),
-    ("country/VN", "http://www.wikidata.org/entity/Q881", "two-sources"),
-    *{(f"country/{c}", f"http://www.wikidata.org/entity/{q}", "single-source") for c, q in [
+    ("organisation/ilo", "sameAs", "http://www.wikidata.org/entity/Q54129", "two-sources"),
+    ("organisation/asean", "sameAs", "http://www.wikidata.org/entity/Q7768", "two-sources"),
+    ("country/KR", "sameAs", "http://www.wikidata.org/entity/Q884", "two-sources"),
+    ("country/NA", "sameAs", "http://www.wikidata.org/entity/Q1030", "two-sources"),
+    ("country/VN", "sameAs", "http://www.wikidata.org/entity/Q881", "two-sources"),
+    *{(f"country/{c}", "sameAs", f"http://www.wikidata.org/entity/{q}", "single-source") for c, q in [
         ("DZ", "Q262"), ("MA", "Q1028"), ("TN", "Q948"), ("MM", "Q836"), ("LA", "Q819"), ("MW", "Q1020"),
         ("MN", "Q711"), ("KH", "Q424"), ("TH", "Q869"), ("KG", "Q813"), ("IT", "Q38"), ("TR", "Q43"),
         ("CR", "Q800"), ("TZ", "Q924"), ("CH", "Q39")]},
-    *{(f"country/{c}", f"http://sws.geonames.org/{g}/", "two-sources") for c, g in [
+    *{(f"country/{c}", "exactMatch", f"http://sws.geonames.org/{g}/", "two-sources") for c, g in [
         ("KR", "1835841"), ("DZ", "2589581"), ("MA", "2542007"), ("TN", "2464461"), ("MM", "1327865"),
         ("LA", "1655842"), ("NA", "3355338"), ("MW", "927384"), ("MN", "2029969"), ("VN", "1562822"),
         ("KH", "1831722"), ("TH", "1605651"), ("KG", "1527747"), ("IT", "3175395"), ("TR", "298795"),
         ("CR", "3624060"), ("TZ", "149590"), ("CH", "2658434")]},
     # The EU country authority's codes are the ISO 3166-1 alpha-3 codes (checked against ISO below).
-    *{(f"country/{a2}", "http://publications.europa.eu/resource/authority/country/"
-       + pycountry.countries.get(alpha_2=a2).alpha_3, "verified")
+    *{(f"country/{a2}", "exactMatch", "http://publications.europa.eu/resource/authority/country/"
+       + pycountry.countries.get(alpha_2=a2).alpha_3, "publisher-pattern")
       for a2 in "BN CH CM CN CO CR DZ ID IT JP KG KH KR LA MA MM MN MW MY NA PH SG TH TN TR TZ VN".split()},
 }
 
 
 def test_links_are_exactly_the_verified_ones_with_their_evidence(store: ox.Store) -> None:
     links = select(store, """
-        SELECT ?s ?target ?level WHERE {
-            ?x owl:sameAs ?target . BIND(STRAFTER(STR(?x), "/id/") AS ?s)
-            OPTIONAL { [] rdf:subject ?x ; rdf:predicate owl:sameAs ; rdf:object ?target ;
+        SELECT ?s ?kind ?target ?level WHERE {
+            VALUES ?p { owl:sameAs skos:exactMatch skos:closeMatch }
+            ?x ?p ?target . BIND(STRAFTER(STR(?x), "/id/") AS ?s) BIND(REPLACE(STR(?p), "^.*[#/]", "") AS ?kind)
+            FILTER(!STRSTARTS(STR(?target), "https://w3id.org/ilo-partnerships/"))
+            OPTIONAL { [] rdf:subject ?x ; rdf:predicate ?p ; rdf:object ?target ;
                           ilop:evidenceLevel ?l . BIND(STRAFTER(STR(?l), "evidence-level/") AS ?level) }
         }""")
     assert len(links) == len(EXPECTED_LINKS)
@@ -323,7 +329,7 @@ def test_conventions_link_to_their_normlex_pages_with_evidence(store: ox.Store) 
         } ORDER BY ?code""")
     codes = ["C029", "C081", "C087", "C098", "C100", "C105", "C111", "C122", "C129", "C138", "C144", "C155", "C182", "C187"]
     page = "https://normlex.ilo.org/dyn/nrmlx_en/f?p=NORMLEXPUB:12100:0::NO::P12100_ILO_CODE:"
-    assert links == [(code, page + code, "two-sources") for code in codes]
+    assert links == [(code, page + code, "publisher-pattern") for code in codes]
 
 
 def test_no_link_for_organisations_the_reference_could_not_verify(data: Graph) -> None:
@@ -343,3 +349,19 @@ def test_iati_identifiers_with_evidence(store: ox.Store) -> None:
 def test_data_directory_holds_only_turtle(settings: Settings) -> None:
     everything = sorted(p.name for p in Path(settings.data_dir).iterdir())
     assert everything and all(name.endswith(".ttl") for name in everything)
+
+
+def test_convention_categories_carry_their_dates_so_july_2020_counts_the_briefs_four(store: ox.Store) -> None:
+    # The brief (July 2020): "four Fundamental" conventions. C155 and C187, ratified in 2008, became
+    # fundamental only in 2022; C029, C087 and C098 were ratified in 2021.
+    assert select(store, """
+        SELECT (COUNT(DISTINCT ?c) AS ?fundamental) WHERE {
+            ?r ilop:ratifyingCountry country:KR ; ilop:ratifiedConvention ?c .
+            ?c ilop:conventionCategory ccat:fundamental .
+            OPTIONAL { ?c ilop:categorySince ?since } OPTIONAL { ?r ilop:ratificationDate ?date }
+            FILTER (!BOUND(?since) || STR(?since) <= "2020-07")
+            FILTER (!BOUND(?date) || STR(?date) <= "2020-07")
+        }""") == [("4",)]
+    assert select(store, """
+        SELECT ?code ?since WHERE { ?c schema:legislationIdentifier ?code ; ilop:categorySince ?since } ORDER BY ?code
+        """) == [("C155", "2022"), ("C187", "2022")]

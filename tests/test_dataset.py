@@ -11,7 +11,7 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
-from rdflib.namespace import OWL, RDF, RDFS
+from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from server.link_targets import LINK_TARGETS, target_of
 from tests.conftest import RunningServer, run_cli
@@ -83,8 +83,8 @@ def test_the_counts_are_those_of_the_store(sparql_server: RunningServer) -> None
 
 
 def test_every_link_uses_a_known_target_pattern(data: Graph) -> None:
-    links = [(s, p, o) for p in (OWL.sameAs, RDFS.seeAlso) for s, o in data.subject_objects(p)
-             if not str(o).startswith(BASE)]
+    links = [(s, p, o) for p in (OWL.sameAs, SKOS.exactMatch, SKOS.closeMatch, RDFS.seeAlso)
+             for s, o in data.subject_objects(p) if not str(o).startswith(BASE)]
     assert len(links) == 20 + 18 + 27 + 14
     assert [link for link in links if target_of(str(link[2])) is None] == []
 
@@ -97,10 +97,12 @@ def test_every_link_is_counted_in_its_linkset(sparql_server: RunningServer, data
         target = str(void.value(linkset, VOID.objectsTarget)).rsplit("#", 1)[1]
         counted[(target, void.value(linkset, VOID.linkPredicate))] = integer(void, linkset, VOID.triples)
         assert (DATASET, VOID.subset, linkset) in void
-    assert counted == {("wikidata", OWL.sameAs): 20, ("geonames", OWL.sameAs): 18, ("eu-country", OWL.sameAs): 27,
-                       ("normlex", RDFS.seeAlso): 14}
-    same_as = [o for o in data.objects(None, OWL.sameAs)]
-    assert sum(n for (_, p), n in counted.items() if p == OWL.sameAs) == len(same_as)
+    # The same thing in Wikidata; matching features and concepts in GeoNames and the EU authority table.
+    assert counted == {("wikidata", OWL.sameAs): 20, ("geonames", SKOS.exactMatch): 18,
+                       ("eu-country", SKOS.exactMatch): 27, ("normlex", RDFS.seeAlso): 14}
+    for predicate in (OWL.sameAs, SKOS.exactMatch):
+        outward = [o for o in data.objects(None, predicate) if not str(o).startswith(BASE)]
+        assert sum(n for (_, p), n in counted.items() if p == predicate) == len(outward)
     for target in LINK_TARGETS:
         other = URIRef(f"{DATASET}#{target.name}")
         assert str(void.value(other, VOID.uriSpace)) == target.namespace
@@ -113,8 +115,8 @@ def test_the_links_query_lists_each_link_by_target(sparql_server: RunningServer)
     assert len(rows) == 27
     korea = next(r for r in rows if r["entity"] == BASE + "id/country/KR")
     assert korea == {"link_target": "eu-country", "entity": BASE + "id/country/KR", "label": "Republic of Korea",
-                     "property": str(OWL.sameAs), "resource": "http://publications.europa.eu/resource/authority/country/KOR",
-                     "evidence": "verified"}
+                     "property": str(SKOS.exactMatch), "resource": "http://publications.europa.eu/resource/authority/country/KOR",
+                     "evidence": "built by the publisher's pattern"}
     everything = httpx.get(sparql_server.url + "/queries/links", params={"format": "rows"}).json()["rows"]
     assert len(everything) == 20 + 18 + 27 + 14
 
