@@ -161,7 +161,7 @@ def test_the_home_page_leads_to_the_catalogue_the_editor_and_the_dataset_descrip
     page.select_option("#p-project", label="Portworker Development Program (PDP) in Bulk Terminals")
     page.get_by_role("button", name="Ask").click()
     page.locator("section.results table").wait_for()
-    assert page.locator("section.results tbody tr").count() == 12
+    assert page.locator("section.results tbody tr").count() == 13
     page.get_by_role("link", name="Open it in the query editor").click()
     page.locator(".tabPanel.active .CodeMirror").wait_for()
     assert page.locator(".tabsList .tab.active a").first.inner_text().splitlines()[0].strip() == "Project profile"
