@@ -2,20 +2,47 @@
 
 from pathlib import Path
 
+# Any process or thread may end while /proc is read: its files then vanish (FileNotFoundError) or
+# refuse to be read (ProcessLookupError). Every reader below treats that as "gone", never as a failure.
+_GONE = (FileNotFoundError, ProcessLookupError)
+
 
 def children(pid: int) -> set[int]:
-    """The child processes of a process (the server's workers)."""
-    found = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found |= {int(c) for c in (task / "children").read_text().split()}
+    """The child processes of a process (the server's workers); empty once it is gone."""
+    found: set[int] = set()
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except _GONE:
+        return found
+    for task in tasks:
+        try:
+            found |= {int(c) for c in (task / "children").read_text().split()}
+        except _GONE:
+            continue
     return found
+
+
+def nice_by_thread(pid: int) -> dict[int, int]:
+    """The nice value of each live thread of a process (from /proc/<pid>/task/<tid>/stat); empty once it is gone."""
+    values: dict[int, int] = {}
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except _GONE:
+        return values
+    for task in tasks:
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except _GONE:
+            continue
+        values[int(task.name)] = int(fields[16])
+    return values
 
 
 def cpu_ticks(pid: int) -> int:
     """The CPU time a process has used, in clock ticks (0 once it is gone)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
+    except _GONE:
         return 0
     return int(fields[11]) + int(fields[12])  # utime + stime
 
@@ -24,5 +51,5 @@ def alive(pid: int) -> bool:
     """Whether a process exists and is not a zombie."""
     try:
         return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
-    except (FileNotFoundError, ProcessLookupError):
+    except _GONE:
         return False
