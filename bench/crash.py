@@ -28,7 +28,7 @@ from bench.report import publish
 from server.tokens import Role, TokenRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = ROOT / "tests" / "fixtures" / "submissions" / "new-project.ttl"
+FIXTURE = ROOT / "examples" / "first-submission.ttl"
 GRAPHS = "https://w3id.org/ilo-partnerships/graph/submissions/"
 RECORDS = "https://w3id.org/ilo-partnerships/id/submi"  # submission records and submitters
 

@@ -28,7 +28,7 @@ from server.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / "work"
-SUBMISSION = ROOT / "tests" / "fixtures" / "submissions" / "new-project.ttl"
+SUBMISSION = ROOT / "examples" / "first-submission.ttl"
 
 
 
@@ -124,7 +124,7 @@ def main() -> None:
         "# Validation latency of a one-project submission",
         "",
         f"`python -m bench.validation --sizes {' '.join(map(str, args.sizes))}` on {os.cpu_count()} cores; "
-        f"{args.requests} sequential POST /validate of tests/fixtures/submissions/new-project.ttl (48 triples) "
+        f"{args.requests} sequential POST /validate of examples/first-submission.ttl (48 triples) "
         "to a real server per store size, after 5 warm-up requests. Goal: p50 under 100 ms and flat as the store grows.",
         "",
         "| stored triples | p50 ms | p95 ms | max ms |",

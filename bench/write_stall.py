@@ -2,7 +2,7 @@
 
 One client sends queries that no cache can answer (each asks for a literal of its own), one after
 another, for the whole run; meanwhile a token holder submits a file of tens of thousands of
-triples (copies of tests/fixtures/submissions/new-project.ttl, each project with IRIs of its own),
+triples (copies of examples/first-submission.ttl, each project with IRIs of its own),
 then withdraws it. Reads are grouped by when they were sent: before the write, while the POST
 (validation and write) or the DELETE was under way, and after.
 
@@ -21,7 +21,7 @@ import httpx
 from bench.hostile import hostile_server
 from bench.report import publish
 
-FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "submissions" / "new-project.ttl"
+FIXTURE = Path(__file__).resolve().parent.parent / "examples" / "first-submission.ttl"
 
 
 def submission(copies: int) -> bytes:

@@ -83,7 +83,7 @@ def not_modified(request: Request, etag: str, last_modified: datetime | None, ex
         tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
         return etag.removeprefix("W/") in tags or (exists and "*" in tags)
     since = http_date(request.headers.get("if-modified-since"))
-    if exists and since is not None and last_modified is not None and since <= datetime.now(UTC):
+    if exists and since is not None and last_modified is not None:
         return last_modified.replace(microsecond=0) <= since
     return False
 
@@ -91,7 +91,8 @@ def not_modified(request: Request, etag: str, last_modified: datetime | None, ex
 def http_date(value: str | None) -> datetime | None:
     """An HTTP-date in any of its three forms (RFC 9110, 5.6.7: IMF-fixdate, and the obsolete RFC 850
     and asctime forms, which recipients must still read), in UTC; None if it is not one."""
-    if not value:
+    # Each form has at most one comma: more is a list of dates, which the field may not hold.
+    if not value or value.count(",") > 1:
         return None
     try:
         parsed = parsedate_to_datetime(value)

@@ -6,9 +6,9 @@ import re
 import httpx
 
 from server.http.routes_submissions import HTML_FINDINGS, HTML_LINES
-from tests.conftest import FIXTURES, SubmissionServer
+from tests.conftest import EXAMPLES, SubmissionServer
 
-NEW_PROJECT = FIXTURES / "submissions" / "new-project.ttl"
+NEW_PROJECT = EXAMPLES / "first-submission.ttl"
 
 PREFIXES = "@prefix ilop: <https://w3id.org/ilo-partnerships/ontology#> .\n"
 
