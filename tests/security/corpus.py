@@ -15,7 +15,7 @@ from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 HOSTILE = FIXTURES / "hostile"
-GOOD_FILE = FIXTURES / "submissions" / "new-project.ttl"
+GOOD_FILE = Path(__file__).resolve().parent.parent.parent / "examples" / "first-submission.ttl"
 DEEP = 1000
 
 
@@ -241,7 +241,7 @@ CASES: list[Case] = [
     Case("sparql-lying-content-type", "sparql",
          _body("/sparql", "application/sparql-query", "query=SELECT%20*%20WHERE%20%7B%7D"), 400, "Syntax error"),
     Case("sparql-missing-content-type", "sparql", _body("/sparql", None, b"SELECT * WHERE { ?s ?p ?o }"), 415,
-         "Send the query as application/sparql-query"),
+         "The request has no Content-Type: send the query as application/sparql-query"),
     Case("sparql-huge-body", "sparql", _body("/sparql", "application/x-www-form-urlencoded", "query=" + "x" * 2_000_000),
          413, ""),
     Case("sparql-unknown-format", "sparql", _sparql("SELECT * WHERE {{ ?s ?p ?o }}", format="yaml"), 400, "Unknown format"),
