@@ -177,5 +177,5 @@ def test_updates_are_refused_and_change_nothing(sparql_server: RunningServer, na
     before = httpx.get(sparql_server.url + "/health").json()
     response = sparql(sparql_server, "POST", **kwargs)
     assert 400 <= response.status_code < 500, (name, response.status_code)
-    assert "SPARQL Update is not accepted" in response.text or "Send the query as" in response.text
+    assert "SPARQL Update is not accepted" in response.text or "send the query as application/sparql-query" in response.text
     assert httpx.get(sparql_server.url + "/health").json() == before
