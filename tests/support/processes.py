@@ -7,14 +7,18 @@ from pathlib import Path
 _GONE = (FileNotFoundError, ProcessLookupError)
 
 
+def _tasks(pid: int) -> list[Path]:
+    """The /proc folders of a process's threads; none once it is gone."""
+    try:
+        return list(Path(f"/proc/{pid}/task").iterdir())
+    except _GONE:
+        return []
+
+
 def children(pid: int) -> set[int]:
     """The child processes of a process (the server's workers); empty once it is gone."""
     found: set[int] = set()
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except _GONE:
-        return found
-    for task in tasks:
+    for task in _tasks(pid):
         try:
             found |= {int(c) for c in (task / "children").read_text().split()}
         except _GONE:
@@ -25,11 +29,7 @@ def children(pid: int) -> set[int]:
 def nice_by_thread(pid: int) -> dict[int, int]:
     """The nice value of each live thread of a process (from /proc/<pid>/task/<tid>/stat); empty once it is gone."""
     values: dict[int, int] = {}
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except _GONE:
-        return values
-    for task in tasks:
+    for task in _tasks(pid):
         try:
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
         except _GONE:
