@@ -12,6 +12,7 @@ import argparse
 import multiprocessing
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -22,6 +23,9 @@ from pathlib import Path
 from bench.report import publish
 
 _ROOT = Path(__file__).resolve().parent.parent
+_LOGS = _ROOT / "bench" / "work"
+# pytest's last line: "==== 1672 passed in 323.29s (0:05:23) ====".
+_SUMMARY = re.compile(r"^=+ (.+ in [\d.]+s.*?) =+$")
 
 
 def _burn(stop: Event) -> None:
@@ -40,11 +44,16 @@ def _suite() -> tuple[int, str, float]:
         [sys.executable, "-m", "pytest", "-n", "auto", "-q", "-p", "no:cacheprovider"],
         cwd=_ROOT, env=environment, capture_output=True, text=True, check=False,
     )
-    summary = next((line for line in reversed(finished.stdout.splitlines()) if " in " in line and "=" in line), "(no summary)")
+    summaries = [m.group(1) for m in map(_SUMMARY.match, finished.stdout.splitlines()) if m]
+    summary = summaries[-1] if summaries else "(no summary)"
     if finished.returncode != 0:
+        # The whole output of a failed run is kept, for its tracebacks.
+        _LOGS.mkdir(parents=True, exist_ok=True)
+        log = _LOGS / f"under-load-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
+        log.write_text(finished.stdout + finished.stderr, encoding="utf-8")
         failed = [line for line in finished.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
-        summary += "\n" + "\n".join(f"    {line}" for line in failed[:20])
-    return finished.returncode, summary.strip("= "), time.monotonic() - started
+        summary += f" (output in {log.relative_to(_ROOT)})\n" + "\n".join(failed[:20])
+    return finished.returncode, summary, time.monotonic() - started
 
 
 def main() -> None:

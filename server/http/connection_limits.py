@@ -18,6 +18,7 @@ The refusals are written here, before the app: each closes the connection.
 
 import asyncio
 import json
+from collections.abc import Callable
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -58,6 +59,8 @@ def protocol_with_limits(
         _header_lines = 0
         _tail = b""
         _body_deadline = 0.0
+        # The request tasks this connection started (see _starting).
+        _own_tasks: "set[asyncio.Task[None]]" = frozenset()  # type: ignore[assignment]
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -83,7 +86,7 @@ def protocol_with_limits(
         def on_headers_complete(self) -> None:
             self._header_bytes = None
             declared = {name: value for name, value in self.headers if name in (b"content-length", b"transfer-encoding")}
-            super().on_headers_complete()
+            self._starting(super().on_headers_complete)
             if declared.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in declared:
                 self._body_deadline = self.loop.time() + body_seconds
                 self._arm(self._body_deadline, self._body_too_slow)
@@ -100,14 +103,29 @@ def protocol_with_limits(
             self._disarm()
             super().on_message_complete()
 
+        def on_response_complete(self) -> None:
+            # A pipelined request waiting behind the one just answered starts here.
+            self._starting(super().on_response_complete)
+
+        def _starting(self, step: Callable[[], None]) -> None:
+            """Run a step of uvicorn's that may start a request's task, and note the task as this connection's.
+
+            uvicorn keeps one set of running request tasks for the whole server (`self.tasks`): a
+            connection must know which of them are its own, to stop only those when its client leaves.
+            """
+            before = set(self.tasks)
+            step()
+            self._own_tasks = {*(t for t in self._own_tasks if not t.done()), *(set(self.tasks) - before)}
+
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
             cycle = self.cycle
             if cycle is not None and not cycle.response_complete:
                 # The client hung up before its answer: stop the request's work (a query's worker is
-                # killed, a waiting job leaves its queue); the app is told why (see requester).
+                # killed, a waiting job leaves its queue); the app is told why (see requester). Only
+                # this connection's tasks: the others belong to other clients.
                 cycle.scope.setdefault("state", {})["client_hung_up"] = True
-                for task in self.tasks:
+                for task in self._own_tasks:
                     task.cancel()
             super().connection_lost(exc)
 
