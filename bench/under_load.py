@@ -24,8 +24,8 @@ from bench.report import publish
 
 _ROOT = Path(__file__).resolve().parent.parent
 _LOGS = _ROOT / "bench" / "work"
-# pytest's last line: "==== 1672 passed in 323.29s (0:05:23) ====".
-_SUMMARY = re.compile(r"^=+ (.+ in [\d.]+s.*?) =+$")
+# pytest's last line: "1672 passed in 323.29s (0:05:23)" (under -q), or framed in "=" signs.
+_SUMMARY = re.compile(r"^=*\s*(\d+ (?:passed|failed|error).* in [\d.]+s.*?)\s*=*$")
 
 
 def _burn(stop: Event) -> None:

@@ -139,7 +139,11 @@ def _validate_with_data(
     replaces: str | None,
 ) -> Report:
     """Validate as the server would validate the file as a submission (see validation_context)."""
-    with_data = DataValidator(settings, validator)
+    try:
+        with_data = DataValidator(settings, validator)
+    except OSError as error:  # the store's files, changing under a running server's write
+        typer.echo(f"error: the store at {settings.store_dir} cannot be read now ({error}); try again.", err=True)
+        raise typer.Exit(EXIT_UNREADABLE) from None
     if len(documents) != 1 and replaces:
         typer.echo("error: --replaces checks one file, the replacement; give one file.", err=True)
         raise typer.Exit(EXIT_UNREADABLE)
