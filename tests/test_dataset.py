@@ -25,13 +25,14 @@ BASE = "https://w3id.org/ilo-partnerships/"
 
 
 def description(server: RunningServer) -> Graph:
-    response = httpx.get(server.url + "/.well-known/void", headers={"Accept": "text/turtle"})
+    response = httpx.get(server.url + "/.well-known/void", headers={"Accept": "text/turtle"}, timeout=120)
     assert response.status_code == 200
     return Graph().parse(data=response.content, format="turtle")
 
 
 def count(server: RunningServer, query: str) -> int:
-    response = httpx.get(server.url + "/sparql", params={"query": query}, headers={"Accept": "application/sparql-results+json"})
+    response = httpx.get(server.url + "/sparql", params={"query": query},
+                         headers={"Accept": "application/sparql-results+json"}, timeout=120)
     return int(response.json()["results"]["bindings"][0]["n"]["value"])
 
 
@@ -58,7 +59,7 @@ def test_the_description_names_what_a_harvester_needs(sparql_server: RunningServ
     # Every example resource resolves on this server.
     for example in void.objects(DATASET, VOID.exampleResource):
         path = str(example).removeprefix(BASE)
-        assert httpx.get(f"{sparql_server.url}/{path}", headers={"Accept": "text/turtle"}).status_code == 200, path
+        assert httpx.get(f"{sparql_server.url}/{path}", headers={"Accept": "text/turtle"}, timeout=120).status_code == 200, path
 
 
 def test_the_counts_are_those_of_the_store(sparql_server: RunningServer) -> None:
@@ -109,7 +110,7 @@ def test_every_link_is_counted_in_its_linkset(sparql_server: RunningServer, data
 
 
 def test_the_links_query_lists_each_link_by_target(sparql_server: RunningServer) -> None:
-    response = httpx.get(sparql_server.url + "/queries/links", params={"target": "eu-country", "format": "rows"})
+    response = httpx.get(sparql_server.url + "/queries/links", params={"target": "eu-country", "format": "rows"}, timeout=120)
     assert response.status_code == 200
     rows = response.json()["rows"]
     assert len(rows) == 27
@@ -117,21 +118,21 @@ def test_the_links_query_lists_each_link_by_target(sparql_server: RunningServer)
     assert korea == {"link_target": "eu-country", "entity": BASE + "id/country/KR", "label": "Republic of Korea",
                      "property": str(SKOS.exactMatch), "resource": "http://publications.europa.eu/resource/authority/country/KOR",
                      "evidence": "built by the publisher's pattern"}
-    everything = httpx.get(sparql_server.url + "/queries/links", params={"format": "rows"}).json()["rows"]
+    everything = httpx.get(sparql_server.url + "/queries/links", params={"format": "rows"}, timeout=120).json()["rows"]
     assert len(everything) == 20 + 18 + 27 + 14
 
 
 def test_the_description_negotiates_like_every_resource(sparql_server: RunningServer) -> None:
     turtle = description(sparql_server)
-    at_iri = httpx.get(sparql_server.url + "/dataset", params={"format": "ntriples"})
+    at_iri = httpx.get(sparql_server.url + "/dataset", params={"format": "ntriples"}, timeout=120)
     assert at_iri.headers["content-type"] == "application/n-triples; charset=utf-8"
     assert isomorphic(Graph().parse(data=at_iri.content, format="nt"), turtle)
-    page = httpx.get(sparql_server.url + "/.well-known/void", headers={"Accept": "text/html"})
+    page = httpx.get(sparql_server.url + "/.well-known/void", headers={"Accept": "text/html"}, timeout=120)
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert "<h1>ILO partnerships knowledge graph: the dataset</h1>" in page.text
-    home = httpx.get(sparql_server.url + "/").text
+    home = httpx.get(sparql_server.url + "/", timeout=120).text
     assert 'href="/.well-known/void"' in home
-    service = httpx.get(sparql_server.url + "/sparql", headers={"Accept": "text/turtle"})
+    service = httpx.get(sparql_server.url + "/sparql", headers={"Accept": "text/turtle"}, timeout=120)
     assert URIRef(sparql_server.url + "/.well-known/void") in {
         o for _, _, o in Graph().parse(data=service.content, format="turtle")}
 
@@ -170,32 +171,33 @@ def _term(binding: dict) -> ox.NamedNode | ox.BlankNode | ox.Literal:
 @pytest.mark.parametrize("name, rdf_format", [("ilo-partnerships.nq.gz", ox.RdfFormat.N_QUADS),
                                               ("ilo-partnerships.trig.gz", ox.RdfFormat.TRIG)])
 def test_a_dump_reloads_as_the_same_dataset(sparql_server: RunningServer, name: str, rdf_format: ox.RdfFormat) -> None:
-    response = httpx.get(f"{sparql_server.url}/dumps/{name}")
+    response = httpx.get(f"{sparql_server.url}/dumps/{name}", timeout=120)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/gzip"
     reloaded = load_dump(response.content, rdf_format)
-    assert len(list(reloaded.named_graphs())) == httpx.get(sparql_server.url + "/health").json()["graphs"] == 12
+    assert len(list(reloaded.named_graphs())) == httpx.get(sparql_server.url + "/health", timeout=120).json()["graphs"] == 12
     assert named_graphs_of_store(reloaded) == named_graphs_of_server(sparql_server)
     # Validators: the same version of the data is not sent twice.
-    again = httpx.get(f"{sparql_server.url}/dumps/{name}", headers={"If-None-Match": response.headers["etag"]})
+    again = httpx.get(f"{sparql_server.url}/dumps/{name}", headers={"If-None-Match": response.headers["etag"]}, timeout=120)
     assert again.status_code == 304
-    since = httpx.get(f"{sparql_server.url}/dumps/{name}", headers={"If-Modified-Since": response.headers["last-modified"]})
+    since = httpx.get(f"{sparql_server.url}/dumps/{name}", headers={"If-Modified-Since": response.headers["last-modified"]},
+                      timeout=120)
     assert since.status_code == 304
 
 
 def test_each_graph_has_its_turtle_dump_at_its_iri(sparql_server: RunningServer) -> None:
     graph_iri = BASE + "graph/data/normlex"
-    by_iri = httpx.get(sparql_server.url + "/graph/data/normlex")
-    by_dump = httpx.get(sparql_server.url + "/dumps/graphs/data/normlex.ttl")
+    by_iri = httpx.get(sparql_server.url + "/graph/data/normlex", timeout=120)
+    by_dump = httpx.get(sparql_server.url + "/dumps/graphs/data/normlex.ttl", timeout=120)
     assert by_iri.status_code == by_dump.status_code == 200
     assert by_iri.headers["content-type"] == "text/turtle; charset=utf-8"
     assert by_iri.content == by_dump.content
     expected = httpx.get(sparql_server.url + "/sparql", params={
         "query": f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph_iri}> {{ ?s ?p ?o }} }}"}, headers={"Accept": "text/turtle"})
     assert isomorphic(Graph().parse(data=by_iri.content, format="turtle"), Graph().parse(data=expected.content, format="turtle"))
-    missing = httpx.get(sparql_server.url + "/dumps/../../etc/passwd")
+    missing = httpx.get(sparql_server.url + "/dumps/../../etc/passwd", timeout=120)
     assert missing.status_code == 404
-    assert httpx.get(sparql_server.url + "/graph/data/nothing-here").text == (
+    assert httpx.get(sparql_server.url + "/graph/data/nothing-here", timeout=120).text == (
         "There is no dump file 'graphs/data/nothing-here.ttl'; the list is at /dumps and in the dataset's description "
         "(/.well-known/void).\n")
 
@@ -214,7 +216,7 @@ def test_export_writes_the_same_dataset_as_the_server_offers(sparql_server: Runn
 
 
 def test_the_dataset_page_names_its_figures_in_words(sparql_server: RunningServer) -> None:
-    page = httpx.get(sparql_server.url + "/.well-known/void", headers={"Accept": "text/html"}).text
+    page = httpx.get(sparql_server.url + "/.well-known/void", headers={"Accept": "text/html"}, timeout=120).text
     figures = re.findall(r'<tr><th scope="row">([^<]+)</th><td>[\d,]+</td></tr>', page)
     assert figures == [
         "Statements (triples) (void:triples)", "Things described (entities with a type) (void:entities)",
@@ -230,9 +232,9 @@ def test_the_dataset_page_names_its_figures_in_words(sparql_server: RunningServe
 ])
 def test_if_modified_since_is_read_in_every_form_of_http_date(sparql_server: RunningServer, form: str) -> None:
     url = f"{sparql_server.url}/dumps/ilo-partnerships.nq.gz"
-    first = httpx.get(url)
+    first = httpx.get(url, timeout=120)
     modified = parsedate_to_datetime(first.headers["last-modified"])
-    current = httpx.get(url, headers={"If-Modified-Since": form.format(modified)})
+    current = httpx.get(url, headers={"If-Modified-Since": form.format(modified)}, timeout=120)
     older = httpx.get(url, headers={"If-Modified-Since": form.format(modified - timedelta(seconds=1))})
     assert (current.status_code, older.status_code) == (304, 200)
 
@@ -248,5 +250,5 @@ def test_an_invalid_if_modified_since_is_ignored(sparql_server: RunningServer, h
 
 def test_if_none_match_compares_weakly(sparql_server: RunningServer) -> None:
     url = f"{sparql_server.url}/dumps/ilo-partnerships.nq.gz"
-    etag = httpx.get(url).headers["etag"]
-    assert httpx.get(url, headers={"If-None-Match": f'"other", W/{etag}'}).status_code == 304
+    etag = httpx.get(url, timeout=120).headers["etag"]
+    assert httpx.get(url, headers={"If-None-Match": f'"other", W/{etag}'}, timeout=120).status_code == 304
