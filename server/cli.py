@@ -139,21 +139,22 @@ def _validate_with_data(
     replaces: str | None,
 ) -> Report:
     """Validate as the server would validate the file as a submission (see validation_context)."""
+    single = len(documents) == 1
+    if replaces and not single:
+        typer.echo("error: --replaces checks one file, the replacement; give one file.", err=True)
+        raise typer.Exit(EXIT_UNREADABLE)
     try:
         with_data = DataValidator(settings, validator)
     except OSError as error:  # the store's files, changing under a running server's write
         typer.echo(f"error: the store at {settings.store_dir} cannot be read now ({error}); try again.", err=True)
         raise typer.Exit(EXIT_UNREADABLE) from None
-    if len(documents) != 1 and replaces:
-        typer.echo("error: --replaces checks one file, the replacement; give one file.", err=True)
-        raise typer.Exit(EXIT_UNREADABLE)
     try:
         replaced = with_data.submission(replaces) if replaces else None
     except UnknownSubmissionError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_UNREADABLE) from None
     # A file stored already is recognised by its bytes, as the server recognises it.
-    plan = plan_validation(with_data.records, files[0][0].read_bytes(), replaced) if len(documents) == 1 else None
+    plan = plan_validation(with_data.records, files[0][0].read_bytes(), replaced) if single else None
     return with_data.validate(documents, plan)
 
 

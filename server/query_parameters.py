@@ -85,17 +85,15 @@ def _convert(parameter: Parameter, value: str) -> ox.NamedNode | ox.Literal | No
         # With a tag (text@lang), that language; without one, a plain string, which a query reads as
         # "in any language". Text whose part after the last @ is no tag ("a@b c") is plain text.
         text, at, language = value.rpartition("@")
+        tag = None
         if at and text and _LANGUAGE.match(language):
-            try:
-                value, tag = text, language.lower()
-                ox.Literal(value, language=tag)
-            except ValueError:  # a tag of the right shape that BCP 47 still refuses, such as "a"
-                return None
-        else:
-            tag = None
+            value, tag = text, language.lower()
         if len(value) > _MAX_TEXT or "\x00" in value:
             return None
-        return ox.Literal(value, language=tag) if tag else ox.Literal(value)
+        try:
+            return ox.Literal(value, language=tag) if tag else ox.Literal(value)
+        except ValueError:  # a tag of the right shape that BCP 47 still refuses, such as "a"
+            return None
     if kind == "date":
         try:
             return ox.Literal(date.fromisoformat(value).isoformat(), datatype=ox.NamedNode(_XSD + "date")) \
