@@ -24,7 +24,7 @@ $(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
 setup: $(BIN)/.installed $(WEB)/node_modules/.installed
 
 # Debian packages the tests need: Chromium for the browser tests (never a browser downloaded by
-# Playwright), and libseccomp for the workers' system-call filter (server/containment.py).
+# Playwright), and libseccomp for the workers' system-call filter (server/workers/containment.py).
 CHROMIUM ?= /usr/bin/chromium
 browser:
 	@test -x $(CHROMIUM) && /sbin/ldconfig -p | grep -q 'libseccomp.so.2 ' || { \

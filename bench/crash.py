@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from bench.report import publish
-from server.tokens import Role, TokenRegistry
+from server.submissions.tokens import Role, TokenRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "examples" / "first-submission.ttl"

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from bench.report import publish
-from server.tokens import Role, TokenRegistry
+from server.submissions.tokens import Role, TokenRegistry
 from tests.security.corpus import CASES, Case, Context
 
 GOAL_SECONDS = 2.0

@@ -21,9 +21,9 @@ import pyshacl
 
 from bench.generate import generate
 from bench.report import percentile, publish
-from server.parsing import parse_rdf
-from server.project_graphs import load_folder, read_turtle
-from server.rdf_formats import BY_NAME
+from server.rdf.parsing import parse_rdf
+from server.rdf.project_graphs import load_folder, read_turtle
+from server.rdf.syntaxes import BY_NAME
 from server.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent

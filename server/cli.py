@@ -14,15 +14,17 @@ from typing import Annotated
 import httpx
 import typer
 
-from server.codes import generate_iso_codes_turtle
 from server.files import write_atomic
-from server.parsing import ParsedDocument, RdfInputError, parse_rdf
-from server.rdf_formats import BY_NAME, RdfSyntax, syntax_for_path
-from server.report_format import RENDERERS
+from server.rdf.iso_codes import generate_iso_codes_turtle
+from server.rdf.parsing import ParsedDocument, RdfInputError, parse_rdf
+from server.rdf.syntaxes import BY_NAME, Format, syntax_for_path
 from server.settings import Settings, get_settings
-from server.tokens import Role, TokenError, TokenRegistry
-from server.validation import Finding, Report, Validator
-from server.validation_context import DataValidator, UnknownSubmissionError, plan_validation
+from server.submissions.plan import DataValidator, UnknownSubmissionError, plan_validation
+from server.submissions.tokens import Role, TokenError, TokenRegistry
+from server.validation import pyshacl_speedups
+from server.validation.engine import Validator
+from server.validation.report import Finding, Report
+from server.validation.report_format import RENDERERS
 
 EXIT_CONFORMS, EXIT_VIOLATIONS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -44,9 +46,9 @@ class UnreadableInputError(Exception):
         self.problems = problems
 
 
-def collect_files(paths: list[Path], forced: RdfSyntax | None) -> list[tuple[Path, RdfSyntax]]:
+def collect_files(paths: list[Path], forced: Format | None) -> list[tuple[Path, Format]]:
     """The RDF files named by paths (folders searched recursively), with their syntax."""
-    found: list[tuple[Path, RdfSyntax]] = []
+    found: list[tuple[Path, Format]] = []
     for path in paths:
         if path.is_dir():
             inside = sorted(p for p in path.rglob("*") if p.is_file() and (forced or syntax_for_path(p)))
@@ -68,7 +70,7 @@ def _local_contexts(settings: Settings) -> tuple[str, ...]:
     return tuple(f"http://{host}:{settings.port}/context.jsonld" for host in ("127.0.0.1", "localhost", "[::1]"))
 
 
-def read_documents(files: list[tuple[Path, RdfSyntax]], settings: Settings) -> list[ParsedDocument]:
+def read_documents(files: list[tuple[Path, Format]], settings: Settings) -> list[ParsedDocument]:
     """Parse every file safely; all unreadable files are reported together."""
     documents, problems = [], []
     for path, syntax in files:
@@ -125,6 +127,7 @@ def validate(
         for problem in error.problems:
             typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(EXIT_UNREADABLE) from None
+    pyshacl_speedups.install()
     validator = Validator.from_settings(settings)
     if with_data or replaces:
         report = _validate_with_data(settings, validator, files, documents, replaces)
@@ -135,7 +138,7 @@ def validate(
 
 
 def _validate_with_data(
-    settings: Settings, validator: Validator, files: list[tuple[Path, RdfSyntax]], documents: list[ParsedDocument],
+    settings: Settings, validator: Validator, files: list[tuple[Path, Format]], documents: list[ParsedDocument],
     replaces: str | None,
 ) -> Report:
     """Validate as the server would validate the file as a submission (see validation_context)."""
@@ -187,7 +190,7 @@ def submit(
     raise typer.Exit(outcome)
 
 
-def send_submission(server: str, token: str, data: bytes, syntax: RdfSyntax, name: str, replace: str | None) -> int:
+def send_submission(server: str, token: str, data: bytes, syntax: Format, name: str, replace: str | None) -> int:
     """POST (or PUT, to replace) a file to a server's /submissions; print what happened; return the exit code."""
     url = server.rstrip("/") + "/submissions" + (f"/{replace}" if replace else "")
     headers = {
@@ -283,8 +286,8 @@ def export(
     """Write the dumps the server offers at /dumps: the dataset as N-Quads and TriG (gzip), each graph as Turtle."""
     import pyoxigraph as ox
 
-    from server.dumps import write_dumps
-    from server.store import project_sources, sync_files
+    from server.store.dumps import write_dumps
+    from server.store.embedded import project_sources, sync_files
 
     settings = get_settings()
     try:
@@ -312,12 +315,12 @@ def serve(
     """Serve the graph: load ontology/, shapes/ and data/ into the on-disk store and answer SPARQL."""
     import uvicorn
 
-    from server import containment
     from server.http.app import create_app
-    from server.http.connection_limits import protocol_with_limits
+    from server.http.middleware.connection_limits import protocol_with_limits
     from server.logs import configure as configure_logs
     from server.startup_checks import uncontained_workers, unsafe_configuration
-    from server.store import worker_policy
+    from server.store.embedded import worker_policy
+    from server.workers import containment
 
     settings = get_settings()
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}

@@ -18,6 +18,36 @@ GRAPH = Namespace(BASE + "graph/")
 
 SCHEMA = Namespace("https://schema.org/")
 
+# Named graphs of accepted submissions, one each: graph/submissions/{id}.
+SUBMISSION_GRAPHS = f"{GRAPH}submissions/"
+SUBMISSION = f"{ID}submission/"
+SUBMITTER = f"{ID}submitter/"
+# Every IRI the server mints for itself or describes: records, graphs, vocabulary, shapes, codes, and
+# the dataset, its endpoint, dumps, queries and context. A submission may refer to them but never
+# describe them (it must not speak for them).
+RESERVED_NAMESPACES = (
+    SUBMISSION, SUBMITTER, str(GRAPH), f"{BASE}ontology", f"{BASE}shapes", f"{BASE}codelist/", f"{BASE}dataset",
+    f"{BASE}.well-known/", f"{BASE}sparql", f"{BASE}dumps", f"{BASE}queries", f"{BASE}context.jsonld",
+)
+
+# Other vocabularies, as plain strings (rdflib's namespace objects are for rdflib graphs only).
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+SH = "http://www.w3.org/ns/shacl#"
+DCTERMS = "http://purl.org/dc/terms/"
+DCAT = "http://www.w3.org/ns/dcat#"
+PROV = "http://www.w3.org/ns/prov#"
+FOAF = "http://xmlns.com/foaf/0.1/"
+VOID = "http://rdfs.org/ns/void#"
+SD = "http://www.w3.org/ns/sparql-service-description#"
+# W3C's IRIs of the formats themselves (https://www.w3.org/ns/formats/).
+W3C_FORMATS = "http://www.w3.org/ns/formats/"
+RDF_TYPE = RDF + "type"
+RDFS_LABEL = RDFS + "label"
+
 # Prefixes used when printing IRIs to people, most specific first.
 DISPLAY_PREFIXES: dict[str, str] = {
     "ilop": str(ILOP),
@@ -47,22 +77,22 @@ DISPLAY_PREFIXES: dict[str, str] = {
         )
     },
     "id": str(ID),
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "owl": "http://www.w3.org/2002/07/owl#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "sh": "http://www.w3.org/ns/shacl#",
-    "dcterms": "http://purl.org/dc/terms/",
-    "dcat": "http://www.w3.org/ns/dcat#",
+    "rdf": RDF,
+    "rdfs": RDFS,
+    "owl": OWL,
+    "xsd": XSD,
+    "skos": SKOS,
+    "sh": SH,
+    "dcterms": DCTERMS,
+    "dcat": DCAT,
     "org": "http://www.w3.org/ns/org#",
-    "prov": "http://www.w3.org/ns/prov#",
+    "prov": PROV,
     "schema": str(SCHEMA),
     "fibo": "https://spec.edmcouncil.org/fibo/ontology/FND/Agreements/Agreements/",
     "frapo": "http://purl.org/cerif/frapo/",
-    "foaf": "http://xmlns.com/foaf/0.1/",
+    "foaf": FOAF,
     "cv": "http://data.europa.eu/m8g/",
-    "void": "http://rdfs.org/ns/void#",
+    "void": VOID,
     "wd": "http://www.wikidata.org/entity/",
 }
 

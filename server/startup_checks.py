@@ -6,9 +6,9 @@ Checked by `ilo-kg serve` before it binds; each problem says what to change.
 import ipaddress
 from urllib.parse import urlsplit
 
-from server import containment
 from server.settings import Settings
-from server.tokens import TokenRegistry
+from server.submissions.tokens import TokenRegistry
+from server.workers import containment
 
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 

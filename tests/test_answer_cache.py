@@ -1,6 +1,6 @@
 """The answer caches' bounds: entries, the largest entry, and bytes in all; least recently used out first."""
 
-from server.answer_cache import ResultCache
+from server.sparql.answer_cache import ResultCache
 
 
 def test_the_least_recently_used_entry_goes_first_past_the_entry_count() -> None:

@@ -10,9 +10,9 @@ import pytest
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
 
-from server.project_graphs import load_folder
+from server.rdf.project_graphs import load_folder
 from server.settings import Settings
-from tests.conftest import EXAMPLES, FIXTURES, SubmissionServer, run_cli
+from tests.support.servers import EXAMPLES, FIXTURES, SubmissionServer, run_cli
 
 HOSTILE = FIXTURES / "hostile"
 # The server's own submission records are checked by their shape only: as a file to submit, they are

@@ -10,7 +10,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, PROV, RDF
 
 from server.namespaces import ID
-from server.project_graphs import read_turtle, turtle_files
+from server.rdf.project_graphs import read_turtle, turtle_files
 from server.settings import Settings
 
 PREFIXES = """

@@ -13,9 +13,10 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
-from server.link_targets import LINK_TARGETS, target_of
-from tests.conftest import RunningServer, run_cli
-from tests.rdf_compare import canonical_quads
+from server.linked_data.link_targets import LINK_TARGETS, target_of
+from tests.support.problems import problem
+from tests.support.rdf_compare import canonical_quads
+from tests.support.servers import RunningServer, run_cli
 
 VOID = Namespace("http://rdfs.org/ns/void#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -197,9 +198,9 @@ def test_each_graph_has_its_turtle_dump_at_its_iri(sparql_server: RunningServer)
     assert isomorphic(Graph().parse(data=by_iri.content, format="turtle"), Graph().parse(data=expected.content, format="turtle"))
     missing = httpx.get(sparql_server.url + "/dumps/../../etc/passwd", timeout=120)
     assert missing.status_code == 404
-    assert httpx.get(sparql_server.url + "/graph/data/nothing-here", timeout=120).text == (
-        "There is no dump file 'graphs/data/nothing-here.ttl'; the list is at /dumps and in the dataset's description "
-        "(/.well-known/void).\n")
+    assert problem(httpx.get(sparql_server.url + "/graph/data/nothing-here", timeout=120)) == (
+        404, "There is no dump file 'graphs/data/nothing-here.ttl'; the list is at /dumps and in the dataset's description "
+        "(/.well-known/void).")
 
 
 def test_export_writes_the_same_dataset_as_the_server_offers(sparql_server: RunningServer, tmp_path: Path) -> None:

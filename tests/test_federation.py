@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import RunningServer
+from tests.support.problems import problem
+from tests.support.servers import RunningServer
 
 ILOP = "https://w3id.org/ilo-partnerships/ontology#"
 
@@ -95,7 +96,7 @@ def test_anything_not_allowlisted_is_refused_and_receives_nothing(
     port, received = listener
     response = query(local, f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}")
     assert response.status_code == 400
-    assert response.text.startswith(f"SERVICE <http://127.0.0.1:{port}/sparql> is not allowed: this endpoint calls no "
+    assert problem(response)[1].startswith(f"SERVICE <http://127.0.0.1:{port}/sparql> is not allowed: this endpoint calls no "
                                     "other endpoint unless its operator allows it (allowed: <")
     time.sleep(0.5)
     assert received == []
@@ -109,9 +110,9 @@ def test_a_slow_endpoint_is_cut_at_the_federation_deadline(
     response = query(local, f"SELECT * WHERE {{ SERVICE <{stub[0]}/slow> {{ ?s ?p ?o }} }}")
     assert not _Stub.release.is_set()
     assert response.status_code == 400
-    assert response.text == (
+    assert problem(response)[1] == (
         f"The query could not be evaluated: Error 504 Gateway Timeout returned by {stub[0]}/slow with payload:\n"
-        f"{stub[0]}/slow did not answer within the federation deadline of 2 s.\n\n")
+        f"{stub[0]}/slow did not answer within the federation deadline of 2 s.\n")
     assert "_federation" not in response.text  # the relay's secret address is not shown
 
 
@@ -119,7 +120,8 @@ def test_a_huge_answer_is_cut_at_the_size_cap(servers: tuple[RunningServer, Runn
     local, _ = servers
     response = query(local, f"SELECT * WHERE {{ SERVICE <{stub[0]}/huge> {{ ?s ?p ?o }} }}")
     assert response.status_code == 400
-    assert response.text.endswith(f"The answer of {stub[0]}/huge exceeds the federation limit of 1000000 bytes.\n\n")
+    # The relay's own message (the payload oxigraph quotes) ends its line.
+    assert problem(response)[1].endswith(f"The answer of {stub[0]}/huge exceeds the federation limit of 1000000 bytes.\n")
 
 
 def test_the_relay_is_no_open_proxy(servers: tuple[RunningServer, RunningServer]) -> None:

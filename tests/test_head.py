@@ -8,7 +8,7 @@ import pytest
 
 from server.http.app import create_app
 from server.settings import Settings
-from tests.conftest import RunningServer
+from tests.support.servers import RunningServer
 
 # A value for every path parameter of a GET route: a route with a parameter not named here fails the test.
 _VALUES = {

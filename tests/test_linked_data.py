@@ -9,8 +9,9 @@ from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic, to_isomorphic
 
 from server.settings import Settings
-from tests.conftest import RunningServer
-from tests.rdf_compare import canonical
+from tests.support.problems import problem
+from tests.support.rdf_compare import canonical
+from tests.support.servers import RunningServer
 
 BASE = "https://w3id.org/ilo-partnerships/"
 KR = BASE + "id/country/KR"
@@ -91,12 +92,12 @@ def test_the_convention_is_direct_negotiation_with_alternates(sparql_server: Run
 
 def test_unknown_formats_and_types_are_refused_with_what_is_offered(sparql_server: RunningServer) -> None:
     response = httpx.get(sparql_server.url + "/id/country/KR", params={"format": "yaml"})
-    assert (response.status_code, response.text) == (
-        400, "Unknown format 'yaml'; use one of: turtle, ntriples, jsonld, rdfxml, html.\n")
+    assert problem(response) == (
+        400, "Unknown format 'yaml'; use one of: turtle, html, ntriples, jsonld, rdfxml.")
     response = httpx.get(sparql_server.url + "/id/country/KR", headers={"Accept": "image/png"})
-    assert (response.status_code, response.text) == (
+    assert problem(response) == (
         406, "None of the accepted media types is available; available: text/turtle, text/html, "
-        "application/n-triples, application/ld+json, application/rdf+xml.\n")
+        "application/n-triples, application/ld+json, application/rdf+xml.")
 
 
 def test_a_current_copy_gets_304(sparql_server: RunningServer) -> None:
@@ -110,9 +111,9 @@ def test_a_current_copy_gets_304(sparql_server: RunningServer) -> None:
 
 def test_an_unknown_iri_is_a_helpful_404(sparql_server: RunningServer) -> None:
     message = (f"The graph says nothing about <{BASE}id/country/XX>. Check the spelling, or find what you are "
-               "looking for with the search query (/queries/search) or the SPARQL endpoint (/sparql).\n")
+               "looking for with the search query (/queries/search) or the SPARQL endpoint (/sparql).")
     response = httpx.get(sparql_server.url + "/id/country/XX", headers={"Accept": "text/turtle"})
-    assert (response.status_code, response.text) == (404, message)
+    assert problem(response) == (404, message)
     page = httpx.get(sparql_server.url + "/id/country/XX", headers={"Accept": "text/html"})
     assert page.status_code == 404
     assert "The graph says nothing about &lt;https://w3id.org/ilo-partnerships/id/country/XX&gt;" in page.text
@@ -213,8 +214,8 @@ def test_a_server_without_the_vocabulary_files_starts_and_says_so(tmp_path_facto
     try:
         for path in ("/ontology", "/shapes"):
             response = httpx.get(server.url + path)
-            assert (response.status_code, response.text) == (
-                404, f"This server was started without the files of {path}; see the project's repository.\n")
+            assert problem(response) == (
+                404, f"This server was started without the files of {path}; see the project's repository.")
         assert httpx.get(server.url + "/id/country/KR", headers={"Accept": "text/turtle"}).status_code == 200
     finally:
         server.stop()

@@ -33,3 +33,7 @@ def test_the_wheel_and_the_editable_install_build_without_warnings_and_carry_the
     assets = [n for n in names if n.startswith("server/web/static/")]
     assert len(templates) == len(list((ROOT / "server/web/templates").glob("*.html"))) >= 10
     assert len(assets) == len([p for p in (ROOT / "server/web/static").iterdir() if p.is_file()]) >= 5
+    # Every module of every package (the packages are found, not listed: a new one must not be left out).
+    sources = {str(p.relative_to(ROOT)) for p in (ROOT / "server").rglob("*.py") if "node_modules" not in p.parts}
+    assert len(sources) > 60
+    assert {n for n in names if n.endswith(".py")} == sources

@@ -10,9 +10,10 @@ from xml.etree import ElementTree
 import httpx
 import pytest
 
-from server.query_catalogue import load_catalogue
+from server.canned.catalogue import load_catalogue
 from server.settings import Settings
-from tests.conftest import RunningServer
+from tests.support.problems import problem
+from tests.support.servers import RunningServer
 
 EXPECTED_ROWS = Path(__file__).parent / "fixtures" / "queries"
 ROWS_CASES = [
@@ -127,13 +128,11 @@ def test_the_html_answer_is_a_form_with_a_table_and_the_query_text(sparql_server
 
 def test_an_unsatisfiable_accept_gets_406_and_an_unknown_format_400(sparql_server: RunningServer) -> None:
     response = get(sparql_server, "/queries/projects", headers={"Accept": "image/png"})
-    assert response.status_code == 406
-    assert response.json() == {"detail": "None of the accepted media types is available; available: application/json, "
-                               "application/sparql-results+json, text/csv, text/tab-separated-values, "
-                               "application/sparql-results+xml, text/html."}
+    assert problem(response) == (406, "None of the accepted media types is available; available: application/json, "
+                                 "application/sparql-results+json, text/csv, text/tab-separated-values, "
+                                 "application/sparql-results+xml, text/html.")
     response = get(sparql_server, "/queries/projects", params={"format": "pdf"})
-    assert response.status_code == 400
-    assert response.json() == {"detail": "Unknown format 'pdf'; use one of: rows, json, csv, tsv, xml, html."}
+    assert problem(response) == (400, "Unknown format 'pdf'; use one of: rows, json, csv, tsv, xml, html.")
 
 
 def test_pages_are_stable_and_linked_to_the_next_one(sparql_server: RunningServer) -> None:
@@ -190,14 +189,13 @@ def test_a_bad_parameter_gets_422_naming_it_and_what_it_takes(
     sparql_server: RunningServer, path: str, params: dict, parameter: str, message: str
 ) -> None:
     response = get(sparql_server, path, params=params)
-    assert response.status_code == 422
-    assert response.json() == {"detail": [{"loc": ["query", parameter], "msg": message, "type": "value_error"}]}
+    assert problem(response) == (422, message)
+    assert response.json()["errors"] == [{"loc": ["query", parameter], "msg": message, "type": "value_error"}]
 
 
 def test_an_unknown_query_gets_404(sparql_server: RunningServer) -> None:
     response = get(sparql_server, "/queries/no-such-question")
-    assert response.status_code == 404
-    assert response.json() == {"detail": "There is no query named 'no-such-question'; GET /queries lists them."}
+    assert problem(response) == (404, "There is no query named 'no-such-question'; GET /queries lists them.")
     assert get(sparql_server, "/queries/..%2F..%2Fetc%2Fpasswd.rq").status_code == 404
 
 
@@ -223,8 +221,8 @@ def test_values_that_try_to_break_out_of_the_query_are_bound_harmlessly(
 @pytest.mark.parametrize("value", ["http://127.0.0.1:9/> } SERVICE <http://127.0.0.1:9/", "http://example.org/a b", "x>y"])
 def test_iri_values_with_spaces_or_angle_brackets_are_refused(sparql_server: RunningServer, value: str) -> None:
     response = get(sparql_server, "/queries/project-profile", params={"project": value})
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["query", "project"]
+    assert problem(response)[0] == 422
+    assert response.json()["errors"][0]["loc"] == ["query", "project"]
 
 
 def test_the_openapi_document_lists_every_query_as_its_own_operation_with_typed_parameters(

@@ -7,8 +7,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from server.query_catalogue import CatalogueError, load_catalogue, load_query
-from server.query_parameters import ParameterError, bind, to_term
+from server.canned.catalogue import CatalogueError, load_catalogue, load_query
+from server.canned.parameters import ParameterError, bind, to_term
 from server.settings import Settings
 
 EXPECTED_ROWS = Path(__file__).parent / "fixtures" / "queries"

@@ -21,12 +21,13 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from server import containment, query_worker
-from server.query_worker import QueryJob, QuerySyntaxError
 from server.settings import Settings
-from server.store import project_sources, sync_files
-from tests.conftest import RunningServer
+from server.store import query_worker
+from server.store.embedded import project_sources, sync_files
+from server.store.query_worker import QueryJob, QuerySyntaxError
+from server.workers import containment
 from tests.support.processes import children, nice_by_thread
+from tests.support.servers import RunningServer
 
 # About 0.4 s over the bundled files (some 3.9 million pairs): long enough to be demoted.
 LONG = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d a ?f }"

@@ -12,9 +12,9 @@ from rdflib import RDF, URIRef
 from rdflib.namespace import SH
 
 from server.namespaces import ILOSH
-from server.project_graphs import read_turtle
-from server.validation_context import DataValidator
-from tests.conftest import FIXTURES
+from server.rdf.project_graphs import read_turtle
+from server.submissions.plan import DataValidator
+from tests.support.servers import FIXTURES
 
 SHAPE_FIXTURES = FIXTURES / "shapes"
 VALID = sorted(SHAPE_FIXTURES.glob("*/valid.ttl"))

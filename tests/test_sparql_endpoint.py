@@ -12,7 +12,8 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from rdflib.query import Result
 from SPARQLWrapper import JSON, POST, SPARQLWrapper
 
-from tests.conftest import RunningServer
+from tests.support.problems import problem
+from tests.support.servers import RunningServer
 
 ILOP = "https://w3id.org/ilo-partnerships/ontology#"
 KR = "https://w3id.org/ilo-partnerships/id/country/KR"
@@ -120,12 +121,12 @@ def test_format_parameter_overrides_accept(url: str) -> None:
 def test_unsatisfiable_accept_is_406_listing_what_is_available(url: str) -> None:
     response = ask(url, "get", SELECT, accept="image/png")
     assert response.status_code == 406
-    assert response.text == ("None of the accepted media types can carry this answer; available: "
+    assert problem(response)[1] == ("None of the accepted media types is available for this query; available: "
                              "application/sparql-results+json, application/sparql-results+xml, text/csv, "
-                             "text/tab-separated-values.\n")
+                             "text/tab-separated-values.")
     graph = ask(url, "get", CONSTRUCT, accept="application/sparql-results+json")
     assert graph.status_code == 406
-    assert "text/turtle, application/n-triples, application/ld+json, application/rdf+xml" in graph.text
+    assert "text/turtle, application/n-triples, application/ld+json, application/rdf+xml" in problem(graph)[1]
 
 
 # ---------------------------------------------------------------- real clients
@@ -174,7 +175,7 @@ def test_a_browser_gets_the_query_page(url: str) -> None:
 def test_malformed_query_is_400_with_line_and_column(url: str) -> None:
     response = ask(url, "get", "SELECT * WHERE {\n  ?s ?p }")
     assert response.status_code == 400
-    assert response.text.startswith("Syntax error in the query at line 2, column 10: expected one of LATERAL, SERVICE")
+    assert problem(response)[1].startswith("Syntax error in the query at line 2, column 10: expected one of LATERAL, SERVICE")
 
 
 @pytest.mark.parametrize("method, query", [
@@ -185,8 +186,8 @@ def test_malformed_query_is_400_with_line_and_column(url: str) -> None:
 def test_updates_are_refused_and_change_nothing(url: str, method: str, query: str) -> None:
     before = count(url)
     response = ask(url, method, query)
-    assert (response.status_code, response.text) == (
-        400, "This endpoint answers queries only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, DROP, …) is not accepted.\n")
+    assert problem(response) == (
+        400, "This endpoint answers queries only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, DROP, …) is not accepted.")
     assert count(url) == before
 
 
@@ -195,7 +196,7 @@ def test_update_requests_are_refused(url: str) -> None:
     as_update = httpx.post(url + "/sparql", content=b"DROP ALL", headers={"Content-Type": "application/sparql-update"})
     as_form = httpx.post(url + "/sparql", data={"update": "DROP ALL"})
     assert [as_update.status_code, as_form.status_code] == [400, 400]
-    assert as_update.text == "This endpoint answers queries only: SPARQL Update is not accepted.\n"
+    assert problem(as_update)[1] == "This endpoint answers queries only: SPARQL Update is not accepted."
     assert count(url) == before
 
 
@@ -204,16 +205,16 @@ def test_service_is_refused_and_calls_nobody(url: str, listener) -> None:
     query = f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}"
     response = ask(url, "get", query)
     assert response.status_code == 400
-    assert response.text == (f"SERVICE <http://127.0.0.1:{port}/sparql> is not allowed: this endpoint calls no other "
-                             "endpoint unless its operator allows it (allowed: none).\n")
+    assert problem(response)[1] == (f"SERVICE <http://127.0.0.1:{port}/sparql> is not allowed: this endpoint calls no other "
+                             "endpoint unless its operator allows it (allowed: none).")
     assert received == []
 
 
 def test_from_a_file_iri_reads_nothing(url: str) -> None:
     response = ask(url, "get", "SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }")
-    assert (response.status_code, response.text) == (
+    assert problem(response) == (
         400, "FROM <file:///etc/passwd> names no graph of this store. This endpoint reads only its own named graphs "
-        "(listed in its service description, GET /sparql) and never fetches one from elsewhere.\n")
+        "(listed in its service description, GET /sparql) and never fetches one from elsewhere.")
 
 
 def test_named_graphs_and_protocol_dataset(url: str) -> None:
@@ -232,39 +233,39 @@ def test_named_graph_uri_limits_the_named_graphs(url: str) -> None:
 
 
 @pytest.mark.parametrize("params, status, message", [
-    ({"query": SELECT, "timeout": "soon"}, 400, "timeout must be a number of seconds, not 'soon'.\n"),
-    ({"query": SELECT, "format": "yaml"}, 400, "Unknown format 'yaml' for this query; use one of: json, xml, csv, tsv.\n"),
-    ({"query": "   "}, 400, "The query is empty.\n"),
+    ({"query": SELECT, "timeout": "soon"}, 400, "timeout must be a number of seconds, not 'soon'."),
+    ({"query": SELECT, "format": "yaml"}, 400, "Unknown format 'yaml' for this query; use one of: json, xml, csv, tsv."),
+    ({"query": "   "}, 400, "The query is empty."),
     ({"query": SELECT, "default-graph-uri": "not an iri"}, 400,
-     "default-graph-uri must be an absolute IRI, not 'not an iri' (Invalid IRI code point ' ').\n"),
+     "default-graph-uri must be an absolute IRI, not 'not an iri' (Invalid IRI code point ' ')."),
     ({"query": SELECT, "named-graph-uri": "relative/graph"}, 400,
-     "named-graph-uri must be an absolute IRI, not 'relative/graph' (No scheme found in an absolute IRI).\n"),
+     "named-graph-uri must be an absolute IRI, not 'relative/graph' (No scheme found in an absolute IRI)."),
     ({"query": "SELECT * WHERE { ?s ?p ?o } #" + "x" * 100_000}, 413,
-     "The query is 100029 bytes long; this endpoint accepts at most 100000.\n"),
+     "The query is 100029 bytes long; this endpoint accepts at most 100000."),
 ])
 def test_bad_requests(url: str, params: dict[str, str], status: int, message: str) -> None:
     response = httpx.post(url + "/sparql", data=params)
-    assert (response.status_code, response.text) == (status, message)
+    assert problem(response) == (status, message)
 
 
 def test_two_queries_are_refused(url: str) -> None:
     response = httpx.get(url + "/sparql", params=[("query", ASK), ("query", ASK)])
-    assert (response.status_code, response.text) == (400, "Give exactly one query.\n")
+    assert problem(response) == (400, "Give exactly one query.")
 
 
 def test_unsupported_body_type_is_415(url: str) -> None:
     response = httpx.post(url + "/sparql", content=b"{}", headers={"Content-Type": "application/json"})
-    assert (response.status_code, response.text) == (415, (
+    assert problem(response) == (415, (
         "The body is application/json: send the query as application/sparql-query (Content-Type: "
-        "application/sparql-query), or as the query field of application/x-www-form-urlencoded.\n"))
+        "application/sparql-query), or as the query field of application/x-www-form-urlencoded."))
 
 
 def test_a_body_without_a_content_type_is_told_to_set_one(url: str) -> None:
     response = httpx.post(url + "/sparql", content=b"SELECT * {}")
     assert "content-type" not in response.request.headers
-    assert (response.status_code, response.text) == (415, (
+    assert problem(response) == (415, (
         "The request has no Content-Type: send the query as application/sparql-query (Content-Type: "
-        "application/sparql-query), or as the query field of application/x-www-form-urlencoded.\n"))
+        "application/sparql-query), or as the query field of application/x-www-form-urlencoded."))
 
 
 @pytest.mark.parametrize(("query", "message"), [
@@ -281,7 +282,7 @@ def test_a_body_without_a_content_type_is_told_to_set_one(url: str) -> None:
 @pytest.mark.parametrize("method", METHODS)
 def test_an_undeclared_prefix_is_named_in_one_sentence(url: str, method: str, query: str, message: str) -> None:
     response = ask(url, method, query)
-    assert (response.status_code, response.text) == (400, message + "\n")
+    assert problem(response) == (400, message)
 
 
 def test_prefixed_names_in_strings_comments_and_iris_are_not_prefixes(url: str) -> None:
@@ -292,19 +293,19 @@ def test_prefixed_names_in_strings_comments_and_iris_are_not_prefixes(url: str) 
 def test_a_malformed_query_from_a_browser_shows_the_error(url: str) -> None:
     response = ask(url, "get", "SELECT * WHERE {\n  ?s ?p }", accept="text/html")
     assert response.status_code == 400
-    assert response.text.startswith("Syntax error in the query at line 2, column 10: expected one of LATERAL, SERVICE")
-    assert "..=" not in response.text and "a name character" in response.text
+    assert problem(response)[1].startswith("Syntax error in the query at line 2, column 10: expected one of LATERAL, SERVICE")
+    assert "..=" not in problem(response)[1] and "a name character" in problem(response)[1]
 
 
 def test_oversized_body_is_413(url: str) -> None:
     response = httpx.post(url + "/sparql", content=b"#" * 400_000, headers={"Content-Type": "application/sparql-query"})
-    assert (response.status_code, response.text) == (413, "The request body is larger than 304096 bytes.\n")
+    assert problem(response) == (413, "The request body is larger than 304096 bytes.")
 
 
 def test_invalid_utf8_body_is_400(url: str) -> None:
     response = httpx.post(url + "/sparql", content=b"SELECT * WHERE { ?s ?p \"\xff\" }",
                           headers={"Content-Type": "application/sparql-query"})
-    assert (response.status_code, response.text) == (400, "The request body is not valid UTF-8 (byte 24).\n")
+    assert problem(response) == (400, "The request body is not valid UTF-8 (byte 24).")
 
 
 # ---------------------------------------------------------------- size limits and streaming
@@ -322,8 +323,8 @@ def test_large_answers_stream_in_full(url: str) -> None:
 def test_an_answer_over_the_size_limit_is_refused(url: str) -> None:
     query = "SELECT * WHERE { ?s ?p ?o . ?a ?b ?c } LIMIT 100000"
     response = ask(url, "get", query)
-    assert (response.status_code, response.text) == (
-        422, "The answer would exceed 3000000 bytes; narrow the query or add a LIMIT.\n")
+    assert problem(response) == (
+        422, "The answer would exceed 3000000 bytes; narrow the query or add a LIMIT.")
 
 
 # ---------------------------------------------------------------- caching and validators
@@ -379,8 +380,8 @@ def test_a_pathological_query_is_stopped_while_others_are_answered(url: str) -> 
     heavy, statuses, others_finished_first = asyncio.run(scenario())
     assert statuses == [200] * 10
     assert others_finished_first
-    assert (heavy.status_code, heavy.text) == (
-        422, "The query was stopped at its deadline of 2 s; simplify it, add a LIMIT, or ask for less.\n")
+    assert problem(heavy) == (
+        422, "The query was stopped at its deadline of 2 s; simplify it, add a LIMIT, or ask for less.")
     metrics = httpx.get(url + "/metrics").text
     assert any(line.startswith("ilokg_query_deadline_hits_total ") and float(line.split()[-1]) >= 1
                for line in metrics.splitlines())
@@ -390,7 +391,7 @@ def test_a_pathological_query_is_stopped_while_others_are_answered(url: str) -> 
 def test_a_client_cannot_ask_for_more_than_the_deadline(url: str) -> None:
     response = ask(url, "get", CARTESIAN, timeout="3600")
     assert response.status_code == 422
-    assert "deadline of 10 s" in response.text
+    assert "deadline of 10 s" in problem(response)[1]
 
 
 def test_health_reports_the_store(url: str) -> None:
@@ -406,14 +407,14 @@ def test_unknown_path_is_404(url: str) -> None:
 def test_a_query_that_ran_into_the_deadline_is_not_run_again_on_the_same_data(url: str) -> None:
     heavy = CARTESIAN + " # the same heavy query, asked twice"
     first = ask(url, "get", heavy)
-    assert (first.status_code, first.text) == (
-        422, "The query was stopped at its deadline of 10 s; simplify it, add a LIMIT, or ask for less.\n")
+    assert problem(first) == (
+        422, "The query was stopped at its deadline of 10 s; simplify it, add a LIMIT, or ask for less.")
     again = ask(url, "get", heavy)
-    assert (again.status_code, again.text) == (
+    assert problem(again) == (
         422, "The query was stopped at its deadline of 10 s (on an earlier request for the same query and data; "
-        "it was not run again); simplify it, add a LIMIT, or ask for less.\n")
+        "it was not run again); simplify it, add a LIMIT, or ask for less.")
     # A shorter deadline asked for by the client is tried afresh.
-    assert ask(url, "get", heavy, timeout="1").text.startswith("The query was stopped at its deadline of 1 s;")
+    assert problem(ask(url, "get", heavy, timeout="1"))[1].startswith("The query was stopped at its deadline of 1 s;")
 
 
 def test_a_queued_query_is_cut_at_its_deadline_counted_from_arrival(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -444,8 +445,8 @@ def test_a_queued_query_is_cut_at_its_deadline_counted_from_arrival(tmp_path_fac
                 return quick
 
         quick = asyncio.run(scenario())
-        assert (quick.status_code, quick.text) == (
-            422, "The query was stopped at its deadline of 1 s; simplify it, add a LIMIT, or ask for less.\n")
+        assert problem(quick) == (
+            422, "The query was stopped at its deadline of 1 s; simplify it, add a LIMIT, or ask for less.")
         # Once the worker is free (the hang-up replaced it: a query without a short deadline waits for the
         # new one), the same quick query is answered: it was not remembered as too heavy.
         assert ask(server.url, "get", ASK).status_code == 200

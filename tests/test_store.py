@@ -11,10 +11,9 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from server.dumps import dump_files
-from server.query_worker import DumpJob, QueryJob
 from server.settings import Settings
-from server.store import (
+from server.store.dumps import dump_files
+from server.store.embedded import (
     DataChangedError,
     EmbeddedStore,
     GraphChange,
@@ -24,7 +23,8 @@ from server.store import (
     published,
     sync_files,
 )
-from tests.conftest import RunningServer
+from server.store.query_worker import DumpJob, QueryJob
+from tests.support.servers import RunningServer
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 

@@ -5,8 +5,8 @@ nothing stored, and the server still answering."""
 import httpx
 import pytest
 
-from tests.conftest import FIXTURES, SubmissionServer
-from tests.test_submissions import state
+from tests.support.problems import problem
+from tests.support.servers import FIXTURES, SubmissionServer, state
 
 HOSTILE = FIXTURES / "hostile"
 DEEP = 1000
@@ -72,7 +72,8 @@ def test_a_hostile_file_is_refused_without_fetching_or_storing_anything(
     checked = httpx.post(submission_server.url + "/validate", content=data, headers={"Content-Type": content_type}, timeout=30)
     assert checked.status_code == status, checked.text
     if status != 200:
-        assert checked.json()["detail"].split(": ", 1)[-1].startswith(message) or checked.json()["detail"].startswith(message)
+        detail = problem(checked)[1]
+        assert detail.split(": ", 1)[-1].startswith(message) or detail.startswith(message)
     headers = {"Content-Type": content_type, **submission_server.auth("alice")}
     submitted = httpx.post(submission_server.url + "/submissions", content=data, headers=headers, timeout=30)
     if status == 200:
@@ -90,7 +91,7 @@ def test_a_hostile_file_is_refused_without_fetching_or_storing_anything(
 def test_invalid_utf8_is_refused_with_its_line_and_column(submission_server: SubmissionServer) -> None:
     data = (HOSTILE / "invalid-utf8.ttl").read_bytes()
     response = httpx.post(submission_server.url + "/validate", content=data, headers={"Content-Type": "text/turtle"})
-    assert response.status_code == 400
+    assert problem(response)[0] == 400
     body = response.json()
     assert (body["line"], body["column"]) == (2, 40)
     assert body["detail"] == "submission:2:40: the input is not valid UTF-8 (byte 0xe9); save the file as UTF-8"
@@ -99,10 +100,9 @@ def test_invalid_utf8_is_refused_with_its_line_and_column(submission_server: Sub
 def test_a_body_over_the_limit_is_refused_before_and_while_it_arrives(submission_server: SubmissionServer) -> None:
     big = b"# " + b"x" * (5 * 1024 * 1024) + b"\n"
     declared = httpx.post(submission_server.url + "/validate", content=big, headers={"Content-Type": "text/turtle"})
-    assert declared.status_code == 413
-    assert declared.json() == {
-        "detail": "The request body is larger than the limit of 5242880 bytes; split the file into smaller ones."
-    }
+    assert problem(declared) == (
+        413, "The request body is larger than the limit of 5242880 bytes; split the file into smaller ones."
+    )
 
     def chunks():  # no Content-Length: the limit holds while the body streams in
         for _ in range(6):
@@ -116,7 +116,6 @@ def test_a_file_with_too_many_triples_is_refused(submission_server: SubmissionSe
     lines = "".join(f"<https://example.org/s{n}> <https://example.org/p> \"{n}\" .\n" for n in range(5001))
     headers = {"Content-Type": "application/n-triples"}
     response = httpx.post(submission_server.url + "/validate", content=lines.encode(), headers=headers)
-    assert response.status_code == 413
-    assert response.json()["detail"] == (
-        "submission: the input holds more than 5000 triples, the most accepted at once; split it into smaller files"
+    assert problem(response) == (
+        413, "submission: the input holds more than 5000 triples, the most accepted at once; split it into smaller files"
     )

@@ -14,7 +14,8 @@ import pytest
 from rdflib import Graph, Literal
 from rdflib.namespace import SH
 
-from tests.conftest import EXAMPLES, FIXTURES, SubmissionServer, run_cli
+from tests.support.problems import problem
+from tests.support.servers import EXAMPLES, FIXTURES, SubmissionServer, run_cli, state
 
 NEW_PROJECT = EXAMPLES / "first-submission.ttl"
 PROJECT_IRI = "https://example.org/partner-data/green-jobs-project"
@@ -51,13 +52,6 @@ def ask(server: SubmissionServer, query: str) -> bool:
     response = httpx.post(server.url + "/sparql", data={"query": query}, headers={"Accept": "application/sparql-results+json"})
     assert response.status_code == 200, response.text
     return response.json()["boolean"]
-
-
-def state(server: SubmissionServer) -> tuple[str, int, list[str]]:
-    """What must not change when a request is refused: the data version, triple count and submissions."""
-    health = httpx.get(server.url + "/health").json()
-    listed = [s["id"] for s in httpx.get(server.url + "/submissions").json()["submissions"]]
-    return health["dataVersion"], health["triples"], listed
 
 
 def withdraw_all(server: SubmissionServer) -> None:
@@ -153,7 +147,7 @@ def test_the_same_file_twice_is_recognised(clean: SubmissionServer) -> None:
     assert again.json()["id"] == first.json()["id"] and again.headers["location"] == first.headers["location"]
     other = submit(clean, NEW_PROJECT.read_bytes(), who="bob")
     assert other.status_code == 409
-    assert other.json() == {"detail": f"The same file was submitted already, as submission {first.json()['id']} by alice."}
+    assert problem(other)[1] == (f"The same file was submitted already, as submission {first.json()['id']} by alice.")
     assert state(clean)[2] == [first.json()["id"]]
 
 
@@ -219,7 +213,7 @@ def test_a_submission_may_not_describe_the_graphs_own_records_or_vocabulary(clea
 def test_submitting_without_a_valid_token_is_refused(clean: SubmissionServer, headers: dict[str, str], message: str) -> None:
     before = state(clean)
     response = post(clean, "/submissions", NEW_PROJECT.read_bytes(), {**TURTLE, **headers})
-    assert (response.status_code, response.json()) == (401, {"detail": message})
+    assert problem(response) == (401, message)
     assert response.headers["www-authenticate"] == 'Bearer realm="ilo-partnerships-kg"'
     assert state(clean) == before
 
@@ -228,10 +222,7 @@ def test_a_submitter_replaces_their_own_submission_atomically(clean: SubmissionS
     record = submit(clean, NEW_PROJECT.read_bytes()).json()
     newer = NEW_PROJECT.read_text().replace("in the Mekong", "in the Greater Mekong").encode()
     refused = httpx.put(clean.url + record["links"]["self"], content=newer, headers={**TURTLE, **clean.auth("bob")})
-    assert (refused.status_code, refused.json()) == (
-        403,
-        {"detail": f"Submission {record['id']} is alice's; only they may replace it."},
-    )
+    assert problem(refused) == (403, f"Submission {record['id']} is alice's; only they may replace it.")
     response = httpx.put(
         clean.url + record["links"]["self"], content=newer, headers={**TURTLE, **clean.auth("alice")}, timeout=60
     )
@@ -255,18 +246,40 @@ def test_a_submitter_replaces_their_own_submission_atomically(clean: SubmissionS
     assert httpx.get(clean.url + record["links"]["self"]).json() == replaced
 
 
+def test_if_match_keeps_a_change_from_overwriting_one_made_meanwhile(clean: SubmissionServer) -> None:
+    url = clean.url + submit(clean, NEW_PROJECT.read_bytes()).json()["links"]["self"]
+    read = httpx.get(url)
+    tag = read.headers["etag"]
+    assert httpx.get(url, headers={"If-None-Match": tag}).status_code == 304
+    first = NEW_PROJECT.read_text().replace("in the Mekong", "in the Greater Mekong").encode()
+    second = NEW_PROJECT.read_text().replace("in the Mekong", "in the Lower Mekong").encode()
+    alice = {**TURTLE, **clean.auth("alice")}
+    changed = httpx.put(url, content=first, headers={**alice, "If-Match": tag}, timeout=60)
+    assert changed.status_code == 200 and changed.headers["etag"] != tag == read.headers["etag"]
+    assert httpx.get(url).headers["etag"] == changed.headers["etag"]
+    # A second writer who read the first version: refused, and nothing changes.
+    before = state(clean)
+    for stale in (tag, f"{tag}, \"other\"", f"W/{changed.headers['etag']}"):  # a weak tag never matches
+        refused = httpx.put(url, content=second, headers={**alice, "If-Match": stale}, timeout=60)
+        assert problem(refused)[0] == 412
+        assert problem(refused)[1].startswith(f"Submission {url.rsplit('/', 1)[1]} has changed since you read it")
+    assert problem(httpx.delete(url, headers={**clean.auth("alice"), "If-Match": tag}))[0] == 412
+    assert state(clean) == before and httpx.get(url).json()["sha256"] == hashlib.sha256(first).hexdigest()
+    # The current tag, or any (*), lets the change through.
+    assert httpx.put(url, content=second, headers={**alice, "If-Match": "*"}, timeout=60).status_code == 200
+    current = httpx.get(url).headers["etag"]
+    assert httpx.delete(url, headers={**clean.auth("alice"), "If-Match": current}).status_code == 204
+
+
 def test_withdrawal_by_the_submitter_or_an_operator_only(clean: SubmissionServer) -> None:
     first = submit(clean, variant(1)).json()
     second = submit(clean, variant(2)).json()
     refused = httpx.delete(clean.url + first["links"]["self"], headers=clean.auth("bob"))
-    assert (refused.status_code, refused.json()) == (
-        403,
-        {"detail": f"Submission {first['id']} is alice's; only they or an operator may withdraw it."},
-    )
+    assert problem(refused) == (403, f"Submission {first['id']} is alice's; only they or an operator may withdraw it.")
     assert httpx.delete(clean.url + first["links"]["self"], headers=clean.auth("alice")).status_code == 204
     assert httpx.delete(clean.url + second["links"]["self"], headers=clean.auth("operator")).status_code == 204
     gone = httpx.get(clean.url + first["links"]["self"])
-    assert gone.status_code == 410 and gone.json()["detail"].startswith(f"Submission {first['id']} was withdrawn by alice at ")
+    assert problem(gone)[0] == 410 and problem(gone)[1].startswith(f"Submission {first['id']} was withdrawn by alice at ")
     assert not ask(clean, "ASK { <https://example.org/partner-data/green-jobs-1-project> ?p ?o }")
     assert not ask(clean, f"ASK {{ GRAPH <{second['graph']}> {{ ?s ?p ?o }} }}")
     assert httpx.get(clean.url + "/submissions/2026-01-01-00000000").status_code == 404
@@ -283,7 +296,7 @@ def test_a_submission_others_depend_on_cannot_be_withdrawn_until_they_are(clean:
     for who in ("alice", "operator"):
         refused = httpx.delete(clean.url + alice["links"]["self"], headers=clean.auth(who), timeout=60)
         assert refused.status_code == 409
-        assert refused.json()["detail"] == (
+        assert problem(refused)[1] == (
             f"Submission {alice['id']} cannot be withdrawn: other accepted submissions refer to what only it describes, "
             f"and would be left pointing at nothing: {bob.json()['id']} by bob "
             "(<https://example.org/partner-data/green-jobs-1-cambodia>, <https://example.org/partner-data/green-jobs-1-project>)."
@@ -367,10 +380,9 @@ def test_writes_beyond_a_tokens_rate_are_refused_with_retry_after(tmp_path: Path
     try:
         assert [submit(server, variant(n)).status_code for n in range(2)] == [201, 201]
         refused = submit(server, variant(3))
-        assert refused.status_code == 429
-        assert refused.json() == {
-            "detail": f"Too many submissions: 2 per 1 minute are allowed; try again in {refused.headers['retry-after']} s."
-        }
+        assert problem(refused) == (
+            429, f"Too many submissions: 2 per 1 minute are allowed; try again in {refused.headers['retry-after']} s."
+        )
         assert 1 <= int(refused.headers["retry-after"]) <= 60
         assert submit(server, variant(3), who="bob").status_code == 201
     finally:
@@ -432,8 +444,7 @@ def test_checking_a_stored_file_or_a_new_version_of_it_reports_what_submitting_i
         f"Checked as the replacement of submission {sid} (by alice): its stored content is left out of the context."
     ]
     unknown = post(clean, "/validate?replaces=2026-01-01-00000000", edited, TURTLE)
-    assert (unknown.status_code, unknown.json()) == (
-        404, {"detail": "There is no submission '2026-01-01-00000000'; GET /submissions lists them."})
+    assert problem(unknown) == (404, "There is no submission '2026-01-01-00000000'; GET /submissions lists them.")
     cli = run_cli("validate", "--replaces", "2026-01-01-00000000", str(tmp_path / "edited.ttl"),
                   env={"ILOKG_STORE_DIR": str(clean.store_dir)})
     assert cli.returncode == 2
@@ -463,6 +474,6 @@ def test_the_servers_own_json_ld_comes_back_in_with_its_context_read_from_memory
     foreign = json.dumps({**document, "@context": f"http://127.0.0.1:{port}/context.jsonld"}).encode()
     refused = post(clean, "/validate", foreign, jsonld)
     assert refused.status_code == 400
-    assert refused.json()["detail"].startswith("submission: the JSON-LD refers to a remote @context (or @import), which is "
+    assert problem(refused)[1].startswith("submission: the JSON-LD refers to a remote @context (or @import), which is "
                                                "never fetched; put the context inline as a JSON object")
     assert connections == []

@@ -14,7 +14,7 @@ entry describes. Three kinds:
 import httpx
 import pytest
 
-from tests.conftest import RunningServer
+from tests.support.servers import RunningServer
 
 NORMLEX = "https://w3id.org/ilo-partnerships/graph/data/normlex"
 M49 = "https://w3id.org/ilo-partnerships/graph/data/un-m49-regions"

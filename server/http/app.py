@@ -6,44 +6,33 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server import __version__
-from server.canned_service import CannedQueryService
-from server.dataset_description import DatasetDescriber
-from server.dump_service import DumpService, DumpUnavailableError
-from server.entity_service import EntityService
-from server.federation import FederationRelay
-from server.http import (
-    routes_dataset,
-    routes_federation,
-    routes_ops,
-    routes_queries,
-    routes_resources,
-    routes_sparql,
-    routes_submissions,
-    routes_web,
-)
-from server.http.body_limit import BodyLimitMiddleware, BodyTooLargeError
+from server.canned.catalogue import load_catalogue
+from server.canned.service import CannedQueryService
+from server.http import errors
 from server.http.guard import Guard
 from server.http.metrics import Metrics
-from server.http.middleware import HeadAsGetMiddleware, RequestContextMiddleware
+from server.http.middleware.body_limit import BodyLimitMiddleware
+from server.http.middleware.request_context import HeadAsGetMiddleware, RequestContextMiddleware
+from server.http.middleware.security_headers import SecurityHeadersMiddleware
 from server.http.openapi_document import complete
 from server.http.pages import templates
 from server.http.requester import RequesterMiddleware
-from server.http.security_headers import SECURITY_HEADERS, SecurityHeadersMiddleware
-from server.query_catalogue import load_catalogue
+from server.http.routes import dataset, federation, ops, queries, resources, sparql, submissions, web
+from server.linked_data.dataset_description import DatasetDescriber
+from server.linked_data.dump_service import DumpService
+from server.linked_data.entities import EntityService
+from server.linked_data.vocabulary_docs import VocabularyDocs
 from server.settings import Settings, get_settings
-from server.sparql_service import SparqlError, SparqlService
-from server.store import EmbeddedStore
-from server.submissions import SubmissionError, SubmissionRejectedError, SubmissionService
-from server.validation_service import SubmissionInputError, ValidationService
-from server.vocabulary_docs import VocabularyDocs
+from server.sparql.federation import FederationRelay
+from server.sparql.service import SparqlService
+from server.store.embedded import EmbeddedStore
+from server.submissions.service import SubmissionService
+from server.validation.service import ValidationService
 
 _STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
@@ -75,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.to_thread(validation.close)
             await asyncio.to_thread(store.close)
 
-    # /docs is served by routes_web with Swagger UI's files from our own npm install, not a CDN.
+    # /docs is served by routes/web.py with Swagger UI's files from our own npm install, not a CDN.
     app = FastAPI(
         title="ILO partnerships knowledge graph", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
@@ -97,14 +86,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequesterMiddleware, guard=app.state.guard)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    app.include_router(routes_sparql.router)
-    app.include_router(routes_queries.build_router(catalogue, settings.max_page_size))
-    app.include_router(routes_submissions.router)
-    app.include_router(routes_web.router)
-    app.include_router(routes_resources.router)
-    app.include_router(routes_dataset.router)
-    app.include_router(routes_federation.router)
-    app.include_router(routes_ops.router)
+    app.include_router(sparql.router)
+    app.include_router(queries.build_router(catalogue, settings.max_page_size))
+    app.include_router(submissions.router)
+    app.include_router(web.router)
+    app.include_router(resources.router)
+    app.include_router(dataset.router)
+    app.include_router(federation.router)
+    app.include_router(ops.router)
     app.mount("/assets/vendor/yasgui", _static(settings.web_vendor_dir / "@zazuko" / "yasgui" / "build"), name="yasgui")
     app.mount("/assets/vendor/swagger-ui", _static(settings.web_vendor_dir / "swagger-ui-dist"), name="swagger-ui")
     app.mount("/assets", _static(_STATIC), name="assets")
@@ -118,40 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = documented_openapi  # type: ignore[method-assign]
 
-    @app.exception_handler(SparqlError)
-    async def sparql_error(request: Request, error: SparqlError) -> Response:
-        # The canned-query API answers in JSON, like the rest of a typed API; /sparql in plain text.
-        if request.url.path.startswith(("/queries", "/submissions")):
-            return JSONResponse({"detail": error.message}, status_code=error.status)
-        return PlainTextResponse(error.message + "\n", status_code=error.status)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> Response:
-        # The traceback goes to the log (uvicorn logs it), never into the answer. This handler
-        # answers from outside the middleware, so it adds their headers itself.
-        request_id = request.scope.get("state", {}).get("request_id", "unknown")
-        return PlainTextResponse(
-            f"The server could not answer this request (an error of ours, not of the request). Request id: "
-            f"{request_id}; the operator can find it in the log.\n", status_code=500,
-            headers={"X-Request-ID": request_id, **SECURITY_HEADERS},
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def not_found(request: Request, error: StarletteHTTPException) -> Response:
-        # The router's own 404 ("Not Found") says nothing a person can act on.
-        if error.status_code == 404 and error.detail == "Not Found":
-            path = request.url.path[:200]
-            return JSONResponse({"detail": f"There is nothing at {path}. The home page (/) and the API reference "
-                                           "(/docs) list what this server offers."}, status_code=404)
-        return await http_exception_handler(request, error)
-
-    @app.exception_handler(DumpUnavailableError)
-    async def dump_unavailable(request: Request, error: DumpUnavailableError) -> Response:
-        return PlainTextResponse(f"{error}\n", status_code=503, headers={"Retry-After": "60"})
-
-    for refusal in (SubmissionError, SubmissionInputError, SubmissionRejectedError, BodyTooLargeError):
-        app.add_exception_handler(refusal, routes_submissions.error_response)  # type: ignore[arg-type]
-
+    errors.install(app)
     return app
 
 

@@ -8,18 +8,18 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from server.canned_service import CannedQueryService
-from server.dataset_description import DatasetDescriber
-from server.dump_service import DumpService
-from server.entity_service import EntityService
+from server.canned.service import CannedQueryService
 from server.http.guard import Guard
 from server.http.metrics import Metrics
+from server.linked_data.dataset_description import DatasetDescriber
+from server.linked_data.dump_service import DumpService
+from server.linked_data.entities import EntityService
+from server.linked_data.vocabulary_docs import VocabularyDocs
 from server.settings import Settings
-from server.sparql_service import SparqlService
-from server.store import GraphStore
-from server.submissions import SubmissionService
-from server.validation_service import ValidationService
-from server.vocabulary_docs import VocabularyDocs
+from server.sparql.service import SparqlService
+from server.store.embedded import GraphStore
+from server.submissions.service import SubmissionService
+from server.validation.service import ValidationService
 
 
 async def _service(request: Request) -> SparqlService:

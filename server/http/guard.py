@@ -9,8 +9,8 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from server.settings import Settings
-from server.submissions import SubmissionError
-from server.tokens import Principal, TokenRegistry
+from server.submissions.service import SubmissionError
+from server.submissions.tokens import Principal, TokenRegistry
 
 # RFC 6750's token68, bounded: anything else in the header is not a token we issued.
 _BEARER = re.compile(r"^Bearer +([A-Za-z0-9\-._~+/]{1,256}=*)$", re.IGNORECASE)

@@ -8,8 +8,9 @@ and the fuzzer that checks answers against it (schemathesis), meet no undocument
 
 from typing import Any
 
-from server.rdf_formats import SYNTAXES
-from server.result_formats import GRAPH_FORMATS, SOLUTION_FORMATS
+from server.formats.registry import CATALOGUE, GRAPH_FORMATS, REPORT, RESOURCE, SELECT_ANSWER, Offer
+from server.problems import PROBLEM_JSON
+from server.rdf.syntaxes import SYNTAXES
 
 _REFUSALS = {
     "400": "The request is malformed: a syntax error, an unknown format, a bad parameter (the message says which).",
@@ -20,6 +21,7 @@ _REFUSALS = {
     "406": "None of the accepted media types is available.",
     "409": "The same content was already submitted by someone else.",
     "410": "The submission was withdrawn.",
+    "412": "If-Match names a version that is no longer the current one; read it again.",
     "413": "The request, the query or the file is too large.",
     "415": "The body's media type is not one this operation reads.",
     "422": "The request is well-formed but cannot be processed: a parameter or file that breaks a rule, or a query "
@@ -27,20 +29,35 @@ _REFUSALS = {
     "429": "Too many requests; Retry-After says when to try again.",
     "503": "The server is busy (queues full); Retry-After says when to try again.",
 }
-_REFUSAL_TYPES = ("application/json", "text/plain", "text/html")
+_PROBLEM_SCHEMA = {
+    "type": "object", "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string", "description": "What went wrong and what to do, for a person."},
+        "instance": {"type": "string"},
+        "errors": {"type": "array", "description": "For parameters of the wrong type: each parameter and its problem."},
+        "line": {"type": ["integer", "null"]}, "column": {"type": ["integer", "null"]},
+    },
+}
 _GRAPHS = tuple(f.media_type for f in GRAPH_FORMATS)
-_RESOURCE = (*_GRAPHS, "text/html")
+
+
+def _types(offer: Offer) -> tuple[str, ...]:
+    return tuple(f.media_type for f in offer.formats)
+
+
+_RESOURCE = _types(RESOURCE)
 # The formats a successful answer of each path may take (negotiated by Accept or `format`),
 # where FastAPI's default (JSON) is not the whole story. Canned queries document their own.
 _ANSWER_TYPES: dict[str, tuple[str, ...]] = {
-    "/sparql": (*(f.media_type for f in SOLUTION_FORMATS), *_RESOURCE),
+    "/sparql": (*_types(SELECT_ANSWER), *_RESOURCE),
     "/id/{path}": _RESOURCE, "/codelist/{path}": _RESOURCE, "/ontology": _RESOURCE, "/shapes": _RESOURCE,
     "/.well-known/void": _RESOURCE, "/dataset": _RESOURCE,
     "/graph/{path}": ("text/turtle",), "/dumps/{name}": ("application/gzip", "text/turtle"),
     "/context.jsonld": ("application/ld+json",), "/metrics": ("text/plain",),
-    "/queries/{name}.rq": ("application/sparql-query",), "/queries": ("application/json", "text/html"),
-    "/validate": ("application/json", "text/turtle", "text/html"),
-    "/submissions/{submission_id}/report": ("application/json", "text/turtle", "text/html"),
+    "/queries/{name}.rq": ("application/sparql-query",), "/queries": _types(CATALOGUE),
+    "/validate": _types(REPORT),
+    "/submissions/{submission_id}/report": _types(REPORT),
     "/submissions/{submission_id}/content": _GRAPHS,
     "/submissions/{submission_id}/original": tuple(t for s in SYNTAXES for t in s.media_types),
 }
@@ -64,8 +81,12 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
                             content.setdefault(media_type, {"schema": {}})
             responses.setdefault("304", {"description": "The client's copy is current (If-None-Match, If-Modified-Since)."})
             for status, description in _REFUSALS.items():
-                response = responses.setdefault(status, {"description": description})
-                content = response.setdefault("content", {})
-                for media_type in _REFUSAL_TYPES:
-                    content.setdefault(media_type, {"schema": {}})
+                responses.setdefault(status, {"description": description})
+            for status, response in responses.items():
+                if status[0] in "45":
+                    # Every refusal is problem details (FastAPI's own 422 entry included); a browser on the
+                    # submission pages gets a page, and a rejected file's report may be asked for in Turtle.
+                    content = response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}, "text/html": {"schema": {}}}
+                    if path.startswith(("/validate", "/submissions")):
+                        content["text/turtle"] = {"schema": {}}
     return schema

@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from server.canned_formats import FORMATS
-from server.canned_service import MAX_OFFSET
-from server.query_catalogue import CannedQuery, Parameter
-from server.query_parameters import expected
+from server.canned.catalogue import CannedQuery, Parameter
+from server.canned.parameters import expected
+from server.canned.service import MAX_OFFSET
+from server.formats.registry import CANNED_PAGE
 
 _INTEGER_BOUND = 10**18 - 1
 _SCHEMAS: dict[str, dict[str, Any]] = {
@@ -30,7 +30,6 @@ _ROWS_SCHEMA = {
     },
     "required": ["query", "columns", "rows", "limit", "offset", "next"],
 }
-_ERROR = {"content": {"application/json": {"schema": {"type": "object", "properties": {"detail": {}}}}}}
 
 
 def _schema(parameter: Parameter) -> dict[str, Any]:
@@ -63,10 +62,10 @@ def operation_extra(query: CannedQuery, max_page_size: int) -> dict[str, Any]:
          "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}},
         {"name": "format", "in": "query", "required": False,
          "description": "The answer format, overriding the Accept header.",
-         "schema": {"type": "string", "enum": [f.name for f in FORMATS]}},
+         "schema": {"type": "string", "enum": [f.name for f in CANNED_PAGE.formats]}},
     ]
     content: dict[str, Any] = {}
-    for page_format in FORMATS:
+    for page_format in CANNED_PAGE.formats:
         if page_format.name == "rows":
             content[page_format.media_type] = {"schema": _ROWS_SCHEMA}
         elif page_format.name == "json":
@@ -78,10 +77,9 @@ def operation_extra(query: CannedQuery, max_page_size: int) -> dict[str, Any]:
         "responses": {
             "200": {"description": "One page of the answer; a Link header with rel=next points to the next page.",
                     "content": content},
-            "400": {"description": "An unknown format.", **_ERROR},
-            "406": {"description": "None of the accepted media types is available.", **_ERROR},
+            "400": {"description": "An unknown format."},
+            "406": {"description": "None of the accepted media types is available."},
             "422": {"description": "A parameter has a value of the wrong type, or a required one is missing "
-                    "(the message names the parameter and what it takes); or the query was stopped at its deadline.",
-                    **_ERROR},
+                    "(the message names the parameter and what it takes); or the query was stopped at its deadline."},
         },
     }

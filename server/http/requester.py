@@ -10,9 +10,9 @@ import asyncio
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server import fair_share
-from server.fair_share import Requester
 from server.http.guard import Guard
+from server.workers import fair_share
+from server.workers.fair_share import Requester
 
 
 class RequesterMiddleware:

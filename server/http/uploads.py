@@ -8,8 +8,8 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
-from server.rdf_formats import BY_NAME, SYNTAXES, RdfSyntax, syntax_for_path
-from server.submissions import SubmissionError, Upload
+from server.rdf.syntaxes import BY_NAME, SYNTAXES, Format, syntax_for_path
+from server.submissions.service import SubmissionError, Upload
 
 _BY_MEDIA_TYPE = {media_type: syntax for syntax in SYNTAXES for media_type in syntax.media_types}
 _ACCEPTED = ", ".join(s.media_types[0] for s in SYNTAXES)
@@ -39,7 +39,7 @@ def _disposition_name(header: str | None) -> str | None:
     return _file_name(message.get_filename())
 
 
-def _syntax_of_media_type(media_type: str) -> RdfSyntax:
+def _syntax_of_media_type(media_type: str) -> Format:
     syntax = _BY_MEDIA_TYPE.get(media_type)
     if syntax is not None:
         return syntax
@@ -89,7 +89,7 @@ async def _read_form(request: Request, max_bytes: int) -> Upload:
     raise SubmissionError(400, "The form holds no file ('file') and no text ('text') to read.")
 
 
-def _upload(data: bytes, syntax: RdfSyntax, media_type: str, name: str | None) -> Upload:
+def _upload(data: bytes, syntax: Format, media_type: str, name: str | None) -> Upload:
     if not data.strip():
         raise SubmissionError(400, "The file is empty.")
     return Upload(data, syntax, media_type, name)

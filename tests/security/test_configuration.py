@@ -15,8 +15,9 @@ import uvicorn
 
 from server.http.app import create_app
 from server.settings import Settings
-from server.tokens import Role, TokenRegistry
-from tests.conftest import _free_port, run_cli
+from server.submissions.tokens import Role, TokenRegistry
+from tests.support.problems import problem
+from tests.support.servers import free_port, run_cli
 
 
 def test_a_public_bind_without_tokens_and_an_internal_allowlist_are_refused(tmp_path: Path) -> None:
@@ -51,7 +52,7 @@ def test_a_tokens_file_others_can_read_is_refused_on_a_public_bind(tmp_path: Pat
 
 
 def test_the_log_is_json_lines_with_the_request_id(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "server", "serve", "--port", str(port)], stdout=log, stderr=log,
@@ -69,7 +70,7 @@ def test_the_log_is_json_lines_with_the_request_id(tmp_path: Path) -> None:
         response = httpx.get(url + "/sparql", params={"query": "ASK {}"}, headers={"X-Request-ID": "trace-me-42"})
         assert response.headers["x-request-id"] == "trace-me-42"
         refused = httpx.post(url + "/submissions", content=b"", headers={"Content-Type": "text/turtle"})
-        assert (refused.status_code, refused.json()["detail"]) == (
+        assert problem(refused) == (
             403, "This server does not accept submissions (it is a read-only copy of the graph).")
     finally:
         # A graceful stop finishes the requests in flight, and with them their access records.
@@ -94,7 +95,7 @@ def test_an_unexpected_error_is_a_plain_500_with_the_request_id(tmp_path: Path) 
         raise RuntimeError(f"an internal detail at {tmp_path}")
 
     app.add_api_route("/failing-on-purpose", failing)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -104,9 +105,9 @@ def test_an_unexpected_error_is_a_plain_500_with_the_request_id(tmp_path: Path) 
             time.sleep(0.05)
         response = httpx.get(f"http://127.0.0.1:{port}/failing-on-purpose", headers={"X-Request-ID": "req-500-test"})
         assert response.status_code == 500
-        assert response.text == (
+        assert problem(response)[1] == (
             "The server could not answer this request (an error of ours, not of the request). Request id: "
-            "req-500-test; the operator can find it in the log.\n"
+            "req-500-test; the operator can find it in the log."
         )
         assert response.headers["x-request-id"] == "req-500-test"
         assert response.headers["x-content-type-options"] == "nosniff"

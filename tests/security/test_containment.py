@@ -21,14 +21,14 @@ from typing import Any
 import httpx
 import pytest
 
-from server import containment
-from server.query_worker import REFUSED_OUTSIDE, QueryEvaluationError, QueryJob
 from server.settings import Settings
-from server.sparql_service import QueryRequest, SparqlError, SparqlService
+from server.sparql.service import QueryRequest, SparqlError, SparqlService
 from server.startup_checks import uncontained_workers
-from server.store import EmbeddedStore
-from tests.conftest import RunningServer
+from server.store.embedded import EmbeddedStore
+from server.store.query_worker import REFUSED_OUTSIDE, QueryEvaluationError, QueryJob
+from server.workers import containment
 from tests.support.processes import alive, children, cpu_ticks
+from tests.support.servers import RunningServer
 
 
 @pytest.mark.parametrize("layer", containment.LAYERS)

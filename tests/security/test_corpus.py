@@ -15,10 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from server.problems import PROBLEM_JSON
 from server.settings import Settings
-from tests.conftest import SubmissionServer, run_cli
 from tests.security.corpus import CASES, HOSTILE, Case, Context
-from tests.test_submissions import state
+from tests.support.problems import problem_document
+from tests.support.servers import SubmissionServer, run_cli, state
 
 # A hung request fails the case; this is a bound against hanging, not a performance goal.
 HANG = 30.0
@@ -58,9 +59,15 @@ def test_a_hostile_request_gets_a_clear_refusal_and_changes_nothing(
     body = response.text
     assert response.status_code == case.status, body[:500]
     assert response.status_code < 500
-    assert case.message in body
+    # A refusal is problem details (or, to a browser on a submission page, that page); its message says why:
+    # the detail, or for a file that does not conform, the findings of the report it carries.
+    if response.headers.get("content-type", "").startswith(PROBLEM_JSON):
+        said = "\n".join(_texts(problem_document(response)))
+    else:
+        said = body
+    assert case.message in said
     if response.status_code >= 400:
-        assert body.strip(), "a refusal must say why"
+        assert said.strip(), "a refusal must say why"
     assert "Traceback" not in body and str(settings.data_dir.parent) not in body
     assert canary.read_text().split('"')[1] not in body
     assert state(server) == before
@@ -108,3 +115,14 @@ def test_the_cli_refuses_hostile_files_with_exit_code_2(
     assert canary.read_text().split('"')[1] not in result.stderr + result.stdout
     time.sleep(0.2)
     assert received == []
+
+
+def _texts(value: object) -> list[str]:
+    """Every string in a JSON document, in order."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _texts(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _texts(item)]
+    return []

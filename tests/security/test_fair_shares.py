@@ -18,9 +18,10 @@ import httpx
 import pytest
 
 from bench.write_stall import submission
-from server.tokens import Role, TokenRegistry
-from tests.conftest import RunningServer
+from server.submissions.tokens import Role, TokenRegistry
+from tests.support.problems import problem
 from tests.support.processes import alive, children, cpu_ticks
+from tests.support.servers import RunningServer
 
 # Every triple with every pair of triples, counted: hours of CPU in little memory.
 ENDLESS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -62,7 +63,7 @@ def test_a_token_holder_is_answered_while_anonymous_clients_saturate_the_workers
     try:
         third = httpx.get(running.url + "/sparql", params={"query": "ASK {}"}, timeout=30)
         assert third.status_code == 429
-        assert third.text.startswith("One client address may have at most 2 of these requests running or waiting")
+        assert problem(third)[1].startswith("One client address may have at most 2 of these requests running or waiting")
         answered = httpx.get(running.url + "/sparql", params={"query": "ASK { ?s ?p ?o }", "format": "json"},
                              headers={"Authorization": f"Bearer {token}"}, timeout=30)
         assert (answered.status_code, answered.json()["boolean"]) == (200, True)
@@ -166,13 +167,13 @@ def test_time_spent_waiting_for_a_worker_does_not_mark_a_query_as_too_expensive(
     waited = httpx.get(short_deadline.url + "/sparql", params={"query": ENDLESS + " # waits"}, timeout=60)
     holder.close()
     # Its deadline passed while it waited (or just after it began): not remembered as too expensive.
-    assert waited.status_code == 422 and EARLIER not in waited.text
+    assert waited.status_code == 422 and EARLIER not in problem(waited)[1]
     # The events that make the next run a whole one: the held query is gone, and a worker is up
     # (a hang-up replaces a busy worker) and has answered.
     _wait_for_load(short_deadline, 0, 0)
     assert httpx.get(short_deadline.url + "/sparql", params={"query": "ASK {}"}, timeout=60).status_code == 200
     ran = httpx.get(short_deadline.url + "/sparql", params={"query": ENDLESS + " # waits"}, timeout=60)
-    assert ran.status_code == 422 and EARLIER not in ran.text, "it was refused without being run"
+    assert ran.status_code == 422 and EARLIER not in problem(ran)[1], "it was refused without being run"
     # Having run for its whole deadline, it is remembered now.
     again = httpx.get(short_deadline.url + "/sparql", params={"query": ENDLESS + " # waits"}, timeout=60)
-    assert again.status_code == 422 and EARLIER in again.text
+    assert again.status_code == 422 and EARLIER in problem(again)[1]

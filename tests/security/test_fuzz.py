@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SubmissionServer
+from tests.support.servers import SubmissionServer
 
 # Time budget of the run (schemathesis repeats fuzzing until it is spent) and its fixed seed,
 # so that a failure in CI can be replayed as it was.

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import RunningServer
+from tests.support.servers import RunningServer
 
 MAX_HEADER_BYTES, MAX_HEADER_FIELDS = 8192, 30
 
@@ -132,7 +132,7 @@ def test_conditional_requests_get_the_status_the_protocol_gives(
 def test_a_paging_number_with_too_many_digits_is_refused_by_name(server: RunningServer, parameter: str, digits: int) -> None:
     answer = httpx.get(server.url + "/queries/projects", params={parameter: "9" * digits}, timeout=30)
     assert answer.status_code == 422
-    assert answer.json()["detail"][0]["msg"].startswith(f"{parameter} must be a whole number from ")
+    assert answer.json()["errors"][0]["msg"].startswith(f"{parameter} must be a whole number from ")
 
 
 def test_a_timeout_of_thousands_of_digits_is_the_deadline(server: RunningServer) -> None:

@@ -5,8 +5,9 @@ import re
 
 import httpx
 
-from server.http.routes_submissions import HTML_FINDINGS, HTML_LINES
-from tests.conftest import EXAMPLES, SubmissionServer
+from server.http.routes.submissions import HTML_FINDINGS, HTML_LINES
+from tests.support.problems import problem
+from tests.support.servers import EXAMPLES, SubmissionServer
 
 NEW_PROJECT = EXAMPLES / "first-submission.ttl"
 
@@ -73,6 +74,6 @@ def test_a_stored_reports_page_links_to_the_whole_report(submission_server: Subm
         turtle = httpx.get(submission_server.url + report_url, params={"format": "turtle"}, timeout=60)
         assert turtle.headers["content-type"].startswith("text/turtle")
         unknown = httpx.get(submission_server.url + report_url, params={"format": "pdf"}, timeout=60)
-        assert (unknown.status_code, unknown.json()["detail"]) == (400, "Unknown format 'pdf'; use one of: json, turtle, html.")
+        assert problem(unknown) == (400, "Unknown format 'pdf'; use one of: json, turtle, html.")
     finally:
         httpx.delete(submission_server.url + stored.json()["links"]["self"], headers=submission_server.auth("alice"), timeout=60)

@@ -1,7 +1,7 @@
 """The query-text check reads SPARQL as the grammar and the engine do: every token rule, every escape.
 
-Two kinds of test. Table tests for each terminal of the SPARQL 1.1 grammar (19.8) that can hide
-or reveal a keyword. And a differential test against the engine itself: for every context that
+The table tests of each terminal of the SPARQL 1.1 grammar (19.8) are in tests/unit/sparql/test_text.py.
+Here, a differential test against the engine itself: for every context that
 could hide a SERVICE from a lexer (comments with each line end, strings of the four kinds with
 each escape, IRIs with UCHAR escapes, prefixed names with each PN_LOCAL_ESC) and every way of
 writing the SERVICE, pyoxigraph runs the text in this process, with nothing containing it, against
@@ -16,51 +16,10 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from server.sparql_text import MAX_NESTING, _tokens, analyse, iri_value
-from tests.conftest import RunningServer
-
-PN_LOCAL_ESC = "_~.-!$&'()*+,;=/?#@%"
-
-
-@pytest.mark.parametrize(("text", "kinds"), [
-    # WS is only space, tab, CR and LF; a comment ends at CR as well as at LF.
-    ("# a comment\rSELECT", ["word"]),
-    ("# a comment\r\nSELECT", ["word"]),
-    ("# SELECT", []),
-    # IRIREF: no spaces or brackets inside, UCHAR escapes allowed.
-    ("<http://e/a\\u0020b>", ["iri"]),
-    ("<a b>", ["other", "word", "word", "other"]),
-    # Strings: ECHAR and UCHAR escapes never end a string; a short string ends at CR or LF.
-    ("'it\\'s'", ["string"]),
-    ('"say \\"x\\""', ["string"]),
-    ('"a\\u0022 SERVICE"', ["string"]),
-    ("'''it's '' fine'''", ["string"]),
-    ('"""a "" b \\""" c"""', ["string"]),
-    # Prefixed names: every PN_LOCAL_ESC, percent escapes, a dot inside but not at the end.
-    *[(f"ex:a\\{c}b", ["pname"]) for c in PN_LOCAL_ESC],
-    ("ex:a%41b", ["pname"]),
-    ("ex:a.b.", ["pname", "other"]),
-    (":", ["pname"]),
-    # Keywords written straight before a colon: the engine reads the keyword, then the name.
-    ("SERVICE:x", ["word", "pname"]),
-    ("from:g", ["word", "pname"]),
-    ("PREFIX:<http://e/>", ["word", "pname", "iri"]),
-    ("PREFIX from: <http://e/>", ["word", "pname", "iri"]),
-    # Variables, blank nodes, language tags and numbers are single tokens.
-    ("?x1", ["var"]), ("$x", ["var"]), ("_:b.1", ["bnode"]), ("@en-GB", ["langtag"]), ("1.5e-3", ["number"]),
-    ('"x"@service', ["string", "langtag"]),
-])
-def test_each_terminal_is_one_token(text: str, kinds: list[str]) -> None:
-    assert [t.kind for t in _tokens(text)] == kinds
-
-
-@pytest.mark.parametrize(("token", "iri"), [
-    ("<http://e/a>", "http://e/a"),
-    ("<http://127.0.0.1\\u003A1/x>", "http://127.0.0.1:1/x"),
-    ("<http://e/\\U0001F600>", "http://e/\U0001f600"),
-])
-def test_an_iri_is_read_with_its_escapes(token: str, iri: str) -> None:
-    assert iri_value(token) == iri
+from server.sparql.text import MAX_NESTING, analyse
+from tests.support.grammar import PN_LOCAL_ESC
+from tests.support.problems import problem
+from tests.support.servers import RunningServer
 
 
 @pytest.fixture(scope="module")
@@ -142,21 +101,6 @@ def test_the_lexer_names_every_endpoint_the_engine_calls(endpoint: Listener, hid
     assert url in analyse(text).service_targets
 
 
-@pytest.mark.parametrize("opening", ["(", "{", "[", "!"])
-def test_nesting_is_measured_for_every_bracket_and_unary_operator(opening: str) -> None:
-    assert analyse("SELECT * WHERE { FILTER(" + opening * 50 + "1").nesting >= 50
-
-
-def test_brackets_in_strings_iris_and_comments_do_not_count() -> None:
-    text = 'SELECT * WHERE { BIND("((((" AS ?a) BIND(<http://e/(((> AS ?b) } # ((((((\n'
-    assert analyse(text).nesting == 2
-
-
-
-def test_sibling_negations_do_not_add_up() -> None:
-    assert analyse("ASK { FILTER(" + " && ".join(["!(?a)"] * 40) + ") }").nesting == 4
-
-
 def _at_depth(kind: str, levels: int) -> str:
     """A query whose deepest point is `levels` deep, built from one kind of nesting."""
     inner = levels - 2  # the WHERE braces and FILTER's parentheses, or the pattern's braces and one more
@@ -177,5 +121,5 @@ def test_nesting_up_to_the_limit_is_answered_and_one_more_level_is_refused(sparq
     assert answered.status_code == 200, answered.text
     refused = httpx.get(sparql_server.url + "/sparql", params={"query": _at_depth(kind, MAX_NESTING + 1)}, timeout=60)
     assert refused.status_code == 400
-    assert f"The query nests {MAX_NESTING + 1} levels deep at line 1" in refused.text
-    assert f"at most {MAX_NESTING} levels" in refused.text
+    assert f"The query nests {MAX_NESTING + 1} levels deep at line 1" in problem(refused)[1]
+    assert f"at most {MAX_NESTING} levels" in problem(refused)[1]

@@ -5,8 +5,9 @@ the IRIs the server describes itself are reserved, and nothing enters the graph 
 import httpx
 import pytest
 
-from server.submission_records import RESERVED_NAMESPACES
-from tests.conftest import SubmissionServer
+from server.namespaces import RESERVED_NAMESPACES
+from tests.support.problems import problem
+from tests.support.servers import SubmissionServer
 
 P = ("@prefix ilop: <https://w3id.org/ilo-partnerships/ontology#> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
      "@prefix ex: <https://example.org/> .\n")
@@ -40,7 +41,7 @@ def test_a_datatype_iri_obeys_the_iri_rules_in_every_syntax(
     iri, message = DATATYPES[datatype]
     answer = _post(submission_server, path, build(iri), media_type)
     assert answer.status_code == 400
-    assert message in answer.json()["detail"]
+    assert message in problem(answer)[1]
 
 
 def _refused(server: SubmissionServer, body: str, message: str) -> None:

@@ -1,0 +1,160 @@
+"""uvicorn's HTTP protocol with the limits a connection must keep, on every route, before the app.
+
+uvicorn times out idle keep-alive connections, but nothing else: a client may send its headers
+a byte at a time or not at all, send headers of any size, or declare a body and trickle it for
+ever, even to a route that never reads a body (it answers, and the connection stays held while
+the rest of the declared body arrives). Each would hold a connection for as long as the client
+likes. So, as Apache's mod_reqtimeout and LimitRequestFieldSize and nginx's client timeouts do:
+
+- **headers** must be complete within `header_seconds` of the connection's opening or of the
+  request's first byte (else 408), and be at most `max_header_bytes` long with at most
+  `max_header_fields` fields, the request line included (else 431);
+- **a body** must arrive within `body_seconds`, plus one second for every `body_min_rate`
+  bytes received, so a large upload on a slow but honest link is never cut; else 408, or, when
+  the answer has already begun, the connection is closed.
+
+The refusals are written here, before the app: each closes the connection.
+"""
+
+import asyncio
+from collections.abc import Callable
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from server.problems import PROBLEM_JSON, problem_bytes
+
+_END_OF_HEADERS = b"\r\n\r\n"
+
+
+def _refusal(status: str, detail: str) -> bytes:
+    body = problem_bytes(int(status.split()[0]), detail)
+    return (
+        f"HTTP/1.1 {status}\r\ncontent-type: {PROBLEM_JSON}\r\ncontent-length: {len(body)}\r\n"
+        "x-content-type-options: nosniff\r\nconnection: close\r\n\r\n"
+    ).encode() + body
+
+
+def protocol_with_limits(
+    header_seconds: float, max_header_bytes: int, max_header_fields: int, body_seconds: float, body_min_rate: int
+) -> type[HttpToolsProtocol]:
+    """uvicorn's httptools protocol, holding each connection to the deadlines and sizes above."""
+    headers_too_slow = _refusal(
+        "408 Request Timeout", f"The request headers did not arrive within {header_seconds:g} s; send the whole request promptly."
+    )
+    headers_too_large = _refusal(
+        "431 Request Header Fields Too Large",
+        f"The request line and headers may be at most {max_header_bytes} bytes in at most {max_header_fields} fields; "
+        "send less (a long SPARQL query goes in a POST body).",
+    )
+    body_too_slow = _refusal(
+        "408 Request Timeout",
+        f"The request body arrived too slowly: send it within {body_seconds:g} s, plus one second for each "
+        f"{body_min_rate} bytes sent.",
+    )
+
+    class LimitedProtocol(HttpToolsProtocol):
+        _timer: asyncio.TimerHandle | None = None
+        # While a request's headers arrive: their bytes and lines so far, and the last three bytes
+        # (an end of headers may be split across reads). None once they are complete.
+        _header_bytes: int | None = 0
+        _header_lines = 0
+        _tail = b""
+        _body_deadline = 0.0
+        # The request tasks this connection started (see _starting).
+        _own_tasks: "set[asyncio.Task[None]]" = frozenset()  # type: ignore[assignment]
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._expect_headers()
+
+        def data_received(self, data: bytes) -> None:
+            if self._header_bytes is not None:
+                seen = self._tail + data
+                end = seen.find(_END_OF_HEADERS)
+                counted = data if end < 0 else seen[len(self._tail) : end + 2]
+                self._header_bytes += len(counted)
+                self._header_lines += counted.count(b"\n")
+                self._tail = seen[-3:]
+                if self._header_bytes > max_header_bytes or self._header_lines > max_header_fields + 1:
+                    self._refuse(headers_too_large)
+                    return
+            super().data_received(data)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._expect_headers()
+
+        def on_headers_complete(self) -> None:
+            self._header_bytes = None
+            declared = {name: value for name, value in self.headers if name in (b"content-length", b"transfer-encoding")}
+            self._starting(super().on_headers_complete)
+            if declared.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in declared:
+                self._body_deadline = self.loop.time() + body_seconds
+                self._arm(self._body_deadline, self._body_too_slow)
+            else:
+                self._disarm()
+
+        def on_body(self, body: bytes) -> None:
+            super().on_body(body)
+            if self._timer is not None:
+                self._body_deadline += len(body) / body_min_rate
+                self._arm(self._body_deadline, self._body_too_slow)
+
+        def on_message_complete(self) -> None:
+            self._disarm()
+            super().on_message_complete()
+
+        def on_response_complete(self) -> None:
+            # A pipelined request waiting behind the one just answered starts here.
+            self._starting(super().on_response_complete)
+
+        def _starting(self, step: Callable[[], None]) -> None:
+            """Run a step of uvicorn's that may start a request's task, and note the task as this connection's.
+
+            uvicorn keeps one set of running request tasks for the whole server (`self.tasks`): a
+            connection must know which of them are its own, to stop only those when its client leaves.
+            """
+            before = set(self.tasks)
+            step()
+            self._own_tasks = {*(t for t in self._own_tasks if not t.done()), *(set(self.tasks) - before)}
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            cycle = self.cycle
+            if cycle is not None and not cycle.response_complete:
+                # The client hung up before its answer: stop the request's work (a query's worker is
+                # killed, a waiting job leaves its queue); the app is told why (see requester). Only
+                # this connection's tasks: the others belong to other clients.
+                cycle.scope.setdefault("state", {})["client_hung_up"] = True
+                for task in self._own_tasks:
+                    task.cancel()
+            super().connection_lost(exc)
+
+        def _expect_headers(self) -> None:
+            self._header_bytes, self._header_lines, self._tail = 0, 0, b""
+            self._arm(self.loop.time() + header_seconds, lambda: self._refuse(headers_too_slow))
+
+        def _arm(self, when: float, action: "asyncio.Handle | object") -> None:
+            self._disarm()
+            self._timer = self.loop.call_at(when, action)  # type: ignore[arg-type]
+
+        def _disarm(self) -> None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+        def _body_too_slow(self) -> None:
+            self._timer = None
+            cycle = self.cycle
+            if cycle is not None and cycle.response_started:
+                self.transport.close()  # the answer is under way: only the connection can be cut
+            else:
+                self._refuse(body_too_slow)
+
+        def _refuse(self, refusal: bytes) -> None:
+            self._disarm()
+            if not self.transport.is_closing():
+                self.transport.write(refusal)
+                self.transport.close()
+
+    return LimitedProtocol

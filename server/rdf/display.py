@@ -1,0 +1,43 @@
+"""RDF nodes and SHACL paths written for people, as reports and the vocabulary's pages show them."""
+
+import json
+
+from rdflib import RDF, BNode, Graph, Literal, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import SH
+from rdflib.term import Node
+
+from server.namespaces import shorten
+
+
+def display_node(node: Node | None) -> str:
+    """A node as a report shows it: a prefixed name, [] for a blank node, or a Turtle literal."""
+    if node is None:
+        return "(none)"
+    if isinstance(node, URIRef):
+        return shorten(str(node))
+    if isinstance(node, BNode):
+        return "[]"
+    if isinstance(node, Literal):
+        text = json.dumps(str(node), ensure_ascii=False)
+        if node.language:
+            return f"{text}@{node.language}"
+        return f"{text}^^{shorten(str(node.datatype))}" if node.datatype else text
+    return str(node)
+
+
+def display_path(graph: Graph, path: Node | None) -> str | None:
+    """A SHACL property path in SPARQL notation, such as ^ilop:hasComponent."""
+    if path is None:
+        return None
+    if isinstance(path, URIRef):
+        return shorten(str(path))
+    inverse = graph.value(path, SH.inversePath)
+    if inverse is not None:
+        return "^" + (display_path(graph, inverse) or "?")
+    alternatives = graph.value(path, SH.alternativePath)
+    if alternatives is not None:
+        return "|".join(display_path(graph, p) or "?" for p in Collection(graph, alternatives))
+    if graph.value(path, RDF.first) is not None:
+        return "/".join(display_path(graph, p) or "?" for p in Collection(graph, path))
+    return "[]"

@@ -1,0 +1,262 @@
+"""Safe parsing of RDF submitted by people: nothing is fetched, nothing is read but the input.
+
+pyoxigraph parses (it fetches no remote JSON-LD context and reports errors with line and
+column); the result becomes an ordinary in-memory rdflib graph, the form pyshacl needs.
+Guards around it:
+- the bytes must be UTF-8 (an invalid byte is reported with its line and column);
+- RDF/XML may not declare entities: expanding them ("billion laughs") costs minutes of CPU
+  in both pyoxigraph and rdflib, so a defusedxml pass refuses them before parsing;
+- relative IRIs are refused instead of being resolved against the reader's location, and
+  file: IRIs are refused because they name files on the machine that reads them.
+"""
+
+import json
+import re
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from xml.sax import SAXParseException
+
+import pyoxigraph as ox
+from defusedxml import DefusedXmlException
+from defusedxml.expatreader import create_parser
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from server.namespaces import BASE, XSD
+from server.rdf.documents import CONTEXT_PATH, jsonld_context
+from server.rdf.syntaxes import Format
+
+# Relative IRIs are resolved against this base so that they can be found and refused;
+# the .invalid top-level domain (RFC 2606) can never name a real host.
+RELATIVE_BASE = "https://relative-iri.invalid/"
+# The IRI of the project's JSON-LD context (a server publishes it at /context.jsonld).
+CONTEXT_IRI = f"{BASE}{CONTEXT_PATH}"
+_XSD_STRING = XSD + "string"
+# C0 control characters other than tab, line feed and carriage return.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# pyoxigraph puts the position into its message too; it is reported separately here.
+_POSITION_PREFIX = re.compile(r"^Parser error (?:at|between) [^:]*: |\s*\(line \d+\)$")
+
+
+class RdfInputError(Exception):
+    """Input that cannot be read as RDF, with where in the input the problem is."""
+
+    def __init__(self, message: str, *, source: str, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.source = source
+        self.line = line
+        self.column = column
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        # Errors raised in a worker process travel back pickled; keyword arguments must survive.
+        return (_rebuild_input_error, (self.message, self.source, self.line, self.column))
+
+    def __str__(self) -> str:
+        where = self.source
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.message}"
+
+
+class TooManyTriplesError(RdfInputError):
+    """The input holds more triples than allowed."""
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (_rebuild_too_many, (self.message, self.source))
+
+
+def _rebuild_too_many(message: str, source: str) -> TooManyTriplesError:
+    return TooManyTriplesError(message, source=source)
+
+
+def _rebuild_input_error(message: str, source: str, line: int | None, column: int | None) -> RdfInputError:
+    return RdfInputError(message, source=source, line=line, column=column)
+
+
+@dataclass
+class ParsedDocument:
+    """One parsed input: its text (to point at lines), syntax, prefixes and triples."""
+
+    source: str
+    text: str
+    syntax: Format
+    graph: Graph
+    prefixes: dict[str, str] = field(default_factory=dict)
+
+
+def parse_rdf(
+    data: bytes, syntax: Format, source: str, max_triples: int | None = None, own_contexts: Iterable[str] = (),
+) -> ParsedDocument:
+    """Parse RDF bytes of a known syntax into a graph (the union of all its graphs).
+
+    Raises RdfInputError, with a line and column where the syntax allows, for input that is
+    not UTF-8, not well-formed, declares XML entities, needs a remote JSON-LD context, uses
+    relative or file: IRIs, or holds more than max_triples triples. JSON-LD that names the
+    project's own context by URL (its IRI, or one of own_contexts: where a server publishes it)
+    is read with that context, from memory: the server's own JSON-LD comes back in.
+    """
+    text = _decode(data, source)
+    if syntax.oxigraph == ox.RdfFormat.RDF_XML:
+        _refuse_xml_entities(data, source)
+    if syntax.oxigraph == ox.RdfFormat.JSON_LD:
+        data = _own_context_inline(text, (CONTEXT_IRI, *own_contexts)).encode("utf-8")
+    parser = ox.parse(data, format=syntax.oxigraph, base_iri=RELATIVE_BASE)
+    quads = []
+    try:
+        # Read in full first (fast, native), so that an input over the limit is refused before
+        # the slower conversion to rdflib terms.
+        for quad in parser:
+            quads.append(quad)
+            if max_triples is not None and len(quads) > max_triples:
+                raise TooManyTriplesError(
+                    f"the input holds more than {max_triples} triples, the most accepted at once; split it into smaller files",
+                    source=source,
+                )
+    except SyntaxError as error:
+        raise _syntax_error(error, source) from None
+    except RecursionError:
+        raise RdfInputError("the input is nested too deeply to be read", source=source) from None
+    graph = Graph()
+    add_quads(graph, quads, source)
+    document = ParsedDocument(source, text, syntax, graph, dict(parser.prefixes or {}))
+    _refuse_unsafe_iris(document)
+    return document
+
+
+def _own_context_inline(text: str, urls: Iterable[str]) -> str:
+    """The JSON-LD text with each "@context" that names one of the urls (alone, or first in a list)
+    replaced by the context itself, written on one line so that line numbers stay as they were."""
+    inline = json.dumps(jsonld_context(), separators=(",", ":"))
+    for url in urls:
+        quoted = re.escape(json.dumps(url))
+        text = re.sub(rf'("@context"\s*:\s*\[?\s*){quoted}', lambda m: m.group(1) + inline, text)
+    return text
+
+
+def add_quads(graph: Graph, quads: Iterable[ox.Quad], source: str) -> None:
+    """Add pyoxigraph quads to an rdflib graph as triples (their graph names are dropped)."""
+    graph.addN(
+        (_convert(q.subject, source), _convert(q.predicate, source), _convert(q.object, source), graph) for q in quads
+    )
+
+
+def _decode(data: bytes, source: str) -> str:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line, column = _position(data, error.start)
+        raise RdfInputError(
+            f"the input is not valid UTF-8 (byte 0x{data[error.start]:02x}); save the file as UTF-8",
+            source=source, line=line, column=column,
+        ) from None
+    control = _CONTROL.search(text)
+    if control is not None:
+        line = text.count("\n", 0, control.start()) + 1
+        column = control.start() - (text.rfind("\n", 0, control.start()) + 1) + 1
+        raise RdfInputError(
+            f"the input holds the control character U+{ord(control.group()):04X}, which no RDF syntax can carry "
+            "everywhere (XML forbids it); remove it",
+            source=source, line=line, column=column,
+        )
+    return text
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    return data.count(b"\n", 0, offset) + 1, offset - line_start + 1
+
+
+def _refuse_xml_entities(data: bytes, source: str) -> None:
+    parser = create_parser(forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    try:
+        parser.feed(data)
+        parser.close()
+    except DefusedXmlException:
+        raise RdfInputError(
+            "RDF/XML entity declarations (<!ENTITY …>) are not accepted, because expanding them can "
+            "exhaust the machine; write each &name; out in full",
+            source=source,
+        ) from None
+    except SAXParseException as error:
+        raise RdfInputError(
+            f"the XML is not well-formed: {error.getMessage()}",
+            source=source, line=error.getLineNumber(), column=error.getColumnNumber() + 1,
+        ) from None
+
+
+def _syntax_error(error: SyntaxError, source: str) -> RdfInputError:
+    message = _POSITION_PREFIX.sub("", str(error.msg if error.msg else error))
+    if "LoadDocumentCallback" in message:
+        message = (
+            "the JSON-LD refers to a remote @context (or @import), which is never fetched; "
+            f"put the context inline as a JSON object (the project's own context, {CONTEXT_IRI} or this "
+            "server's /context.jsonld, is read without fetching)"
+        )
+    return RdfInputError(message, source=source, line=error.lineno, column=error.offset)
+
+
+def _convert(term: object, source: str) -> Node:
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        # A plain string stays plain: an explicit xsd:string datatype makes pyshacl's sh:in
+        # and sh:hasValue comparisons fail against the plain literals of the shapes.
+        if term.datatype.value == _XSD_STRING:
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise RdfInputError("RDF 1.2 triple terms are not supported", source=source)
+
+
+def _refuse_unsafe_iris(document: ParsedDocument) -> None:
+    # Datatype IRIs too (Turtle ^^, JSON-LD @type of a value, RDF/XML rdf:datatype): they follow the same rules.
+    terms = {t for triple in document.graph for t in triple if isinstance(t, URIRef)}
+    terms |= {t.datatype for t in document.graph.objects() if isinstance(t, Literal) and t.datatype is not None}
+    for term in terms:
+        if term.startswith(RELATIVE_BASE):
+            written = _relative_iri_as_written(document.text) or term[len(RELATIVE_BASE):]
+            raise RdfInputError(
+                f"relative IRI <{written}>: declare a base (@base or @context/@base) or write absolute IRIs",
+                source=document.source, line=first_line_of(document.text, written),
+            )
+        if term[:5].lower() == "file:":
+            raise RdfInputError(
+                f"file: IRI <{term}> is not accepted: name things with http(s), urn or similar IRIs",
+                source=document.source, line=first_line_of(document.text, term),
+            )
+
+
+# An IRI in angle brackets (Turtle family) or an @id / rdf:about value (JSON-LD, RDF/XML)
+# that has no scheme, as the author wrote it.
+_RELATIVE_IRI = re.compile(r'<([^:<>"\s]*)>|"@id"\s*:\s*"([^:"]*)"|rdf:(?:about|resource)="([^:"]*)"')
+
+
+def _relative_iri_as_written(text: str) -> str | None:
+    for match in _RELATIVE_IRI.finditer(text):
+        return next(group for group in match.groups() if group is not None)
+    return None
+
+
+def first_line_of(text: str, needle: str) -> int | None:
+    """The 1-based number of the first line of text that contains needle, if any."""
+    offset = text.find(needle)
+    if offset < 0:
+        return None
+    return text.count("\n", 0, offset) + 1
+
+
+def line_starts(text: str) -> list[int]:
+    """Offsets at which each line of text starts, for turning offsets into line numbers."""
+    return [0, *(match.end() for match in re.finditer("\n", text))]
+
+
+def line_of_offset(starts: list[int], offset: int) -> int:
+    """The 1-based line number of an offset, given the line starts of its text."""
+    return bisect_right(starts, offset)

@@ -1,0 +1,426 @@
+"""The triple store behind the server, behind a small interface of its own.
+
+`GraphStore` is what the rest of the server needs: facts about the loaded data (for the
+service description, ETags and health), asynchronous query execution with a deadline, the
+neighbourhood of some nodes (the context a submission is validated in), and atomic
+replacement of one named graph. `EmbeddedStore` implements it with an on-disk pyoxigraph
+store and worker processes; an external SPARQL 1.1 store (oxigraph serve, Fuseki, QLever)
+can implement it later.
+
+How reads and writes share the on-disk store. A published store directory is never written
+again: `store_dir` is a symbolic link to the current one, `<store>.generations/<n>`. A write
+takes a checkpoint of the current generation (RocksDB hard-links its files: 2 ms at a million
+triples), applies one SPARQL Update to the copy, which pyoxigraph runs in one transaction, and
+publishes it by replacing the link atomically. Queries never wait for a write: each job reads the
+generation that was current when it was scheduled, a consistent snapshot, through a read-only
+handle on a directory nobody writes (RocksDB supports no other way of sharing a store between
+processes); a generation is deleted once no job reads it. A crash before the link is replaced
+leaves the previous generation published and a half-made one that the next start removes.
+"""
+
+import asyncio
+import concurrent.futures
+import contextlib
+import gc
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import threading
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import pebble
+import pyoxigraph as ox
+
+from server.files import write_atomic
+from server.namespaces import GRAPH
+from server.settings import Settings
+from server.store import query_worker
+from server.store.context_walk import Context
+from server.store.query_worker import DescribeJob, DumpJob, QueryJob, QueryOutput
+from server.workers import containment, fair_share
+from server.workers.fair_share import FairShare
+
+
+class DeadlineExceededError(Exception):
+    """A job ran past its deadline and was stopped; `ran` is how long it ran, after waiting for a worker."""
+
+    def __init__(self, timeout: float, ran: float = 0.0):
+        super().__init__(timeout, ran)
+        self.timeout, self.ran = timeout, ran
+
+
+class WorkerDiedError(Exception):
+    """The worker running a job ended without an answer (killed by the kernel, or the engine aborted)."""
+
+    def __init__(self, exitcode: int | None):
+        super().__init__(exitcode)
+        self.exitcode = exitcode
+
+
+def worker_policy(settings: Settings) -> containment.Policy:
+    """How this server's workers contain themselves (see containment)."""
+    return containment.Policy(settings.worker_relay_port, settings.worker_memory_bytes, os.getpid())
+
+
+class DataChangedError(Exception):
+    """The data changed between asking for a job about one version of it and the job's start."""
+
+
+@dataclass(frozen=True)
+class GraphInfo:
+    """One named graph: the file it was loaded from, its content hash and size."""
+
+    iri: str
+    source: str
+    sha256: str
+    triples: int
+    loaded: str
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """What the store holds: its graphs, and a version that changes whenever they do."""
+
+    graphs: tuple[GraphInfo, ...]
+    version: str
+    last_modified: datetime
+    triples: int
+
+
+class GraphStore(Protocol):
+    """The store as the server sees it."""
+
+    @property
+    def info(self) -> StoreInfo: ...
+
+    async def execute(self, job: QueryJob, timeout: float) -> QueryOutput: ...
+
+    async def describe(self, job: DescribeJob, timeout: float) -> Context: ...
+
+    async def dump(self, job: DumpJob, timeout: float) -> None: ...
+
+    async def write(self, change: "GraphChange") -> None: ...
+
+    def adopt(self, graphs: list[GraphInfo]) -> None: ...
+
+    @property
+    def load(self) -> dict[str, int]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class GraphChange:
+    """Put new content into one named graph, replacing what it held, or (content None) remove it."""
+
+    graph: str
+    ntriples: str | None
+    info: GraphInfo | None
+
+
+def _update_text(change: GraphChange) -> str:
+    """One SPARQL Update that replaces the graph and keeps the default graph its union."""
+    graph = f"<{change.graph}>"
+    # A triple leaves the default graph only if no other named graph still asserts it.
+    text = (
+        f"DELETE {{ ?s ?p ?o }} WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} "
+        f"FILTER NOT EXISTS {{ GRAPH ?other {{ ?s ?p ?o }} FILTER(?other != {graph}) }} }} ;\n"
+        f"DROP SILENT GRAPH {graph}"
+    )
+    if change.ntriples:
+        # One INSERT DATA for both copies, so a blank node label names the same node in each.
+        text += f" ;\nINSERT DATA {{\nGRAPH {graph} {{\n{change.ntriples}\n}}\n{change.ntriples}\n}}"
+    return text
+
+
+def _unique_triples(store: ox.Store, graph: str) -> int:
+    """Triples of a graph that no other named graph asserts (its share of the default graph)."""
+    query = (
+        f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} "
+        f"FILTER NOT EXISTS {{ GRAPH ?other {{ ?s ?p ?o }} FILTER(?other != <{graph}>) }} }}"
+    )
+    solution = next(iter(store.query(query)))  # type: ignore[arg-type]
+    return int(solution["n"].value)
+
+
+def apply_change(store_dir: Path, change: GraphChange) -> int:
+    """Apply a change to the on-disk store (opened for writing just for it); return the default graph's growth."""
+    store = ox.Store(str(store_dir))
+    try:
+        before = _unique_triples(store, change.graph)
+        store.update(_update_text(change))
+        after = _unique_triples(store, change.graph) if change.ntriples else 0
+        store.flush()
+    finally:
+        # Dropping the last reference closes RocksDB, which waits for its background work.
+        del store
+        gc.collect()
+    return after - before
+
+
+def graph_iri(folder: Path, path: Path) -> str:
+    """The named graph of a source file: graph/{folder}/{file name without extension}."""
+    return str(GRAPH[f"{folder.name}/{path.stem}"])
+
+
+def _manifest_path(store_dir: Path) -> Path:
+    return store_dir.with_name(store_dir.name + "-manifest.json")
+
+
+def sync_files(store_dir: Path, sources: dict[str, Path]) -> StoreInfo:
+    """Bring the on-disk store in line with the source files: each file in its own named graph.
+
+    A file whose content hash is unchanged since the last sync is not reloaded; graphs of
+    files that are gone are removed. The default graph is kept as the union of the named
+    graphs, materialised: pyoxigraph answers aggregates several times faster over a real
+    default graph than with its union-default-graph option (0.44 s against 2.8 s at 1M
+    triples), at the price of storing each triple twice and rebuilding the union when a
+    file changes. The manifest of hashes is written last, so a crash at any point only
+    causes a reload (and a rebuild) next time.
+    """
+    store_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path = _manifest_path(store_dir)
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"graphs": []}
+    previous = {g["iri"]: g for g in manifest["graphs"]}
+    store = ox.Store(str(store_dir))
+    graphs = []
+    changed = False
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    for iri, path in sorted(sources.items()):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        known = previous.get(iri)
+        if known is not None and known["sha256"] == digest and store.contains_named_graph(ox.NamedNode(iri)):
+            graphs.append(GraphInfo(**known))
+            continue
+        name = ox.NamedNode(iri)
+        if store.contains_named_graph(name):
+            store.remove_graph(name)
+        store.load(path=str(path), format=ox.RdfFormat.TURTLE, to_graph=name)
+        triples = sum(1 for _ in store.quads_for_pattern(None, None, None, name))
+        graphs.append(GraphInfo(iri, str(path), digest, triples, now))
+        changed = True
+    for gone in set(previous) - set(sources):
+        store.remove_graph(ox.NamedNode(gone))
+        changed = True
+    default = ox.DefaultGraph()
+    if changed or next(iter(store.quads_for_pattern(None, None, None, default)), None) is None:
+        store.update("DROP SILENT DEFAULT ; INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
+    # Counted afresh each time (0.3 s at 1M triples): submissions change the default graph too.
+    count = next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")))  # type: ignore[arg-type]
+    default_triples = int(count["n"].value)
+    store.flush()
+    # Close the read-write handle before workers open the store read-only.
+    del store
+    gc.collect()
+    info = _info_for(graphs, default_triples)
+    write_atomic(manifest_path, json.dumps({"version": info.version, "graphs": [asdict(g) for g in graphs]}, indent=2).encode())
+    return info
+
+
+def _info_for(graphs: list[GraphInfo], triples: int) -> StoreInfo:
+    """The description of a store holding these graphs: the version is a hash of their contents."""
+    graphs = sorted(graphs, key=lambda g: g.iri)
+    version = hashlib.sha256("".join(f"{g.iri} {g.sha256}\n" for g in graphs).encode()).hexdigest()[:20]
+    last_modified = max((datetime.fromisoformat(g.loaded) for g in graphs), default=datetime.now(UTC))
+    return StoreInfo(tuple(graphs), version, last_modified, triples)
+
+
+def project_sources(settings: Settings) -> dict[str, Path]:
+    """The project's own files to serve: ontology/, shapes/ and data/, by named graph."""
+    sources = {}
+    for folder in (settings.ontology_dir, settings.shapes_dir, settings.data_dir):
+        for path in sorted(folder.glob("*.ttl")):
+            sources[graph_iri(folder, path)] = path
+    return sources
+
+
+def _generations(store_dir: Path) -> Path:
+    return store_dir.with_name(store_dir.name + ".generations")
+
+
+def published(store_dir: Path) -> Path:
+    """The published generation of a store (store_dir links to it), made or migrated if need be.
+
+    A store of an earlier layout (a plain folder) becomes generation 0; generations that are not
+    published (a write cut short) are removed.
+    """
+    generations = _generations(store_dir)
+    generations.mkdir(parents=True, exist_ok=True)
+    if not store_dir.is_symlink():
+        first = generations / "0"
+        if store_dir.is_dir():
+            store_dir.rename(first)
+        else:
+            first.mkdir(exist_ok=True)
+        _link(store_dir, first)
+    current = store_dir.resolve()
+    for other in generations.iterdir():
+        if other != current:
+            shutil.rmtree(other, ignore_errors=True)
+    return current
+
+
+def _link(store_dir: Path, generation: Path) -> None:
+    """Point store_dir at a generation, atomically (a new link renamed over the old), and durably."""
+    staged = store_dir.with_name(store_dir.name + ".link")
+    staged.unlink(missing_ok=True)
+    staged.symlink_to(generation.relative_to(store_dir.parent))
+    os.replace(staged, store_dir)
+    folder = os.open(store_dir.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def _write_generation(current: Path, target: Path, change: GraphChange) -> int:
+    """A new generation: the current one's checkpoint with the change applied; the default graph's growth."""
+    shutil.rmtree(target, ignore_errors=True)
+    ox.Store.read_only(str(current)).backup(str(target))
+    return apply_change(target, change)
+
+
+class EmbeddedStore:
+    """The embedded on-disk pyoxigraph store, queried by worker processes with hard deadlines."""
+
+    def __init__(self, settings: Settings, info: StoreInfo):
+        self._settings = settings
+        self._info = info
+        self._spool_dir = settings.store_dir.with_name(settings.store_dir.name + "-spool")
+        shutil.rmtree(self._spool_dir, ignore_errors=True)
+        self._spool_dir.mkdir(parents=True)
+        # Spawned (not forked) workers: the server process runs threads, which fork does not copy safely.
+        self._pool = pebble.ProcessPool(
+            max_workers=settings.query_workers,
+            initializer=query_worker.initialise,
+            initargs=(worker_policy(settings),),
+            context=multiprocessing.get_context("spawn"),
+        )
+        self._share = FairShare(
+            settings.query_workers, settings.workers_reserved_for_tokens, settings.queries_per_client, settings.queries_per_token
+        )
+        self._current = settings.store_dir.resolve()  # the generation open() published
+        self._readers: Counter[Path] = Counter()  # jobs scheduled on each generation and not yet done
+        self._write_lock = asyncio.Lock()  # writes one at a time; reads never wait for one
+
+    @classmethod
+    def open(cls, settings: Settings) -> "EmbeddedStore":
+        """Sync the project's files into the store, then start the query workers."""
+        # Before any worker starts: the only moment the published generation may be written in place
+        # (through the link: the manifest stays beside it).
+        published(settings.store_dir)
+        return cls(settings, sync_files(settings.store_dir, project_sources(settings)))
+
+    @property
+    def info(self) -> StoreInfo:
+        return self._info
+
+    @property
+    def load(self) -> dict[str, int]:
+        """Jobs running in the query workers, and jobs waiting for one."""
+        return {"running": self._share.running, "waiting": self._share.waiting}
+
+    @property
+    def spool_dir(self) -> Path:
+        """Where workers write large answers."""
+        return self._spool_dir
+
+    async def execute(self, job: QueryJob, timeout: float) -> QueryOutput:
+        """Run a query in a worker; past the deadline the worker is killed and replaced."""
+        return await self._in_worker(query_worker.run, job, timeout)
+
+    async def describe(self, job: DescribeJob, timeout: float) -> Context:
+        """The neighbourhood of some nodes (see context_walk), computed in a worker."""
+        return await self._in_worker(query_worker.describe, job, timeout)
+
+    async def dump(self, job: DumpJob, timeout: float) -> None:
+        """Write the dump files of the store (see dumps), in a worker, from the generation published when it starts.
+
+        Raises DataChangedError if the store no longer holds job.version when the worker starts.
+        """
+        await self._in_worker(query_worker.dump, job, timeout, job.version)
+
+    async def _in_worker(self, function, job, timeout: float, version: str | None = None):  # type: ignore[no-untyped-def]
+        # The deadline counts from arrival, not from when a worker takes the job: under load a
+        # query waits for a worker, and its client is owed an answer by the deadline all the same.
+        loop = asyncio.get_running_loop()
+        arrived, started = loop.time(), None
+        try:
+            async with asyncio.timeout(timeout), self._share.slot(fair_share.current.get()), self._reading() as generation:
+                # The version checked and the generation read are taken together: no write can come between.
+                if version is not None and version != self._info.version:
+                    raise DataChangedError(version)
+                job = replace(
+                    job,
+                    store_dir=str(generation),
+                    generation=int(generation.name),
+                    demote_after=self._settings.query_demote_after_seconds,
+                )
+                started = loop.time()
+                # The share admits no more jobs than there are workers: this one starts now.
+                future = self._pool.schedule(function, args=(job,), timeout=max(0.001, timeout - (started - arrived)))
+                try:
+                    return await asyncio.wrap_future(future)
+                except asyncio.CancelledError:
+                    # The deadline, or the client went away: stop the job (its worker is killed if it runs).
+                    future.cancel()
+                    raise
+        except (concurrent.futures.TimeoutError, TimeoutError):
+            raise DeadlineExceededError(timeout, 0.0 if started is None else loop.time() - started) from None
+        except pebble.ProcessExpired as error:
+            # pebble starts a new worker in its place.
+            raise WorkerDiedError(error.exitcode) from None
+
+    @contextlib.asynccontextmanager
+    async def _reading(self) -> AsyncIterator[Path]:
+        """The published generation, kept on disk until the job reading it is done."""
+        generation = self._current
+        self._readers[generation] += 1
+        try:
+            yield generation
+        finally:
+            self._readers[generation] -= 1
+            if not self._readers[generation]:
+                del self._readers[generation]
+                self._retire()
+
+    def _retire(self) -> None:
+        """Delete the generations older than the published one that no job reads (in a thread: a large one takes
+        a while). The one a write is making is newer, and left alone."""
+        for old in _generations(self._settings.store_dir).iterdir():
+            if old.name.isdigit() and int(old.name) < int(self._current.name) and old not in self._readers:
+                retired = old.with_name(f".retired-{old.name}")
+                old.rename(retired)
+                threading.Thread(target=shutil.rmtree, args=(retired, True), daemon=True).start()
+
+    async def write(self, change: GraphChange) -> None:
+        """Replace or remove one named graph atomically, in a new generation; queries go on meanwhile."""
+        async with self._write_lock:
+            target = self._current.with_name(str(int(self._current.name) + 1))
+            # Shielded: once begun, a write finishes even if its client goes away.
+            growth = await asyncio.shield(asyncio.to_thread(_write_generation, self._current, target, change))
+            await asyncio.shield(asyncio.to_thread(_link, self._settings.store_dir, target))
+            self._current = target
+            graphs = [g for g in self._info.graphs if g.iri != change.graph]
+            if change.info is not None:
+                graphs.append(change.info)
+            self._info = _info_for(graphs, self._info.triples + growth)
+            self._retire()
+
+    def adopt(self, graphs: list[GraphInfo]) -> None:
+        """Count graphs written earlier (submissions found at start-up) in the store's description."""
+        known = {g.iri for g in graphs}
+        self._info = _info_for([g for g in self._info.graphs if g.iri not in known] + graphs, self._info.triples)
+
+    def close(self) -> None:
+        """Stop the workers and remove spooled answers."""
+        self._pool.stop()
+        self._pool.join()
+        shutil.rmtree(self._spool_dir, ignore_errors=True)

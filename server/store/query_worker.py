@@ -1,0 +1,281 @@
+"""What runs inside a query worker process: open the store read-only, run one query, serialise it.
+
+The server runs every query in a worker process so that a query past its deadline can be
+stopped for real (its process is killed and replaced): pyoxigraph offers no way to cancel a
+running query from Python, and a thread cannot be killed. Results are serialised here, in
+the worker, so the deadline covers the whole answer and the server never sends a truncated
+200. Small results come back in memory; larger ones are spooled to a file that the server
+streams and deletes.
+
+A job that runs long gives way to short ones: past `demote_after` seconds its thread drops to
+the lowest CPU priority (see job_priority).
+"""
+
+import contextlib
+import functools
+import os
+import re
+import signal
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import pyoxigraph as ox
+
+from server.formats.registry import GRAPH_FORMATS, SOLUTION_FORMATS
+from server.store.context_walk import Context, walk
+from server.workers import containment, job_priority
+
+_FORMATS = {f.name: f.oxigraph for f in (*SOLUTION_FORMATS, *GRAPH_FORMATS)}
+_POSITION = re.compile(r"^error at (\d+):(\d+): ?")
+_store: ox.Store | None = None
+_generation = -1
+_scheduler: job_priority.Scheduler | None = None
+Job = TypeVar("Job")
+Answer = TypeVar("Answer")
+
+
+@dataclass(frozen=True)
+class QueryJob:
+    """One query to run, with its dataset, answer format and limits (sent to a worker)."""
+
+    query: str
+    result_format: str
+    default_graphs: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+    max_bytes: int = 256 * 1024 * 1024
+    inline_bytes: int = 1024 * 1024
+    spool_dir: str | None = None
+    # Whether the query calls allowlisted endpoints through the relay (the text check found them):
+    # only then may the engine's network errors be shown, and they come from our own relay.
+    federated: bool = False
+    # Filled in by the store when the job is scheduled (see store.EmbeddedStore).
+    store_dir: str = ""
+    generation: int = 0
+    demote_after: float = 0.0
+
+
+@dataclass(frozen=True)
+class DumpJob:
+    """The dump files of some named graphs, to write into a folder (see dumps.write_dumps)."""
+
+    target: str
+    graphs: tuple[str, ...]
+    version: str  # the data version the dump is of: refused if the store holds another by then
+    store_dir: str = ""
+    generation: int = 0
+    demote_after: float = 0.0
+
+
+@dataclass(frozen=True)
+class DescribeJob:
+    """The neighbourhood of some nodes to collect: see context_walk.walk."""
+
+    seeds: tuple[str, ...]
+    inverse_predicates: tuple[str, ...]
+    depth: int
+    max_triples: int
+    excluded_graph: str | None = None
+    own_subjects: tuple[str, ...] = ()
+    store_dir: str = ""
+    generation: int = 0
+    demote_after: float = 0.0
+
+
+@dataclass(frozen=True)
+class QueryOutput:
+    """A serialised answer: in memory (body) or in a spool file (path) that the caller deletes."""
+
+    size: int
+    body: bytes | None = None
+    path: str | None = None
+
+    def read(self) -> bytes:
+        """The whole answer; a spool file is removed once read."""
+        if self.body is not None:
+            return self.body
+        try:
+            with open(self.path or "", "rb") as spooled:
+                return spooled.read()
+        finally:
+            self.discard()
+
+    def chunks(self, size: int = 64 * 1024) -> Iterator[bytes]:
+        """The answer in pieces, for streaming; a spool file is removed once read to its end (or given up)."""
+        if self.body is not None:
+            yield self.body
+            return
+        try:
+            with open(self.path or "", "rb") as spooled:
+                while chunk := spooled.read(size):
+                    yield chunk
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        """Remove the spool file, if any (an answer not sent: a 304, an error after the query ran)."""
+        if self.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+
+
+class QuerySyntaxError(Exception):
+    """The query does not parse; the message is the parser's, with line and column if known."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(message, line, column)
+        self.message, self.line, self.column = message, line, column
+
+
+class QueryEvaluationError(Exception):
+    """The query parsed but could not be evaluated."""
+
+
+class ResultTooLargeError(Exception):
+    """The answer grew past the size limit."""
+
+
+# Said instead of the engine's own words whenever a query that was not allowed to call another
+# endpoint tried to reach anything: the engine's message would tell an open port from a closed
+# one, or quote what an internal service answered.
+REFUSED_OUTSIDE = (
+    "it tries to reach something outside this store (another endpoint, through SERVICE); this server's query "
+    "workers cannot reach any network, so nothing was contacted"
+)
+
+
+def _engine_error(error: Exception, job: QueryJob) -> QueryEvaluationError:
+    """The error to report for an engine failure while evaluating or serialising a job's answer."""
+    if isinstance(error, OSError) and not job.federated:
+        return QueryEvaluationError(REFUSED_OUTSIDE)
+    return QueryEvaluationError(str(error))
+
+
+def initialise(policy: containment.Policy) -> None:
+    """Worker start: contain the worker (see containment). The store is opened by the first job.
+
+    A worker is replaced whenever a query runs past its deadline, so its start is kept light:
+    this module imports pyoxigraph and little else.
+    """
+    containment.apply(policy)
+    # The pool stops a worker past its deadline with SIGTERM. A worker busy inside the
+    # engine (native code) never gets to run a Python-level handler, so the default action,
+    # immediate termination, is restored; the worker holds nothing that needs cleaning up.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _demoted_when_long(function: Callable[[Job], Answer]) -> Callable[[Job], Answer]:
+    """Run the job through the worker's scheduler, which demotes it after job.demote_after seconds (0: never)."""
+
+    @functools.wraps(function)
+    def scheduled(job: Job) -> Answer:
+        global _scheduler
+        demote_after: float = getattr(job, "demote_after", 0.0)
+        if demote_after <= 0 or not job_priority.SUPPORTED:
+            return function(job)
+        if _scheduler is None:
+            _scheduler = job_priority.Scheduler(demote_after)
+        return _scheduler.run(lambda: function(job))
+
+    return scheduled
+
+
+def _open(store_dir: str, generation: int) -> ox.Store:
+    """The worker's read-only handle, reopened when the store has been written since it was opened."""
+    global _store, _generation
+    if _store is None or generation != _generation:
+        _store = None
+        _store = ox.Store.read_only(store_dir)
+        _generation = generation
+    return _store
+
+
+class _Spool:
+    """A write target that keeps the first bytes in memory, then spills to a file, up to a cap."""
+
+    def __init__(self, job: QueryJob):
+        self._job = job
+        self._chunks: list[bytes] = []
+        self._file = None
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        if self.size > self._job.max_bytes:
+            raise ResultTooLargeError(self._job.max_bytes)
+        if self._file is None and self.size > self._job.inline_bytes:
+            self._file = tempfile.NamedTemporaryFile(dir=self._job.spool_dir, prefix="result-", delete=False)
+            self._file.write(b"".join(self._chunks))
+            self._chunks = []
+        elif self._file is None:
+            self._chunks.append(bytes(data))
+            return len(data)
+        self._file.write(data)
+        return len(data)
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def output(self) -> QueryOutput:
+        if self._file is None:
+            return QueryOutput(size=self.size, body=b"".join(self._chunks))
+        self._file.close()
+        return QueryOutput(size=self.size, path=self._file.name)
+
+    def discard(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            os.unlink(self._file.name)
+
+
+@_demoted_when_long
+def run(job: QueryJob) -> QueryOutput:
+    """Run a query on the worker's store and serialise its answer."""
+    store = _open(job.store_dir, job.generation)
+    # The store's default graph is the union of its named graphs (see store.sync_files), so
+    # a query needs no union option; FROM and the protocol's dataset select stored graphs
+    # only: nothing is ever dereferenced.
+    options: dict[str, object] = {}
+    if job.default_graphs is not None:
+        options["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
+    if job.named_graphs is not None:
+        options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+    try:
+        result = store.query(job.query, **options)
+    except SyntaxError as error:
+        message = str(error.msg if error.msg else error)
+        match = _POSITION.match(message)
+        if match:
+            raise QuerySyntaxError(message[match.end():], int(match.group(1)), int(match.group(2))) from None
+        raise QuerySyntaxError(message) from None
+    except (OSError, ValueError, RuntimeError) as error:
+        raise _engine_error(error, job) from None
+    spool = _Spool(job)
+    try:
+        result.serialize(spool, format=_FORMATS[job.result_format])
+    except ResultTooLargeError:
+        spool.discard()
+        raise
+    except (OSError, ValueError, RuntimeError) as error:
+        spool.discard()
+        raise _engine_error(error, job) from None
+    return spool.output()
+
+
+@_demoted_when_long
+def describe(job: DescribeJob) -> Context:
+    """The neighbourhood of the job's seeds in the worker's store."""
+    store = _open(job.store_dir, job.generation)
+    return walk(store, job.seeds, job.inverse_predicates, job.depth, job.max_triples, job.excluded_graph, job.own_subjects)
+
+
+@_demoted_when_long
+def dump(job: DumpJob) -> None:
+    """Write the dump files of the worker's store."""
+    # Imported here: it brings rdflib, which the workers' other jobs do not need (see initialise).
+    from server.store.dumps import write_dumps
+
+    write_dumps(_open(job.store_dir, job.generation), Path(job.target), list(job.graphs))

@@ -1,0 +1,140 @@
+"""Validating submitted files: read in a worker, context from the store, validated in a worker.
+
+Three steps, each with its own deadline: a worker parses the file and lists the IRIs it
+mentions (the parse deadline); the store collects the triples around them (the query
+deadline); a worker validates the file in that context (the validation deadline). The cost
+therefore follows the size of the submission, not of the store.
+"""
+
+import asyncio
+import concurrent.futures
+import multiprocessing
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pebble
+
+from server.problems import ProblemError
+from server.rdf.parsing import RdfInputError, TooManyTriplesError
+from server.rdf.syntaxes import Format
+from server.settings import Settings
+from server.store.embedded import DeadlineExceededError, GraphStore, WorkerDiedError, worker_policy
+from server.store.query_worker import DescribeJob
+from server.validation import worker as validation_worker
+from server.validation.engine import CONTEXT_DEPTH
+from server.validation.report import Report
+from server.validation.worker import Validated, ValidationJob
+from server.workers import fair_share
+from server.workers.fair_share import FairShare, ShareExceededError
+
+
+class SubmissionInputError(ProblemError):
+    """A submitted file that cannot be validated, with the HTTP status, a message and where in the file."""
+
+    def __init__(self, status: int, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(status, message, line=line, column=column)
+        self.line, self.column = line, column
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A validated submission: its report and its triples as N-Triples."""
+
+    report: Report
+    ntriples: str
+
+
+class ValidationService:
+    """Validates submitted RDF against the project's shapes in the context of the stored graph."""
+
+    def __init__(self, settings: Settings, store: GraphStore):
+        self._settings = settings
+        self._store = store
+        self._waiting = 0
+        # A validation holds its share from reading the file to its report; the workers are few, so
+        # none is reserved, but token holders' validations (submissions) go before anonymous ones.
+        self._share = FairShare(
+            settings.validation_workers, 0, settings.validations_per_client, settings.validations_per_token
+        )
+        self._pool = pebble.ProcessPool(
+            max_workers=settings.validation_workers,
+            initializer=validation_worker.initialise,
+            # Validation never needs the network, federation or not.
+            initargs=(str(settings.shapes_dir), str(settings.ontology_dir), replace(worker_policy(settings), relay_port=None)),
+            context=multiprocessing.get_context("spawn"),
+        )
+
+    async def validate(
+        self, data: bytes, syntax: Format, source: str, replacing: str | None = None, own_contexts: tuple[str, ...] = (),
+    ) -> Outcome:
+        """Read and validate one file; raises SubmissionInputError if it cannot be read or checked in time.
+
+        replacing: the named graph of a submission the file is to replace, left out of the context.
+        own_contexts: the URLs at which this server publishes its JSON-LD context (read from memory).
+        """
+        if self._waiting >= self._settings.validation_queue:
+            raise SubmissionInputError(
+                503, f"{self._waiting} validations are waiting already; try again in a few seconds."
+            )
+        self._waiting += 1
+        try:
+            async with self._share.slot(fair_share.current.get()):
+                return await self._validate(ValidationJob(
+                    data, syntax.name, source, self._settings.max_submission_triples, own_contexts
+                ), replacing)
+        except ShareExceededError as error:
+            raise SubmissionInputError(429, error.message) from None
+        finally:
+            self._waiting -= 1
+
+    async def _validate(self, job: ValidationJob, replacing: str | None) -> Outcome:
+        """The three steps, in the requester's share of the workers."""
+        inspection = await self._run(validation_worker.inspect, (job,), self._settings.parse_timeout_seconds, "read")
+        describe = DescribeJob(
+            inspection.seeds, inspection.inverse_predicates, CONTEXT_DEPTH, self._settings.max_context_triples, replacing,
+            inspection.described,
+        )
+        try:
+            context = await self._store.describe(describe, self._settings.query_timeout_seconds)
+        except (DeadlineExceededError, WorkerDiedError):
+            raise SubmissionInputError(
+                503, "Collecting the stored context of this file took too long; try again, or split the file."
+            ) from None
+        validated: Validated = await self._run(
+            validation_worker.validate, (job, context), self._settings.validation_timeout_seconds, "validated"
+        )
+        return Outcome(validated.report, validated.ntriples)
+
+    async def _run(self, function: Callable[..., Any], args: tuple[Any, ...], timeout: float, stage: str) -> Any:
+        future = self._pool.schedule(function, args=args, timeout=timeout)
+        try:
+            return await asyncio.wrap_future(future)
+        except TooManyTriplesError as error:
+            raise SubmissionInputError(413, str(error)) from None
+        except RdfInputError as error:
+            raise SubmissionInputError(400, str(error), error.line, error.column) from None
+        except concurrent.futures.TimeoutError:
+            raise SubmissionInputError(
+                422, f"The file could not be {stage} within {timeout:g} s; split it into smaller files."
+            ) from None
+        except MemoryError:
+            cap = self._settings.worker_memory_bytes // (1024 * 1024)
+            raise SubmissionInputError(
+                422, f"The file could not be {stage} within the memory a validation may use ({cap} MiB); "
+                "split it into smaller files."
+            ) from None
+        except pebble.ProcessExpired:
+            # A parser that crashes its process (native code meeting pathological input).
+            raise SubmissionInputError(
+                400, f"The file could not be {stage}: the {'parser' if stage == 'read' else 'validator'} stopped on it. "
+                "Check that it is well-formed and not nested hundreds of levels deep."
+            ) from None
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+
+    def close(self) -> None:
+        """Stop the workers."""
+        self._pool.stop()
+        self._pool.join()

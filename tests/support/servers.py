@@ -1,0 +1,91 @@
+"""Real servers and the command line, run as a user runs them: `ilo-kg serve` and `ilo-kg …` in processes of their own."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from server.submissions.tokens import Role, TokenRegistry
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+# Example files for users (the README's walkthrough), which the tests use as they are.
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def run_cli(*args: str, timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the ilo-kg command line in a fresh process, as a user would, with extra environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        capture_output=True, text=True, timeout=timeout, check=False, env={**os.environ, **(env or {})},
+    )
+
+
+class RunningServer:
+    """A real `ilo-kg serve` process on 127.0.0.1, with its own store folder."""
+
+    def __init__(self, store_dir: Path, env: dict[str, str] | None = None):
+        self.store_dir = store_dir
+        self.env = env or {}
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "RunningServer":
+        environment = {**os.environ, "ILOKG_STORE_DIR": str(self.store_dir), **self.env}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--port", str(self.port)],
+            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited with {self.process.returncode}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("the server did not become healthy within 60 s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class SubmissionServer(RunningServer):
+    """A server that accepts submissions, with tokens issued to two submitters and an operator."""
+
+    def __init__(self, folder: Path, env: dict[str, str] | None = None):
+        registry = TokenRegistry(folder / "tokens.json")
+        self.tokens = {
+            "alice": registry.issue("alice", Role.SUBMITTER),
+            "bob": registry.issue("bob", Role.SUBMITTER),
+            "operator": registry.issue("operator", Role.OPERATOR),
+        }
+        super().__init__(folder / "store", {"ILOKG_TOKENS_FILE": str(folder / "tokens.json"), **(env or {})})
+
+    def auth(self, who: str) -> dict[str, str]:
+        """The Authorization header of one of the token holders."""
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+def state(server: SubmissionServer) -> tuple[str, int, list[str]]:
+    """What must not change when a request is refused: the data version, triple count and submissions."""
+    health = httpx.get(server.url + "/health").json()
+    listed = [s["id"] for s in httpx.get(server.url + "/submissions").json()["submissions"]]
+    return health["dataVersion"], health["triples"], listed

@@ -1,0 +1,70 @@
+"""The SPARQL lexer, token rule by token rule (SPARQL 1.1 Query, 19.8), and how it measures nesting.
+
+The differential test against the engine, and the endpoint's refusals, are in tests/security/test_sparql_text.py.
+"""
+
+import pytest
+
+from server.sparql.text import _tokens, analyse, iri_value
+from tests.support.grammar import PN_LOCAL_ESC
+
+
+@pytest.mark.parametrize(("text", "kinds"), [
+    # WS is only space, tab, CR and LF; a comment ends at CR as well as at LF.
+    ("# a comment\rSELECT", ["word"]),
+    ("# a comment\r\nSELECT", ["word"]),
+    ("# SELECT", []),
+    # IRIREF: no spaces or brackets inside, UCHAR escapes allowed.
+    ("<http://e/a\\u0020b>", ["iri"]),
+    ("<a b>", ["other", "word", "word", "other"]),
+    # Strings: ECHAR and UCHAR escapes never end a string; a short string ends at CR or LF.
+    ("'it\\'s'", ["string"]),
+    ('"say \\"x\\""', ["string"]),
+    ('"a\\u0022 SERVICE"', ["string"]),
+    ("'''it's '' fine'''", ["string"]),
+    ('"""a "" b \\""" c"""', ["string"]),
+    # Prefixed names: every PN_LOCAL_ESC, percent escapes, a dot inside but not at the end.
+    *[(f"ex:a\\{c}b", ["pname"]) for c in PN_LOCAL_ESC],
+    ("ex:a%41b", ["pname"]),
+    ("ex:a.b.", ["pname", "other"]),
+    (":", ["pname"]),
+    # Keywords written straight before a colon: the engine reads the keyword, then the name.
+    ("SERVICE:x", ["word", "pname"]),
+    ("from:g", ["word", "pname"]),
+    ("PREFIX:<http://e/>", ["word", "pname", "iri"]),
+    ("PREFIX from: <http://e/>", ["word", "pname", "iri"]),
+    # Variables, blank nodes, language tags and numbers are single tokens.
+    ("?x1", ["var"]), ("$x", ["var"]), ("_:b.1", ["bnode"]), ("@en-GB", ["langtag"]), ("1.5e-3", ["number"]),
+    ('"x"@service', ["string", "langtag"]),
+    # Numbers in each form; words; anything else one character at a time.
+    ("42", ["number"]), (".5", ["number"]), ("1.", ["number"]), ("2E10", ["number"]),
+    ("SELECT", ["word"]), ("a_b2", ["word"]), ("{}", ["other", "other"]), ("^^", ["other", "other"]),
+    # A variable needs a name; a lone ? or $ is another character.
+    ("?", ["other"]), ("$ x", ["other", "word"]),
+])
+def test_each_terminal_is_one_token(text: str, kinds: list[str]) -> None:
+    assert [t.kind for t in _tokens(text)] == kinds
+
+
+@pytest.mark.parametrize(("token", "iri"), [
+    ("<http://e/a>", "http://e/a"),
+    ("<http://127.0.0.1\\u003A1/x>", "http://127.0.0.1:1/x"),
+    ("<http://e/\\U0001F600>", "http://e/\U0001f600"),
+])
+def test_an_iri_is_read_with_its_escapes(token: str, iri: str) -> None:
+    assert iri_value(token) == iri
+
+
+@pytest.mark.parametrize("opening", ["(", "{", "[", "!"])
+def test_nesting_is_measured_for_every_bracket_and_unary_operator(opening: str) -> None:
+    assert analyse("SELECT * WHERE { FILTER(" + opening * 50 + "1").nesting >= 50
+
+
+def test_brackets_in_strings_iris_and_comments_do_not_count() -> None:
+    text = 'SELECT * WHERE { BIND("((((" AS ?a) BIND(<http://e/(((> AS ?b) } # ((((((\n'
+    assert analyse(text).nesting == 2
+
+
+
+def test_sibling_negations_do_not_add_up() -> None:
+    assert analyse("ASK { FILTER(" + " && ".join(["!(?a)"] * 40) + ") }").nesting == 4
