@@ -25,6 +25,7 @@ from server.store.embedded import (
 )
 from server.store.query_worker import DumpJob, QueryJob
 from tests.support.servers import RunningServer
+from tests.support.stores import run_with_store
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 
@@ -135,10 +136,7 @@ def test_a_dump_of_a_version_the_store_no_longer_holds_is_refused(project_copy: 
             await store.dump(DumpJob(str(tmp_path / "stale"), graphs, before), 60)
         await store.dump(DumpJob(str(tmp_path / "current"), graphs, store.info.version), 60)
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        store.close()
+    run_with_store(store, scenario)
     assert store.info.version != before
     assert not (tmp_path / "stale").exists()
     written = sorted(str(p.relative_to(tmp_path / "current")) for p in (tmp_path / "current").rglob("*") if p.is_file())
@@ -171,10 +169,7 @@ def test_a_write_lands_while_a_long_query_still_reads_the_generation_it_started_
         generations = sorted(p.name for p in settings.store_dir.with_name("store.generations").iterdir())
         return still_reading, before, int(counted["results"]["bindings"][0]["n"]["value"]), len(generations)
 
-    try:
-        still_reading, before, count, _ = asyncio.run(run())
-    finally:
-        store.close()
+    still_reading, before, count, _ = run_with_store(store, run)
     assert still_reading, "the write waited for the query"
     assert count == store.info.triples == before + 20_000
 
@@ -207,10 +202,7 @@ def test_old_generations_are_deleted_once_nobody_reads_them(project_copy: Settin
         for n in (10, 20, 30):
             await store.write(_change(n))
 
-    try:
-        asyncio.run(run())
-    finally:
-        store.close()
+    run_with_store(store, run)
     deadline = time.monotonic() + 60
     while len(list(generations.iterdir())) > 1 and time.monotonic() < deadline:  # retired in a thread: the folder goes
         time.sleep(0.01)
@@ -231,10 +223,7 @@ def test_reads_that_end_during_a_write_do_not_remove_the_generation_being_writte
         await writing
         return ended_during
 
-    try:
-        ended_during = asyncio.run(run())
-    finally:
-        store.close()
+    ended_during = run_with_store(store, run)
     assert ended_during > 0
     assert store.info.triples == _graph_total(project_copy.store_dir)
 

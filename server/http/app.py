@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Syncing the files and spawning the workers block; they run before serving starts.
         store = await asyncio.to_thread(EmbeddedStore.open, settings)
+        await store.start()
         app.state.store = store
         app.state.service = SparqlService(store, settings, str(store.spool_dir), app.state.federation)
         app.state.canned = CannedQueryService(catalogue, app.state.service, store, settings)
@@ -55,14 +56,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.dumps = DumpService(settings, store)
         app.state.vocabularies = VocabularyDocs(settings.ontology_dir, settings.shapes_dir)
         validation = ValidationService(settings, store)
+        await validation.start()
         app.state.validation = validation
         app.state.submissions = SubmissionService(settings, store, validation)
         try:
             await app.state.submissions.load()
             yield
         finally:
-            await asyncio.to_thread(validation.close)
-            await asyncio.to_thread(store.close)
+            await validation.close()
+            await store.close()
 
     # /docs is served by routes/web.py with Swagger UI's files from our own npm install, not a CDN.
     app = FastAPI(

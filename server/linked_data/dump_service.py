@@ -12,9 +12,10 @@ from pathlib import Path
 from server.problems import ProblemError
 from server.settings import Settings
 from server.store.dumps import DumpFile, dump_files
-from server.store.embedded import DataChangedError, DeadlineExceededError, GraphStore, StoreInfo, WorkerDiedError
+from server.store.embedded import DataChangedError, DeadlineExceededError, GraphStore, StoreInfo
 from server.store.query_worker import DumpJob
 from server.workers.fair_share import ShareExceededError
+from server.workers.pool import WorkerDiedError
 
 # Dumps asked for again when the data changes under them, before giving up (a busy writer).
 _ATTEMPTS = 3

@@ -19,9 +19,10 @@ from server.settings import Settings
 from server.sparql.answer_cache import ResultCache
 from server.sparql.federation import FederationRelay
 from server.sparql.text import MAX_NESTING, analyse, undeclared_prefix
-from server.store.embedded import DeadlineExceededError, GraphStore, WorkerDiedError
+from server.store.embedded import DeadlineExceededError, GraphStore
 from server.store.query_worker import QueryEvaluationError, QueryJob, QueryOutput, QuerySyntaxError, ResultTooLargeError
 from server.workers.fair_share import ShareExceededError
+from server.workers.pool import WorkerDiedError
 
 _INLINE_BYTES = 1024 * 1024
 

@@ -19,12 +19,10 @@ leaves the previous generation published and a half-made one that the next start
 """
 
 import asyncio
-import concurrent.futures
 import contextlib
 import gc
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import threading
@@ -35,7 +33,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-import pebble
 import pyoxigraph as ox
 
 from server.files import write_atomic
@@ -46,6 +43,7 @@ from server.store.context_walk import Context
 from server.store.query_worker import DescribeJob, DumpJob, QueryJob, QueryOutput
 from server.workers import containment, fair_share
 from server.workers.fair_share import FairShare
+from server.workers.pool import WorkerPool
 
 
 class DeadlineExceededError(Exception):
@@ -54,14 +52,6 @@ class DeadlineExceededError(Exception):
     def __init__(self, timeout: float, ran: float = 0.0):
         super().__init__(timeout, ran)
         self.timeout, self.ran = timeout, ran
-
-
-class WorkerDiedError(Exception):
-    """The worker running a job ended without an answer (killed by the kernel, or the engine aborted)."""
-
-    def __init__(self, exitcode: int | None):
-        super().__init__(exitcode)
-        self.exitcode = exitcode
 
 
 def worker_policy(settings: Settings) -> containment.Policy:
@@ -97,6 +87,8 @@ class StoreInfo:
 class GraphStore(Protocol):
     """The store as the server sees it."""
 
+    async def start(self) -> None: ...
+
     @property
     def info(self) -> StoreInfo: ...
 
@@ -113,7 +105,7 @@ class GraphStore(Protocol):
     @property
     def load(self) -> dict[str, int]: ...
 
-    def close(self) -> None: ...
+    async def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -296,13 +288,7 @@ class EmbeddedStore:
         self._spool_dir = settings.store_dir.with_name(settings.store_dir.name + "-spool")
         shutil.rmtree(self._spool_dir, ignore_errors=True)
         self._spool_dir.mkdir(parents=True)
-        # Spawned (not forked) workers: the server process runs threads, which fork does not copy safely.
-        self._pool = pebble.ProcessPool(
-            max_workers=settings.query_workers,
-            initializer=query_worker.initialise,
-            initargs=(worker_policy(settings),),
-            context=multiprocessing.get_context("spawn"),
-        )
+        self._pool = WorkerPool(settings.query_workers, query_worker.initialise, (worker_policy(settings),))
         self._share = FairShare(
             settings.query_workers, settings.workers_reserved_for_tokens, settings.queries_per_client, settings.queries_per_token
         )
@@ -317,6 +303,10 @@ class EmbeddedStore:
         # (through the link: the manifest stays beside it).
         published(settings.store_dir)
         return cls(settings, sync_files(settings.store_dir, project_sources(settings)))
+
+    async def start(self) -> None:
+        """Start the query workers (in the event loop that will run the jobs)."""
+        await self._pool.start()
 
     @property
     def info(self) -> StoreInfo:
@@ -351,7 +341,7 @@ class EmbeddedStore:
         # The deadline counts from arrival, not from when a worker takes the job: under load a
         # query waits for a worker, and its client is owed an answer by the deadline all the same.
         loop = asyncio.get_running_loop()
-        arrived, started = loop.time(), None
+        started = None
         try:
             async with asyncio.timeout(timeout), self._share.slot(fair_share.current.get()), self._reading() as generation:
                 # The version checked and the generation read are taken together: no write can come between.
@@ -364,19 +354,11 @@ class EmbeddedStore:
                     demote_after=self._settings.query_demote_after_seconds,
                 )
                 started = loop.time()
-                # The share admits no more jobs than there are workers: this one starts now.
-                future = self._pool.schedule(function, args=(job,), timeout=max(0.001, timeout - (started - arrived)))
-                try:
-                    return await asyncio.wrap_future(future)
-                except asyncio.CancelledError:
-                    # The deadline, or the client went away: stop the job (its worker is killed if it runs).
-                    future.cancel()
-                    raise
-        except (concurrent.futures.TimeoutError, TimeoutError):
+                # The share admits no more jobs than there are workers: this one starts now. At the deadline,
+                # or when the client goes away, the task is cancelled and the pool kills the worker running it.
+                return await self._pool.run(function, job)
+        except TimeoutError:
             raise DeadlineExceededError(timeout, 0.0 if started is None else loop.time() - started) from None
-        except pebble.ProcessExpired as error:
-            # pebble starts a new worker in its place.
-            raise WorkerDiedError(error.exitcode) from None
 
     @contextlib.asynccontextmanager
     async def _reading(self) -> AsyncIterator[Path]:
@@ -419,8 +401,7 @@ class EmbeddedStore:
         known = {g.iri for g in graphs}
         self._info = _info_for([g for g in self._info.graphs if g.iri not in known] + graphs, self._info.triples)
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Stop the workers and remove spooled answers."""
-        self._pool.stop()
-        self._pool.join()
+        await self._pool.close()
         shutil.rmtree(self._spool_dir, ignore_errors=True)

@@ -7,19 +7,15 @@ therefore follows the size of the submission, not of the store.
 """
 
 import asyncio
-import concurrent.futures
-import multiprocessing
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
-
-import pebble
 
 from server.problems import ProblemError
 from server.rdf.parsing import RdfInputError, TooManyTriplesError
 from server.rdf.syntaxes import Format
 from server.settings import Settings
-from server.store.embedded import DeadlineExceededError, GraphStore, WorkerDiedError, worker_policy
+from server.store.embedded import DeadlineExceededError, GraphStore, worker_policy
 from server.store.query_worker import DescribeJob
 from server.validation import worker as validation_worker
 from server.validation.engine import CONTEXT_DEPTH
@@ -27,6 +23,7 @@ from server.validation.report import Report
 from server.validation.worker import Validated, ValidationJob
 from server.workers import fair_share
 from server.workers.fair_share import FairShare, ShareExceededError
+from server.workers.pool import WorkerDiedError, WorkerPool
 
 
 class SubmissionInputError(ProblemError):
@@ -57,13 +54,15 @@ class ValidationService:
         self._share = FairShare(
             settings.validation_workers, 0, settings.validations_per_client, settings.validations_per_token
         )
-        self._pool = pebble.ProcessPool(
-            max_workers=settings.validation_workers,
-            initializer=validation_worker.initialise,
+        self._pool = WorkerPool(
+            settings.validation_workers, validation_worker.initialise,
             # Validation never needs the network, federation or not.
-            initargs=(str(settings.shapes_dir), str(settings.ontology_dir), replace(worker_policy(settings), relay_port=None)),
-            context=multiprocessing.get_context("spawn"),
+            (str(settings.shapes_dir), str(settings.ontology_dir), replace(worker_policy(settings), relay_port=None)),
         )
+
+    async def start(self) -> None:
+        """Start the validation workers (in the event loop that will run the jobs)."""
+        await self._pool.start()
 
     async def validate(
         self, data: bytes, syntax: Format, source: str, replacing: str | None = None, own_contexts: tuple[str, ...] = (),
@@ -107,14 +106,15 @@ class ValidationService:
         return Outcome(validated.report, validated.ntriples)
 
     async def _run(self, function: Callable[..., Any], args: tuple[Any, ...], timeout: float, stage: str) -> Any:
-        future = self._pool.schedule(function, args=args, timeout=timeout)
+        # The stage's deadline counts from now: the requester's share holds a worker for it already.
         try:
-            return await asyncio.wrap_future(future)
+            async with asyncio.timeout(timeout):
+                return await self._pool.run(function, *args)
         except TooManyTriplesError as error:
             raise SubmissionInputError(413, str(error)) from None
         except RdfInputError as error:
             raise SubmissionInputError(400, str(error), error.line, error.column) from None
-        except concurrent.futures.TimeoutError:
+        except TimeoutError:
             raise SubmissionInputError(
                 422, f"The file could not be {stage} within {timeout:g} s; split it into smaller files."
             ) from None
@@ -124,17 +124,13 @@ class ValidationService:
                 422, f"The file could not be {stage} within the memory a validation may use ({cap} MiB); "
                 "split it into smaller files."
             ) from None
-        except pebble.ProcessExpired:
+        except WorkerDiedError:
             # A parser that crashes its process (native code meeting pathological input).
             raise SubmissionInputError(
                 400, f"The file could not be {stage}: the {'parser' if stage == 'read' else 'validator'} stopped on it. "
                 "Check that it is well-formed and not nested hundreds of levels deep."
             ) from None
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Stop the workers."""
-        self._pool.stop()
-        self._pool.join()
+        await self._pool.close()

@@ -6,7 +6,6 @@ reaches nobody and is answered with one refusal whether the port is open or clos
 past the memory cap is stopped with 422 and its worker replaced; workers end with the server.
 """
 
-import asyncio
 import contextlib
 import multiprocessing
 import os
@@ -29,6 +28,7 @@ from server.store.query_worker import REFUSED_OUTSIDE, QueryEvaluationError, Que
 from server.workers import containment
 from tests.support.processes import alive, children, cpu_ticks
 from tests.support.servers import RunningServer
+from tests.support.stores import run_with_store
 
 
 @pytest.mark.parametrize("layer", containment.LAYERS)
@@ -108,10 +108,7 @@ def store_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 def _with_store(settings: Settings, use: Callable[[EmbeddedStore], Coroutine[Any, Any, Any]]) -> Any:
     store = EmbeddedStore.open(settings)
-    try:
-        return asyncio.run(use(store))
-    finally:
-        store.close()
+    return run_with_store(store, lambda: use(store))
 
 
 # Endpoints a query may try to reach, each written as an attacker would ({port} is a live listener's).
