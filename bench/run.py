@@ -72,6 +72,8 @@ class Server:
     endpoint: str
     env: dict[str, str]
     process: subprocess.Popen | None = None
+    # The folder it runs in (for `python -m server`, the checkout whose code runs).
+    cwd: str | None = None
 
 
 @dataclass
@@ -168,7 +170,7 @@ def measure(server: Server, workload: str, projects: int, duration: int) -> Meas
 
 def _start(server: Server, wait_seconds: float) -> None:
     server.process = subprocess.Popen(["taskset", "-c", "1", *server.command], env={**os.environ, **server.env},
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=server.cwd)
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         if server.process.poll() is not None:

@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server.namespaces import BASE
@@ -143,6 +143,14 @@ class Settings(BaseSettings):
         "(no Landlock, seccomp or user namespaces); the text check of queries is then the only guard.",
     )
 
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _absolute(cls, value: object) -> object:
+        # Folders are resolved once, against the directory the process started in: a relative store path
+        # compared with the resolved links of the store's generations would not match them (and the
+        # workers, the CLI and the server must all mean the same folder).
+        return value.absolute() if isinstance(value, Path) else value
 
     @property
     def worker_relay_port(self) -> int | None:

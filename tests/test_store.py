@@ -174,6 +174,20 @@ def test_a_write_lands_while_a_long_query_still_reads_the_generation_it_started_
     assert count == store.info.triples == before + 20_000
 
 
+def test_a_relative_store_path_keeps_its_published_generation(
+    project_copy: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A relative ILOKG_STORE_DIR once made published() take the live generation for a stale one and delete it.
+    sync_files(project_copy.store_dir, project_sources(project_copy))
+    current = published(project_copy.store_dir)
+    counts = _graph_counts(current)
+    monkeypatch.chdir(project_copy.store_dir.parent)
+    assert published(Path("store")) == current and _graph_counts(current) == counts
+    monkeypatch.setenv("ILOKG_STORE_DIR", "store")
+    assert Settings().store_dir == project_copy.store_dir  # made absolute where the process started
+    assert published(Settings().store_dir) == current and _graph_counts(current) == counts
+
+
 def test_a_store_of_the_earlier_layout_becomes_generation_0(project_copy: Settings) -> None:
     plain = project_copy.store_dir
     sync_files(plain, project_sources(project_copy))  # a plain folder, as earlier versions made it

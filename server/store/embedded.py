@@ -243,6 +243,9 @@ def published(store_dir: Path) -> Path:
     A store of an earlier layout (a plain folder) becomes generation 0; generations that are not
     published (a write cut short) are removed.
     """
+    # Absolute, or the comparison with the resolved link below would find no generation published and
+    # remove them all (settings are absolute already; this function is also called with paths of its own).
+    store_dir = store_dir.absolute()
     generations = _generations(store_dir)
     generations.mkdir(parents=True, exist_ok=True)
     if not store_dir.is_symlink():
@@ -254,7 +257,7 @@ def published(store_dir: Path) -> Path:
         _link(store_dir, first)
     current = store_dir.resolve()
     for other in generations.iterdir():
-        if other != current:
+        if other.resolve() != current:
             shutil.rmtree(other, ignore_errors=True)
     return current
 
