@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from server.formats.registry import HTML, REPORT, TURTLE
+from server.formats.registry import GRAPH_FORMATS, HTML, READABLE_SYNTAXES, REPORT, TURTLE
 from server.http.conditional import if_match, not_modified
 from server.http.deps import GuardDep, MetricsDep, ServiceDep, SettingsDep, SubmissionsDep, ValidationDep
 from server.http.pages import render
@@ -28,15 +28,12 @@ _RDF_BODY = {
     "requestBody": {
         "required": True,
         "description": "An RDF file (UTF-8) in the body, typed by Content-Type, or a multipart/form-data form "
-        "with a `file` (or a `text` field) and optionally a `format` (turtle, trig, ntriples, nquads, jsonld, rdfxml).",
+        f"with a `file` (or a `text` field) and optionally a `format` ({', '.join(f.name for f in READABLE_SYNTAXES)}).",
         "content": {
-            **{t: {"schema": {"type": "string"}} for t in (
-                "text/turtle", "application/trig", "application/n-triples", "application/n-quads",
-                "application/ld+json", "application/rdf+xml",
-            )},
+            **{f.media_type: {"schema": {"type": "string"}} for f in READABLE_SYNTAXES},
             "multipart/form-data": {"schema": {"type": "object", "properties": {
                 "file": {"type": "string", "format": "binary"}, "text": {"type": "string"},
-                "format": {"type": "string", "enum": ["turtle", "trig", "ntriples", "nquads", "jsonld", "rdfxml"]},
+                "format": {"type": "string", "enum": [f.name for f in READABLE_SYNTAXES]},
             }}},
         },
     },
@@ -214,8 +211,7 @@ async def get_report(
 
 @router.get(
     "/submissions/{submission_id}/content", summary="A submission's triples, with its record",
-    responses={200: {"content": {t: {} for t in ("text/turtle", "application/n-triples", "application/ld+json",
-                                                  "application/rdf+xml")}}},
+    responses={200: {"content": {f.media_type: {} for f in GRAPH_FORMATS}}},
 )
 async def get_content(
     request: Request, submission_id: SubmissionId, submissions: SubmissionsDep, service: ServiceDep, metrics: MetricsDep,
