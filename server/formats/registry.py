@@ -54,8 +54,6 @@ class Format:
         return (self.media_type, *self.other_media_types)
 
 
-
-
 SPARQL_JSON = Format("json", "application/sparql-results+json", "SPARQL JSON", Kind.SOLUTIONS,
                      W3C_FORMATS + "SPARQL_Results_JSON", ox.QueryResultsFormat.JSON, ("srj",))
 SPARQL_XML = Format("xml", "application/sparql-results+xml", "SPARQL XML", Kind.SOLUTIONS,

@@ -18,7 +18,7 @@ from server.problems import ProblemError
 from server.settings import Settings
 from server.sparql.answer_cache import ResultCache
 from server.sparql.federation import FederationRelay
-from server.sparql.text import MAX_NESTING, analyse, undeclared_prefix
+from server.sparql.text import MAX_NESTING, analyse, position, undeclared_prefix
 from server.store.embedded import DeadlineExceededError, GraphStore
 from server.store.query_worker import QueryEvaluationError, QueryJob, QueryOutput, QuerySyntaxError, ResultTooLargeError
 from server.workers.fair_share import ShareExceededError
@@ -85,8 +85,7 @@ def _syntax_message(query: str, error: QuerySyntaxError) -> str:
     undeclared = undeclared_prefix(query)
     if undeclared is not None:
         prefix, offset = undeclared
-        line = query.count("\n", 0, offset) + 1
-        column = offset - (query.rfind("\n", 0, offset) + 1) + 1
+        line, column = position(query, offset)
         if error.line is None or (line, column) <= (error.line, error.column or 0):
             known = WELL_KNOWN_PREFIXES.get(prefix[:-1])
             declaration = f"PREFIX {prefix} <{known}>" if known else f"PREFIX {prefix} <…>"
@@ -140,8 +139,7 @@ class SparqlService:
             raise SparqlError(400, "The query is empty.")
         text = analyse(request.query)
         if text.nesting > MAX_NESTING:
-            before = request.query[: text.nesting_at]
-            line, column = before.count("\n") + 1, text.nesting_at - before.rfind("\n")
+            line, column = position(request.query, text.nesting_at)
             raise SparqlError(
                 400, f"The query nests {text.nesting} levels deep at line {line}, column {column}; this endpoint accepts "
                 f"at most {MAX_NESTING} levels of brackets, braces, parentheses and negations (!) inside "

@@ -169,6 +169,11 @@ def analyse(text: str) -> SparqlText:
     return result
 
 
+def position(text: str, offset: int) -> tuple[int, int]:
+    """The 1-based line and column of an offset in a text."""
+    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+
+
 def undeclared_prefix(text: str) -> tuple[str, int] | None:
     """The first prefixed name whose prefix no PREFIX before it declares: (the prefix with its colon, offset)."""
     declared: set[str] = set()

@@ -94,13 +94,7 @@ class QueryOutput:
 
     def read(self) -> bytes:
         """The whole answer; a spool file is removed once read."""
-        if self.body is not None:
-            return self.body
-        try:
-            with open(self.path or "", "rb") as spooled:
-                return spooled.read()
-        finally:
-            self.discard()
+        return b"".join(self.chunks())
 
     def chunks(self, size: int = 64 * 1024) -> Iterator[bytes]:
         """The answer in pieces, for streaming; a spool file is removed once read to its end (or given up)."""
@@ -160,9 +154,10 @@ def initialise(policy: containment.Policy) -> None:
     this module imports pyoxigraph and little else.
     """
     containment.apply(policy)
-    # The pool stops a worker past its deadline with SIGTERM. A worker busy inside the
+    # The pool kills a worker past its deadline with SIGKILL; SIGTERM comes when the server exits
+    # (multiprocessing terminates daemonic workers) or from the operator. A worker busy inside the
     # engine (native code) never gets to run a Python-level handler, so the default action,
-    # immediate termination, is restored; the worker holds nothing that needs cleaning up.
+    # immediate termination, is kept; the worker holds nothing that needs cleaning up.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 

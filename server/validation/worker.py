@@ -57,7 +57,7 @@ def initialise(shapes_dir: str, ontology_dir: str, policy: containment.Policy) -
     """Worker start: contain the worker (see containment); load the shapes and the ontology, so that the
     first validation is as fast as the rest."""
     containment.apply(policy)
-    # Killed at a deadline with SIGTERM; see query_worker.initialise.
+    # SIGTERM ends it at once, even inside native code; see query_worker.initialise.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     pyshacl_speedups.install()
     global _validator

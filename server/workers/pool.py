@@ -13,7 +13,6 @@ WorkerDiedError with its exit status, and replaced too.
 """
 
 import asyncio
-import contextlib
 import multiprocessing
 import pickle
 import socket
@@ -110,8 +109,10 @@ class WorkerPool:
         try:
             result = await worker.call(function, args)
         except (asyncio.IncompleteReadError, ConnectionError):
+            # Reaped here, before its replacement is started: one join, so the exit status is never lost.
+            await asyncio.to_thread(worker.process.join, 5)
             self._replace(worker)
-            raise WorkerDiedError(await asyncio.to_thread(_exitcode, worker.process)) from None
+            raise WorkerDiedError(worker.process.exitcode) from None
         except asyncio.CancelledError:
             # Killed now; the new worker starts in the background, so the caller's share of the pool is
             # free at once (a job admitted meanwhile waits for it, within its own deadline).
@@ -163,10 +164,3 @@ class WorkerPool:
                 worker.process.kill()
                 await asyncio.to_thread(worker.process.join)
         self._workers.clear()
-
-
-def _exitcode(process: BaseProcess) -> int | None:
-    process.join(5)
-    with contextlib.suppress(ValueError):
-        return process.exitcode
-    return None

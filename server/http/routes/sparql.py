@@ -19,7 +19,6 @@ from server.sparql.service_description import serialise, service_description
 from server.store.embedded import GraphStore
 
 router = APIRouter(tags=["SPARQL"])
-_CHUNK = 64 * 1024
 _FORM = "application/x-www-form-urlencoded"
 
 
