@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from bench.generate import generate, projects_for
-from bench.run import HERE, WORKLOADS, Server, _machine, _start, _stop, measure, run_wrk
+from bench.run import CPUS, HERE, WORKLOADS, Server, _machine, _start, _stop, measure, run_wrk
 
 
 def _ours(name: str, port: int, store_dir: Path, data_dir: Path, empty_dir: Path, cwd: str | None = None) -> Server:
@@ -39,7 +39,11 @@ def main() -> None:
     parser.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=["lookup"])
     parser.add_argument("--compare", help="also measure the server at this git revision")
     parser.add_argument("--write", type=Path, help="append the results to this Markdown file")
+    parser.add_argument("--cores", type=int, choices=(1, 2), default=1,
+                        help="1: servers on CPU 1, wrk on CPU 0; 2: servers and wrk share CPUs 0 and 1")
     args = parser.parse_args()
+    if args.cores == 2:
+        CPUS.update(server="0,1", load="0,1")
 
     work = HERE / "work" / str(args.triples)
     data_dir, empty_dir = work / "data", work / "empty"
@@ -82,7 +86,8 @@ def main() -> None:
 
     lines = [
         f"\n## Paired rounds, {args.triples:,} triples\n",
-        f"Machine: {_machine()}. Each server and `oxigraph serve` pinned to CPU 1, wrk to CPU 0; {args.rounds} rounds, each "
+        f"Machine: {_machine()}. Each server and `oxigraph serve` on CPUs {CPUS['server']}, wrk on CPUs {CPUS['load']}; "
+        f"{args.rounds} rounds, each "
         f"measure {args.duration} s after a 2 s warm-up, each ratio from two measures made back to back; medians.\n",
         "| workload | server | median requests/s | median ratio to `oxigraph serve` | ratios by round |",
         "|---|---|---:|---:|---|",

@@ -110,15 +110,19 @@ def _ms(value: str) -> float:
     return float(number) * _UNITS[unit]
 
 
+# Which CPUs the servers and the load generator get: one each by default (bench.paired --cores 2 shares both).
+CPUS = {"server": "1", "load": "0"}
+
+
 def run_wrk(server: Server, workload: str, projects: int, duration: int) -> Measure:
-    """Drive one server with one workload through wrk, pinned to CPU 0."""
+    """Drive one server with one workload through wrk, pinned to the load generator's CPUs."""
     connections = WORKLOADS[workload][1]
     parts = urlsplit(server.endpoint)
     host = f"{parts.scheme}://{parts.netloc}"
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(_lua(workload, parts.path or "/", projects))
     finished = subprocess.run(
-        ["taskset", "-c", "0", "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "120s",
+        ["taskset", "-c", CPUS["load"], "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "120s",
          "--latency", "-s", script.name, host],
         capture_output=True, text=True, check=True,
     )
@@ -169,7 +173,7 @@ def measure(server: Server, workload: str, projects: int, duration: int) -> Meas
 
 
 def _start(server: Server, wait_seconds: float) -> None:
-    server.process = subprocess.Popen(["taskset", "-c", "1", *server.command], env={**os.environ, **server.env},
+    server.process = subprocess.Popen(["taskset", "-c", CPUS["server"], *server.command], env={**os.environ, **server.env},
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=server.cwd)
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:

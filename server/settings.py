@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     # worker the whole time, and with one worker per core two such queries would stall
     # everyone (bench/LOAD.md, 2 cores: p99 1.3 s with 2 workers, 0.4 s with 4).
     query_workers: int = Field(4, ge=1, description="Worker processes that run SPARQL queries.")
+    worker_pipeline_depth: int = Field(
+        4, ge=1, le=64,
+        description="Queries each query worker may be given at once, run in order: under load one wake-up serves "
+        "several (1: one at a time). None waits behind a long one for more than the demotion delay.",
+    )
     queries_per_client: int = Field(
         4, ge=1, description="Queries one client address may have running or waiting at once (429 above it)."
     )

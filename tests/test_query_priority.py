@@ -6,15 +6,11 @@ queries run on a real store in a real worker process. Each test waits for an eve
 seen demoted, a worker freed), never for a span of time, so a busy machine only makes it slower.
 """
 
-import contextlib
+import asyncio
 import json
-import multiprocessing
-import os
-import signal
 import socket
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -24,8 +20,9 @@ import pytest
 from server.settings import Settings
 from server.store import query_worker
 from server.store.embedded import project_sources, sync_files
-from server.store.query_worker import QueryJob, QuerySyntaxError
+from server.store.query_worker import QueryJob, QueryOutput, QuerySyntaxError
 from server.workers import containment
+from server.workers.pool import WorkerPool
 from tests.support.processes import children, nice_by_thread
 from tests.support.servers import RunningServer
 
@@ -58,66 +55,84 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> P
     return folder
 
 
-@pytest.fixture
-def worker() -> Iterator[tuple[ProcessPoolExecutor, int]]:
-    """A query worker process, started as the server starts its own; and its process id. Killed at
-    the end, whatever the test left running in it."""
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=query_worker.initialise,
-                               initargs=(containment.Policy(),))
-    pid = pool.submit(os.getpid).result()
-    try:
-        yield pool, pid
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        pool.shutdown(wait=True, cancel_futures=True)
+async def _poll(condition: Callable[[], object], what: str) -> object:
+    """_wait_for, inside the event loop the pool runs in."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"never happened: {what}")
 
 
-def _job(store_dir: Path, query: str, demote_after: float) -> QueryJob:
-    return QueryJob(query, "json", store_dir=str(store_dir), generation=1, demote_after=demote_after)
+def _with_worker(demote_after: float, scenario: Callable[[WorkerPool, int], Awaitable[None]]) -> None:
+    """Run the scenario with one query worker, started as the server starts its own, and its process id."""
+
+    async def main() -> None:
+        pool = WorkerPool(1, query_worker.initialise, (containment.Policy(),), demote_after=demote_after)
+        await pool.start()
+        try:
+            (pid,) = pool.pids()
+            await scenario(pool, pid)
+        finally:
+            await pool.close()
+
+    asyncio.run(main())
 
 
-def test_a_long_query_is_demoted_and_the_next_one_starts_at_normal_priority(
-    store_dir: Path, worker: tuple[ProcessPoolExecutor, int]
-) -> None:
-    pool, pid = worker
-    assert nice_by_thread(pid) == {pid: 0}
-    assert _count(pool.submit(query_worker.run, _job(store_dir, LONG, 0.05)).result().body) > 1_000_000
-    # The first job ran in the worker's main thread (no hand-over), which stays demoted; its
-    # successor was started when it was demoted, and waits at normal priority.
-    waiting = nice_by_thread(pid)
-    assert waiting[pid] == 19
-    # The next job runs in that successor: the one thread demoted while it runs (an event, waited
-    # for) is one that waited at normal priority; nothing else is demoted.
-    pool.submit(query_worker.run, _job(store_dir, ENDLESS, 0.05))
-    demoted = _wait_for(lambda: {t for t, n in nice_by_thread(pid).items() if n == 19 and t != pid},
-                        "the next job's thread is demoted")
-    assert len(demoted) == 1, demoted
-    (runner,) = demoted
-    assert waiting.get(runner) == 0, waiting
-    others = {t: n for t, n in nice_by_thread(pid).items() if t not in (pid, runner)}
-    assert set(others.values()) == {0}, others
+def _query(pool: WorkerPool, store_dir: Path, query: str) -> Awaitable[QueryOutput]:
+    return pool.run(query_worker.run, QueryJob(query, "json"), str(store_dir.resolve()))
 
 
-def test_a_short_query_is_never_demoted(store_dir: Path, worker: tuple[ProcessPoolExecutor, int]) -> None:
-    pool, pid = worker
+def test_a_long_query_is_demoted_and_the_next_one_starts_at_normal_priority(store_dir: Path) -> None:
+    async def scenario(pool: WorkerPool, pid: int) -> None:
+        assert set(nice_by_thread(pid).values()) == {0}
+        assert _count((await _query(pool, store_dir, LONG)).body) > 1_000_000
+        # The first job ran in the worker's main thread (no hand-over), which stays demoted; its
+        # successor was started when it was demoted, and took over the loop at normal priority.
+        waiting = nice_by_thread(pid)
+        assert waiting[pid] == 19
+        # The next job runs in that successor: the one thread demoted while it runs (an event, waited
+        # for) is one that was at normal priority; nothing else is demoted.
+        endless = asyncio.ensure_future(_query(pool, store_dir, ENDLESS))
+        demoted = await _poll(lambda: {t for t, n in nice_by_thread(pid).items() if n == 19 and t != pid},
+                              "the next job's thread is demoted")
+        assert len(demoted) == 1, demoted
+        (runner,) = demoted
+        assert waiting.get(runner) == 0, waiting
+        others = {t: n for t, n in nice_by_thread(pid).items() if t not in (pid, runner)}
+        assert set(others.values()) == {0}, others
+        endless.cancel()  # the pool kills the worker running it
+        with pytest.raises(asyncio.CancelledError):
+            await endless
+
+    _with_worker(0.05, scenario)
+
+
+def test_a_short_query_is_never_demoted(store_dir: Path) -> None:
+    async def scenario(pool: WorkerPool, pid: int) -> None:
+        for _ in range(20):
+            assert b'"value":"1"' in (await _query(pool, store_dir, "SELECT (1 AS ?one) {}")).body  # type: ignore[operator]
+        # A demoted thread stays so (the main thread) or is replaced: none is at 19 now.
+        assert set(nice_by_thread(pid).values()) == {0}
+
     # Demoted past 5 s: a query of a millisecond stays clear of it even on a machine busy enough to
     # pause the worker for a while.
-    for _ in range(20):
-        assert b'"value":"1"' in pool.submit(query_worker.run, _job(store_dir, "SELECT (1 AS ?one) {}", 5)).result().body
-    # A demoted thread stays so (the main thread) or is replaced: none is at 19 now.
-    assert set(nice_by_thread(pid).values()) == {0}
+    _with_worker(5, scenario)
 
 
-def test_errors_reach_the_caller_before_and_after_a_demotion(store_dir: Path, worker: tuple[ProcessPoolExecutor, int]) -> None:
-    pool, _ = worker
-    bad = _job(store_dir, "SELECT ?x WHERE { ?x", 0.05)
-    with pytest.raises(QuerySyntaxError) as in_main_thread:
-        pool.submit(query_worker.run, bad).result()
-    assert _count(pool.submit(query_worker.run, _job(store_dir, LONG, 0.05)).result().body) > 1_000_000
-    with pytest.raises(QuerySyntaxError) as in_fresh_thread:
-        pool.submit(query_worker.run, bad).result()
-    assert (in_main_thread.value.line, in_fresh_thread.value.line) == (1, 1)
+def test_errors_reach_the_caller_before_and_after_a_demotion(store_dir: Path) -> None:
+    async def scenario(pool: WorkerPool, pid: int) -> None:
+        with pytest.raises(QuerySyntaxError) as in_main_thread:
+            await _query(pool, store_dir, "SELECT ?x WHERE { ?x")
+        assert _count((await _query(pool, store_dir, LONG)).body) > 1_000_000
+        with pytest.raises(QuerySyntaxError) as in_fresh_thread:
+            await _query(pool, store_dir, "SELECT ?x WHERE { ?x")
+        assert (in_main_thread.value.line, in_fresh_thread.value.line) == (1, 1)
+        assert nice_by_thread(pid)[pid] == 19  # the second error did come from the successor
+
+    _with_worker(0.05, scenario)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,10 @@
-"""The app factory: builds the FastAPI application from settings, opening the store in its lifespan."""
+"""The app factory: builds the FastAPI application from settings, opening the store in its lifespan.
+
+Two paths through it. `/sparql` (GET, HEAD, POST), the hot path, goes from uvicorn through the
+per-request duties straight to its route; everything else goes through FastAPI's own layers
+(routing, dependencies, exception handlers) with the same duties around it. The duties are
+listed once (`_duties`) and wrap both, so each is done exactly once per request.
+"""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -9,6 +15,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server import __version__
 from server.canned.catalogue import load_catalogue
@@ -37,7 +45,44 @@ from server.validation.service import ValidationService
 _STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+class App(FastAPI):
+    """The FastAPI application, with `/sparql` answered beside FastAPI's layers rather than through them."""
+
+    sparql_path: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # OPTIONS (a CORS preflight) takes the general path, where CORS answers it.
+        if scope["type"] == "http" and scope["path"] == sparql.PATH and scope["method"] != "OPTIONS":
+            scope["app"] = self
+            scope["router"] = self.router
+            await self.sparql_path(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def _duties(settings: Settings, metrics: Metrics, guard: Guard) -> list[Middleware]:
+    """The per-request layers, outermost first: every answer's request id, access log and metrics; the requester
+    (for the fair shares); the security headers; CORS (reads are open to every origin; nothing uses credentials);
+    HEAD answered as GET (innermost, so every other layer sees the HEAD and its headers)."""
+    return [
+        Middleware(RequestContextMiddleware, metrics=metrics),
+        Middleware(RequesterMiddleware, guard=guard),
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(
+            CORSMiddleware, allow_origins=["*"], allow_credentials=False, allow_methods=["GET", "HEAD", "POST"],
+            allow_headers=["*"], expose_headers=["ETag", "Last-Modified", "X-Request-ID"],
+        ),
+        Middleware(HeadAsGetMiddleware),
+    ]
+
+
+def _wrapped(endpoint: ASGIApp, layers: list[Middleware]) -> ASGIApp:
+    for layer in reversed(layers):
+        endpoint = layer.cls(endpoint, *layer.args, **layer.kwargs)
+    return endpoint
+
+
+def create_app(settings: Settings | None = None) -> App:
     """The application for these settings (by default, those of the environment)."""
     settings = settings or get_settings()
     metrics = Metrics()
@@ -67,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await store.close()
 
     # /docs is served by routes/web.py with Swagger UI's files from our own npm install, not a CDN.
-    app = FastAPI(
+    app = App(
         title="ILO partnerships knowledge graph", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
     app.state.settings = settings
@@ -77,18 +122,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.federation = FederationRelay(
         settings.port, tuple(settings.service_allowlist), settings.federation_timeout_seconds, settings.federation_max_bytes
     ) if settings.service_allowlist else None
-    # Innermost: the routes see a GET; every other layer sees the HEAD and its headers.
-    app.add_middleware(HeadAsGetMiddleware)
-    # Reads are open to every origin; nothing here uses credentials.
-    app.add_middleware(
-        CORSMiddleware, allow_origins=["*"], allow_credentials=False, allow_methods=["GET", "HEAD", "POST"],
-        allow_headers=["*"], expose_headers=["ETag", "Last-Modified", "X-Request-ID"],
-    )
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_submission_bytes, prefixes=("/validate", "/submissions"))
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(RequesterMiddleware, guard=app.state.guard)
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    app.include_router(sparql.router)
+    duties = _duties(settings, metrics, app.state.guard)
+    # The body limit applies to uploads only (/sparql limits its own body): between the duties and the routes.
+    body_limit = Middleware(BodyLimitMiddleware, limit=settings.max_submission_bytes, prefixes=("/validate", "/submissions"))
+    for layer in reversed([*duties[:3], body_limit, *duties[3:]]):
+        app.add_middleware(layer.cls, *layer.args, **layer.kwargs)
+    app.sparql_path = _wrapped(sparql.endpoint, duties)
     app.include_router(queries.build_router(catalogue, settings.max_page_size))
     app.include_router(submissions.router)
     app.include_router(web.router)

@@ -5,6 +5,7 @@ lines, where a line is known); every other client, on every route, gets
 application/problem+json. Middleware and the connection layer write the same body themselves.
 """
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,10 +15,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.formats.registry import HTML, REFUSAL
 from server.http.middleware.security_headers import SECURITY_HEADERS
-from server.http.routes.submissions import refusal_page, rejection_response
+from server.http.report_pages import refusal_page, rejection_response
 from server.problems import PROBLEM_JSON, ProblemError, problem_document
 from server.submissions.service import SubmissionRejectedError
 
+log = logging.getLogger("ilokg.errors")
 # Paths whose refusals a browser sees as a page: the submission forms post here.
 _PAGES = ("/validate", "/submissions", "/submit")
 
@@ -68,16 +70,22 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:
-        # The traceback goes to the log (uvicorn logs it), never into the answer. This handler answers from
-        # outside the middleware, so it adds their headers itself.
-        request_id = request.scope.get("state", {}).get("request_id", "unknown")
-        return JSONResponse(
-            problem_document(
-                500, f"The server could not answer this request (an error of ours, not of the request). Request id: "
-                f"{request_id}; the operator can find it in the log.", request.url.path,
-            ),
-            status_code=500, media_type=PROBLEM_JSON, headers={"X-Request-ID": request_id, **SECURITY_HEADERS},
-        )
+        # The traceback goes to the log (uvicorn logs it), never into the answer.
+        return unexpected_response(request)
+
+
+def unexpected_response(request: Request) -> Response:
+    """The 500 for an error of ours: the request id to quote, nothing of the error itself. It may be sent from
+    outside the middleware (FastAPI's last handler is), so it carries their headers itself."""
+    log.exception("unexpected error")
+    request_id = request.scope.get("state", {}).get("request_id", "unknown")
+    return JSONResponse(
+        problem_document(
+            500, f"The server could not answer this request (an error of ours, not of the request). Request id: "
+            f"{request_id}; the operator can find it in the log.", request.url.path,
+        ),
+        status_code=500, media_type=PROBLEM_JSON, headers={"X-Request-ID": request_id, **SECURITY_HEADERS},
+    )
 
 
 def _plain(errors: Any) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ formats of negotiated answers are added here, so that clients generated from the
 and the fuzzer that checks answers against it (schemathesis), meet no undocumented answer.
 """
 
+import copy
 from typing import Any
 
 from server.formats.registry import CATALOGUE, GRAPH_FORMATS, REPORT, RESOURCE, SELECT_ANSWER, Offer
@@ -63,8 +64,51 @@ _ANSWER_TYPES: dict[str, tuple[str, ...]] = {
 }
 
 
+def _protocol_parameter(name: str, description: str, repeated: bool = False) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "array", "items": {"type": "string"}} if repeated else {"type": "string"}
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema,
+            **({"style": "form", "explode": True} if repeated else {})}
+
+
+_DATASET = [
+    _protocol_parameter("default-graph-uri", "A stored named graph to read as the default graph (repeatable).", True),
+    _protocol_parameter("named-graph-uri", "A stored named graph to offer to GRAPH (repeatable).", True),
+]
+_ANSWER_CHOICE = [
+    _protocol_parameter("format", "The answer's format by name (json, xml, csv, tsv, turtle, …), instead of Accept."),
+    _protocol_parameter("timeout", "Seconds the query may run, at most the server's own deadline."),
+]
+# /sparql is a plain route (see routes/sparql.py), so FastAPI does not describe it: it is described here.
+_SPARQL_PATH = {
+    "get": {
+        "tags": ["SPARQL"], "summary": "Run a SPARQL query, or describe the service", "operationId": "sparql_get",
+        "description": "`?query=…` runs a query (SPARQL 1.1 Protocol); with no query, the Service Description (or, "
+                       "for a browser, the query page).",
+        "parameters": [_protocol_parameter("query", "The SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE)."),
+                       *_DATASET, *_ANSWER_CHOICE],
+        "responses": {"200": {"description": "The answer, in the negotiated format."}},
+    },
+    "post": {
+        "tags": ["SPARQL"], "summary": "Run a SPARQL query sent in the body", "operationId": "sparql_post",
+        "description": "A query as `application/sparql-query`, or as the `query` field of an HTML form.",
+        "parameters": [*_DATASET, *_ANSWER_CHOICE],
+        "requestBody": {"required": True, "content": {
+            "application/sparql-query": {"schema": {"type": "string"}},
+            "application/x-www-form-urlencoded": {"schema": {
+                "type": "object", "required": ["query"],
+                "properties": {"query": {"type": "string"}, "default-graph-uri": {"type": "string"},
+                               "named-graph-uri": {"type": "string"}, "format": {"type": "string"},
+                               "timeout": {"type": "string"}},
+            }},
+        }},
+        "responses": {"200": {"description": "The answer, in the negotiated format."}},
+    },
+}
+
+
 def complete(schema: dict[str, Any]) -> dict[str, Any]:
     """Add the refusals and the negotiated formats to every operation of an OpenAPI document (in place)."""
+    schema["paths"] = {"/sparql": copy.deepcopy(_SPARQL_PATH), **schema.get("paths", {})}
     for path, item in schema.get("paths", {}).items():
         for operation in item.values():
             if not isinstance(operation, dict) or "responses" not in operation:

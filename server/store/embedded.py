@@ -28,7 +28,7 @@ import shutil
 import threading
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -43,7 +43,7 @@ from server.store.context_walk import Context
 from server.store.query_worker import DescribeJob, DumpJob, QueryJob, QueryOutput
 from server.workers import containment, fair_share
 from server.workers.fair_share import FairShare
-from server.workers.pool import WorkerPool
+from server.workers.pool import Progress, WorkerPool
 
 
 class DeadlineExceededError(Exception):
@@ -291,9 +291,15 @@ class EmbeddedStore:
         self._spool_dir = settings.store_dir.with_name(settings.store_dir.name + "-spool")
         shutil.rmtree(self._spool_dir, ignore_errors=True)
         self._spool_dir.mkdir(parents=True)
-        self._pool = WorkerPool(settings.query_workers, query_worker.initialise, (worker_policy(settings),))
+        depth, reserved = settings.worker_pipeline_depth, min(settings.workers_reserved_for_tokens, settings.query_workers - 1)
+        self._pool = WorkerPool(
+            settings.query_workers, query_worker.initialise, (worker_policy(settings),), depth=depth,
+            long_after=settings.query_demote_after_seconds or 0.1, demote_after=settings.query_demote_after_seconds,
+            reserved=reserved,
+        )
+        # The share counts places in the workers' lines: `depth` jobs each (see workers.pool).
         self._share = FairShare(
-            settings.query_workers, settings.workers_reserved_for_tokens, settings.queries_per_client, settings.queries_per_token
+            settings.query_workers * depth, reserved * depth, settings.queries_per_client, settings.queries_per_token
         )
         self._current = settings.store_dir.resolve()  # the generation open() published
         self._readers: Counter[Path] = Counter()  # jobs scheduled on each generation and not yet done
@@ -317,8 +323,9 @@ class EmbeddedStore:
 
     @property
     def load(self) -> dict[str, int]:
-        """Jobs running in the query workers, and jobs waiting for one."""
-        return {"running": self._share.running, "waiting": self._share.waiting}
+        """Jobs running in the query workers, and jobs waiting (in a worker's line, or to be let in)."""
+        running, queued = self._pool.load
+        return {"running": running, "waiting": queued + self._share.waiting}
 
     @property
     def spool_dir(self) -> Path:
@@ -338,30 +345,26 @@ class EmbeddedStore:
 
         Raises DataChangedError if the store no longer holds job.version when the worker starts.
         """
-        await self._in_worker(query_worker.dump, job, timeout, job.version)
+        await self._in_worker(query_worker.dump, job, timeout, job.version, alone=True)
 
-    async def _in_worker(self, function, job, timeout: float, version: str | None = None):  # type: ignore[no-untyped-def]
+    async def _in_worker(self, function, job, timeout: float, version: str | None = None, alone: bool = False):  # type: ignore[no-untyped-def]
         # The deadline counts from arrival, not from when a worker takes the job: under load a
         # query waits for a worker, and its client is owed an answer by the deadline all the same.
-        loop = asyncio.get_running_loop()
-        started = None
+        progress = Progress()
         try:
-            async with asyncio.timeout(timeout), self._share.slot(fair_share.current.get()), self._reading() as generation:
+            requester = fair_share.current.get()
+            async with asyncio.timeout(timeout), self._share.slot(requester), self._reading() as generation:
                 # The version checked and the generation read are taken together: no write can come between.
                 if version is not None and version != self._info.version:
                     raise DataChangedError(version)
-                job = replace(
-                    job,
-                    store_dir=str(generation),
-                    generation=int(generation.name),
-                    demote_after=self._settings.query_demote_after_seconds,
-                )
-                started = loop.time()
-                # The share admits no more jobs than there are workers: this one starts now. At the deadline,
-                # or when the client goes away, the task is cancelled and the pool kills the worker running it.
-                return await self._pool.run(function, job)
+                # The share admits no more jobs than the workers' lines hold: this one is sent now. At the deadline,
+                # or when the client goes away, the task is cancelled and the pool withdraws the job or kills the
+                # worker running it.
+                return await self._pool.run(function, job, str(generation), reserved=requester.token_holder, alone=alone,
+                                            progress=progress)
         except TimeoutError:
-            raise DeadlineExceededError(timeout, 0.0 if started is None else loop.time() - started) from None
+            ran = 0.0 if progress.started is None else asyncio.get_running_loop().time() - progress.started
+            raise DeadlineExceededError(timeout, ran) from None
 
     @contextlib.asynccontextmanager
     async def _reading(self) -> AsyncIterator[Path]:

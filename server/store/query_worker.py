@@ -7,34 +7,28 @@ the worker, so the deadline covers the whole answer and the server never sends a
 200. Small results come back in memory; larger ones are spooled to a file that the server
 streams and deletes.
 
-A job that runs long gives way to short ones: past `demote_after` seconds its thread drops to
-the lowest CPU priority (see job_priority).
+A job that runs long gives way to short ones: the pool demotes it (see workers.worker_process).
 """
 
 import contextlib
-import functools
 import os
 import re
 import signal
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import pyoxigraph as ox
 
 from server.formats.registry import GRAPH_FORMATS, SOLUTION_FORMATS
 from server.store.context_walk import Context, walk
-from server.workers import containment, job_priority
+from server.workers import containment
 
 _FORMATS = {f.name: f.oxigraph for f in (*SOLUTION_FORMATS, *GRAPH_FORMATS)}
 _POSITION = re.compile(r"^error at (\d+):(\d+): ?")
 _store: ox.Store | None = None
-_generation = -1
-_scheduler: job_priority.Scheduler | None = None
-Job = TypeVar("Job")
-Answer = TypeVar("Answer")
+_generation = ""
 
 
 @dataclass(frozen=True)
@@ -51,10 +45,6 @@ class QueryJob:
     # Whether the query calls allowlisted endpoints through the relay (the text check found them):
     # only then may the engine's network errors be shown, and they come from our own relay.
     federated: bool = False
-    # Filled in by the store when the job is scheduled (see store.EmbeddedStore).
-    store_dir: str = ""
-    generation: int = 0
-    demote_after: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -64,9 +54,6 @@ class DumpJob:
     target: str
     graphs: tuple[str, ...]
     version: str  # the data version the dump is of: refused if the store holds another by then
-    store_dir: str = ""
-    generation: int = 0
-    demote_after: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -79,9 +66,6 @@ class DescribeJob:
     max_triples: int
     excluded_graph: str | None = None
     own_subjects: tuple[str, ...] = ()
-    store_dir: str = ""
-    generation: int = 0
-    demote_after: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -161,28 +145,12 @@ def initialise(policy: containment.Policy) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _demoted_when_long(function: Callable[[Job], Answer]) -> Callable[[Job], Answer]:
-    """Run the job through the worker's scheduler, which demotes it after job.demote_after seconds (0: never)."""
-
-    @functools.wraps(function)
-    def scheduled(job: Job) -> Answer:
-        global _scheduler
-        demote_after: float = getattr(job, "demote_after", 0.0)
-        if demote_after <= 0 or not job_priority.SUPPORTED:
-            return function(job)
-        if _scheduler is None:
-            _scheduler = job_priority.Scheduler(demote_after)
-        return _scheduler.run(lambda: function(job))
-
-    return scheduled
-
-
-def _open(store_dir: str, generation: int) -> ox.Store:
-    """The worker's read-only handle, reopened when the store has been written since it was opened."""
+def _open(generation: str) -> ox.Store:
+    """The worker's read-only handle on a generation of the store (see store.embedded), reopened when it changes."""
     global _store, _generation
     if _store is None or generation != _generation:
         _store = None
-        _store = ox.Store.read_only(store_dir)
+        _store = ox.Store.read_only(generation)
         _generation = generation
     return _store
 
@@ -226,10 +194,9 @@ class _Spool:
             os.unlink(self._file.name)
 
 
-@_demoted_when_long
-def run(job: QueryJob) -> QueryOutput:
-    """Run a query on the worker's store and serialise its answer."""
-    store = _open(job.store_dir, job.generation)
+def run(job: QueryJob, generation: str) -> QueryOutput:
+    """Run a query on a generation of the store and serialise its answer."""
+    store = _open(generation)
     # The store's default graph is the union of its named graphs (see store.sync_files), so
     # a query needs no union option; FROM and the protocol's dataset select stored graphs
     # only: nothing is ever dereferenced.
@@ -260,17 +227,15 @@ def run(job: QueryJob) -> QueryOutput:
     return spool.output()
 
 
-@_demoted_when_long
-def describe(job: DescribeJob) -> Context:
-    """The neighbourhood of the job's seeds in the worker's store."""
-    store = _open(job.store_dir, job.generation)
+def describe(job: DescribeJob, generation: str) -> Context:
+    """The neighbourhood of the job's seeds in a generation of the store."""
+    store = _open(generation)
     return walk(store, job.seeds, job.inverse_predicates, job.depth, job.max_triples, job.excluded_graph, job.own_subjects)
 
 
-@_demoted_when_long
-def dump(job: DumpJob) -> None:
-    """Write the dump files of the worker's store."""
+def dump(job: DumpJob, generation: str) -> None:
+    """Write the dump files of a generation of the store."""
     # Imported here: it brings rdflib, which the workers' other jobs do not need (see initialise).
     from server.store.dumps import write_dumps
 
-    write_dumps(_open(job.store_dir, job.generation), Path(job.target), list(job.graphs))
+    write_dumps(_open(generation), Path(job.target), list(job.graphs))

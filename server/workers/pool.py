@@ -1,30 +1,45 @@
 """The pool of worker processes every job runs in: queries, context walks, dumps and validations.
 
 Persistent processes, started with `spawn` (the server runs threads, which fork does not copy
-safely), each connected to the server by a socketpair carrying length-prefixed pickles: one job
-at a time per worker, no manager thread, no acknowledgements. The server side is asyncio all the
-way: a job waits for an idle worker, is written to its socket, and its answer read back.
+safely), each connected to the server by a socketpair carrying framed pickles (see frames and
+worker_process). The server side is asyncio all the way, with no thread of its own.
+
+Pipelining. A worker may be given up to `depth` jobs at once; it runs them in order. The jobs of
+one turn of the event loop are written together and the worker answers a batch together, so
+under load one wake-up of each side serves many jobs (bench/RESULTS.md: this is most of a
+lookup's cost when server and workers share a core). A job goes to the worker with the fewest
+jobs; it is not queued behind a job that has already run for `long_after` seconds, and jobs
+queued behind one that reaches that age are withdrawn and sent elsewhere. So a short job waits
+behind a long one for at most `long_after`. Read-only jobs may thus run twice (once withdrawn too
+late): pass `alone=True` for a job that must not (it then only goes to an idle worker, first in
+line, and is never withdrawn).
 
 The deadline is the caller's (an `asyncio.timeout` opened when the request arrived): when it
-passes, or when the client goes away, the job's task is cancelled, and the pool kills the
-worker running it (pyoxigraph cannot interrupt a query) and starts another in its place. A
-worker that dies on its own (the kernel's memory cap, a crash in native code) is reported as
-WorkerDiedError with its exit status, and replaced too.
+passes, or when the client goes away, the job's task is cancelled. A job not yet started is
+withdrawn; the running one cannot be interrupted (pyoxigraph cannot stop a query), so its worker
+is killed, the jobs queued behind it are sent elsewhere, and a replacement starts in the
+background. A worker that dies on its own (the kernel's memory cap, a crash in native code)
+fails its running job with WorkerDiedError and its exit status, and is replaced too.
+
+The last `reserved` workers take only jobs marked `reserved=True` (token holders'): anonymous
+load never fills them, as fair_share promises.
 """
 
 import asyncio
+import itertools
+import logging
 import multiprocessing
-import pickle
 import socket
-import struct
+from collections import deque
 from collections.abc import Callable
-from multiprocessing.connection import Connection
+from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-# multiprocessing.connection's framing: a signed 32-bit length, or -1 then an unsigned 64-bit one.
-_SHORT = struct.Struct("!i")
-_LONG = struct.Struct("!Q")
+from server.workers import worker_process
+from server.workers.frames import frame, unframe
+
+log = logging.getLogger("ilokg.workers")
 
 
 class WorkerDiedError(Exception):
@@ -35,130 +50,298 @@ class WorkerDiedError(Exception):
         self.exitcode = exitcode
 
 
-def _serve(sock: socket.socket, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
-    """The worker process: initialise once, then run jobs as they arrive until the server closes the socket."""
-    connection = Connection(sock.detach())
-    if initializer is not None:
-        initializer(*initargs)
-    while True:
-        try:
-            function, args = pickle.loads(connection.recv_bytes())
-        except EOFError:
-            return
-        try:
-            outcome: tuple[bool, Any] = (True, function(*args))
-        except BaseException as error:  # noqa: BLE001 (the job's own failure, returned to the server)
-            outcome = (False, error)
-        try:
-            payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as error:  # noqa: BLE001 (an answer that cannot be pickled is the job's failure)
-            payload = pickle.dumps((False, RuntimeError(f"the job's answer could not be sent: {error!r}")))
-        connection.send_bytes(payload)
+@dataclass
+class Progress:
+    """Where a job is: `started` is the event loop's time when it came first in a worker's line (None until then)."""
+
+    started: float | None = None
 
 
-class _Worker:
-    """One worker process and the server's end of its socket."""
+@dataclass(eq=False)
+class _Job:
+    id: int
+    message: bytes
+    future: asyncio.Future[Any]
+    reserved: bool
+    alone: bool
+    progress: Progress
+    worker: "_Worker | None" = None
 
-    def __init__(self, process: BaseProcess, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
-        self.process = process
-        self.reader = reader
-        self.writer = writer
 
-    async def call(self, function: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-        payload = pickle.dumps((function, args), protocol=pickle.HIGHEST_PROTOCOL)
-        header = _SHORT.pack(len(payload)) if len(payload) <= 0x7FFFFFFF else _SHORT.pack(-1) + _LONG.pack(len(payload))
-        self.writer.write(header + payload)
-        (size,) = _SHORT.unpack(await self.reader.readexactly(_SHORT.size))
-        if size == -1:
-            (size,) = _LONG.unpack(await self.reader.readexactly(_LONG.size))
-        succeeded, value = pickle.loads(await self.reader.readexactly(size))
-        if succeeded:
-            return value
-        raise value
+@dataclass(eq=False)
+class _Worker(asyncio.Protocol):
+    """One worker process and the server's end of its socket (an asyncio protocol reading its answers)."""
 
-    def kill(self) -> None:
-        self.writer.close()
-        if self.process.is_alive():
+    pool: "WorkerPool"
+    slot: int
+    process: BaseProcess
+    transport: asyncio.Transport | None = None
+    jobs: dict[int, _Job] = field(default_factory=dict)  # sent and not answered, in the order sent
+    since: float = 0.0  # when its first job in line started (as far as the server can tell)
+    outbox: list[bytes] = field(default_factory=list)
+    inbox: bytearray = field(default_factory=bytearray)
+    answered: bool = False  # it has answered a job (so it got through its initialisation)
+    gone: bool = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.inbox += data
+        for job_id, succeeded, value in unframe(self.inbox):
+            self.pool._answered(self, job_id, succeeded, value)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.gone:
+            self.pool._died(self)
+
+    def send(self, message: bytes) -> None:
+        # Written once per turn of the event loop, all of this turn's messages together.
+        if not self.outbox:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self.outbox.append(message)
+
+    def _flush(self) -> None:
+        if self.outbox and self.transport is not None and not self.gone:
+            self.transport.write(b"".join(self.outbox))
+        self.outbox.clear()
+
+    def head(self) -> _Job | None:
+        return next(iter(self.jobs.values()), None)
+
+    def stop(self, kill: bool) -> None:
+        """Close the server's end of the socket (an idle worker then ends); kill the process too if asked."""
+        self.gone = True
+        if self.transport is not None:
+            self.transport.close()
+        if kill and self.process.is_alive():
             self.process.kill()
 
 
 class WorkerPool:
-    """A fixed number of worker processes, each running one job at a time."""
+    """A fixed number of worker processes, each given up to `depth` jobs at a time (see the module's docstring)."""
 
-    def __init__(self, size: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()):
+    def __init__(
+        self, size: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = (), *,
+        depth: int = 1, long_after: float = 0.1, demote_after: float = 0.0, reserved: int = 0,
+    ):
         self._size = size
         self._initializer = initializer
         self._initargs = initargs
+        self._depth = depth
+        self._long_after = long_after
+        self._demote_after = demote_after
+        self._reserved = min(reserved, size - 1)
         self._context = multiprocessing.get_context("spawn")
-        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
-        self._workers: set[_Worker] = set()
-        self._restarting: set[asyncio.Task[None]] = set()
+        self._workers: dict[int, _Worker] = {}  # by slot
+        self._failed_starts: dict[int, int] = {}  # by slot: workers in a row that died before answering anything
+        self._waiting: deque[_Job] = deque()  # jobs no worker can take yet, in order of arrival
+        self._ids = itertools.count()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._watcher: asyncio.Task[None] | None = None
         self._closed = False
 
     async def start(self) -> None:
-        """Start the workers (each initialises in its own process, meanwhile jobs may already be sent)."""
-        for _ in range(self._size):
-            self._idle.put_nowait(await self._spawn())
+        """Start the workers (each initialises in its own process; jobs sent meanwhile wait in its socket)."""
+        for slot in range(self._size):
+            await self._spawn(slot)
+        if self._depth > 1:
+            self._watcher = asyncio.get_running_loop().create_task(self._watch())
 
-    async def run(self, function: Callable[..., Any], *args: Any) -> Any:
+    async def run(
+        self, function: Callable[..., Any], *args: Any, reserved: bool = False, alone: bool = False,
+        progress: Progress | None = None,
+    ) -> Any:
         """Run function(*args) in a worker and give its result (or raise its exception).
 
-        Cancelled (the caller's deadline, or its client gone): the worker is killed and replaced.
+        reserved: the job may use the reserved workers. alone: it must run exactly once (never queued
+        behind another job, never withdrawn). progress: told when the job starts. Cancelled (the caller's
+        deadline, or its client gone): withdrawn if not started, else its worker is killed and replaced.
         """
-        worker = await self._idle.get()
+        job_id = next(self._ids)
+        job = _Job(job_id, frame((job_id, function, args)), asyncio.get_running_loop().create_future(), reserved, alone,
+                   progress or Progress())
+        self._dispatch(job)
         try:
-            result = await worker.call(function, args)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            # Reaped here, before its replacement is started: one join, so the exit status is never lost.
-            await asyncio.to_thread(worker.process.join, 5)
-            self._replace(worker)
-            raise WorkerDiedError(worker.process.exitcode) from None
+            return await job.future
         except asyncio.CancelledError:
-            # Killed now; the new worker starts in the background, so the caller's share of the pool is
-            # free at once (a job admitted meanwhile waits for it, within its own deadline).
-            self._replace(worker)
+            self._cancel(job)
             raise
-        except BaseException:
-            self._idle.put_nowait(worker)
-            raise
-        self._idle.put_nowait(worker)
-        return result
+
+    @property
+    def load(self) -> tuple[int, int]:
+        """Jobs running (first in a worker's line), and jobs sent or admitted that wait behind them."""
+        lines = [len(w.jobs) for w in self._workers.values() if w.jobs]
+        return len(lines), sum(lines) - len(lines) + len(self._waiting)
 
     def pids(self) -> list[int]:
         """The process ids of the workers (for the tests and the operator)."""
-        return [w.process.pid for w in self._workers if w.process.pid is not None]
+        return [w.process.pid for w in self._workers.values() if w.process.pid is not None]
 
-    async def _spawn(self) -> _Worker:
+    # Dispatching.
+
+    def _takes(self, worker: _Worker, job: _Job, now: float) -> bool:
+        if worker.gone or worker.transport is None or (worker.slot >= self._size - self._reserved and not job.reserved):
+            return False
+        if not worker.jobs:
+            return True
+        head = worker.head()
+        return (
+            not job.alone and len(worker.jobs) < self._depth and head is not None and not head.alone
+            and now - worker.since < self._long_after
+        )
+
+    def _dispatch(self, job: _Job) -> None:
+        """Send the job to the least busy worker that may take it, or keep it waiting."""
+        now = asyncio.get_running_loop().time()
+        best = None
+        for worker in self._workers.values():
+            if self._takes(worker, job, now) and (best is None or len(worker.jobs) < len(best.jobs)):
+                best = worker
+                if not worker.jobs:
+                    break
+        if best is None:
+            # Token holders' jobs go before anonymous ones, each in order of arrival.
+            if job.reserved:
+                position = next((i for i, w in enumerate(self._waiting) if not w.reserved), len(self._waiting))
+                self._waiting.insert(position, job)
+            else:
+                self._waiting.append(job)
+            return
+        if not best.jobs:
+            best.since = job.progress.started = now
+        best.jobs[job.id] = job
+        job.worker = best
+        best.send(job.message)
+
+    def _dispatch_waiting(self) -> None:
+        for _ in range(len(self._waiting)):
+            job = self._waiting.popleft()
+            if not job.future.done():
+                self._dispatch(job)
+
+    def _answered(self, worker: _Worker, job_id: int, succeeded: bool, value: Any) -> None:
+        worker.answered = True
+        job = worker.jobs.pop(job_id, None)
+        if job is None:
+            return  # withdrawn, and run all the same: its answer came from elsewhere (or was not wanted)
+        worker.since = asyncio.get_running_loop().time()
+        following = worker.head()
+        if following is not None:
+            following.progress.started = worker.since
+        job.worker = None
+        if not job.future.done():
+            if succeeded:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
+        if self._waiting:
+            self._dispatch_waiting()
+
+    def _withdraw_queued(self, worker: _Worker) -> list[_Job]:
+        """Take back the jobs in a worker's line but the first (which may be running); all of them once it is gone."""
+        queued = list(worker.jobs.values())[0 if worker.gone else 1:]
+        for job in queued:
+            del worker.jobs[job.id]
+            job.worker = None
+            if not worker.gone:
+                worker.send(frame((job.id, None, None)))
+        return queued
+
+    def _cancel(self, job: _Job) -> None:
+        worker = job.worker
+        if worker is None:
+            if job in self._waiting:
+                self._waiting.remove(job)
+            return
+        if worker.head() is job:
+            # Maybe running: the worker is killed, the rest of its line goes elsewhere.
+            self._replace(worker)
+            return
+        del worker.jobs[job.id]
+        job.worker = None
+        worker.send(frame((job.id, None, None)))
+
+    async def _watch(self) -> None:
+        """Move the jobs queued behind a long one to other workers (only pools that pipeline run this)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self._long_after / 2)
+            now = loop.time()
+            for worker in list(self._workers.values()):
+                if len(worker.jobs) > 1 and now - worker.since >= self._long_after:
+                    for job in self._withdraw_queued(worker):
+                        self._dispatch(job)
+
+    # Workers' lives.
+
+    async def _spawn(self, slot: int) -> None:
         ours, theirs = socket.socketpair()
-        process = self._context.Process(target=_serve, args=(theirs, self._initializer, self._initargs), daemon=True)
+        process = self._context.Process(
+            target=worker_process.serve, args=(theirs, self._initializer, self._initargs, self._demote_after), daemon=True
+        )
         # Start blocks while the interpreter is launched; the loop goes on meanwhile.
         await asyncio.to_thread(process.start)
         theirs.close()
-        reader, writer = await asyncio.open_unix_connection(sock=ours, limit=2**16)
-        worker = _Worker(process, reader, writer)
-        self._workers.add(worker)
-        return worker
+        worker = _Worker(self, slot, process)
+        await asyncio.get_running_loop().create_unix_connection(lambda: worker, sock=ours)
+        if self._closed:
+            worker.stop(kill=True)
+            return
+        self._workers[slot] = worker
+        if self._waiting:
+            self._dispatch_waiting()
 
-    def _replace(self, worker: _Worker) -> None:
-        """Kill a worker and start another in its place (in a task of its own, kept until it is done)."""
-        worker.kill()
-        self._workers.discard(worker)
-        task = asyncio.get_running_loop().create_task(self._restart(worker))
-        self._restarting.add(task)
-        task.add_done_callback(self._restarting.discard)
+    def _died(self, worker: _Worker) -> None:
+        """The worker's socket closed under us: it died. Its first job fails, the others go elsewhere."""
+        self._replace(worker, worker.head(), died=True)
 
-    async def _restart(self, worker: _Worker) -> None:
+    def _replace(self, worker: _Worker, failed: _Job | None = None, died: bool = False) -> None:
+        """Kill a worker (unless it died) and start another in its slot, in the background; the jobs in its line go
+        elsewhere, but for `failed` (its running job, if it died), which fails with the exit status."""
+        if worker.gone:
+            return
+        # One that died is let be: its exit status is still being written (a kill now would replace it).
+        worker.stop(kill=not died)
+        if self._workers.get(worker.slot) is worker:
+            del self._workers[worker.slot]
+        head = worker.head()
+        if head is not None:  # cancelled, or failed below
+            del worker.jobs[head.id]
+            head.worker = None
+        for job in self._withdraw_queued(worker):
+            self._dispatch(job)
+        self._background(self._restart(worker, failed, died))
+
+    async def _restart(self, worker: _Worker, failed: _Job | None, died: bool) -> None:
+        # Reaped here, once, before anything else: a second waitpid would lose the exit status.
         await asyncio.to_thread(worker.process.join)
+        if failed is not None and not failed.future.done():
+            failed.future.set_exception(WorkerDiedError(worker.process.exitcode))
+        # A worker that dies before answering anything may fail in its initialisation, and so would the next:
+        # replacements then come ever more slowly (up to a minute apart), not in a loop that takes the machine.
+        failures = self._failed_starts.get(worker.slot, 0) + 1 if died and not worker.answered else 0
+        self._failed_starts[worker.slot] = failures
+        if failures:
+            log.error("worker_start_failed", extra={"slot": worker.slot, "exit_code": worker.process.exitcode})
+            await asyncio.sleep(min(60.0, 0.25 * 2 ** failures))
         if not self._closed:
-            self._idle.put_nowait(await self._spawn())
+            await self._spawn(worker.slot)
+
+    def _background(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
         """Stop every worker: idle ones finish (their socket closes), busy ones are killed."""
         self._closed = True
-        await asyncio.gather(*self._restarting, return_exceptions=True)
-        for worker in list(self._workers):
-            worker.writer.close()
-        for worker in list(self._workers):
+        if self._watcher is not None:
+            self._watcher.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for worker in list(self._workers.values()):
+            worker.stop(kill=False)
+        for worker in list(self._workers.values()):
             await asyncio.to_thread(worker.process.join, 5)
             if worker.process.is_alive():
                 worker.process.kill()

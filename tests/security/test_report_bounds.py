@@ -5,7 +5,7 @@ import re
 
 import httpx
 
-from server.http.routes.submissions import HTML_FINDINGS, HTML_LINES
+from server.http.report_pages import HTML_FINDINGS, HTML_LINES
 from tests.support.problems import problem
 from tests.support.servers import EXAMPLES, SubmissionServer
 

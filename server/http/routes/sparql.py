@@ -1,24 +1,33 @@
-"""/sparql: the SPARQL 1.1 Protocol, query side (https://www.w3.org/TR/sparql11-protocol/)."""
+"""/sparql: the SPARQL 1.1 Protocol, query side (https://www.w3.org/TR/sparql11-protocol/).
+
+The hot path of the server, so a plain ASGI endpoint that the app calls beside FastAPI (see
+http/app.py), with the same per-request duties around it: FastAPI's layers, dependency solving
+and parameter validation cost more per request than the rest of the route (bench/RESULTS.md),
+and the protocol's parameters are read here anyway (repeated names, form fields). Refusals take
+the app's one error shape (http/errors.py); its OpenAPI description is written by hand in
+http/openapi_document.py.
+"""
 
 from email.utils import format_datetime
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from server.http.conditional import not_modified
-from server.http.deps import MetricsDep, ServiceDep, SettingsDep, StoreDep
+from server.http.errors import problem_response, unexpected_response
 from server.http.metrics import Metrics
 from server.http.pages import render
 from server.http.representations import pick
+from server.problems import ProblemError
 from server.settings import Settings
 from server.sparql.service import Answer, QueryDeadlineError, QueryRequest, SparqlError, SparqlService
 from server.sparql.service_description import serialise, service_description
 from server.store.embedded import GraphStore
 
-router = APIRouter(tags=["SPARQL"])
 _FORM = "application/x-www-form-urlencoded"
 
 
@@ -26,23 +35,41 @@ def _update_refused() -> SparqlError:
     return SparqlError(400, "This endpoint answers queries only: SPARQL Update is not accepted.")
 
 
-@router.get("/sparql", summary="Run a SPARQL query, or describe the service")
-async def sparql_get(
-    request: Request, service: ServiceDep, store: StoreDep, settings: SettingsDep, metrics: MetricsDep
-) -> Response:
-    """`?query=…` runs a query; with no query, the Service Description (or, for a browser, the query page)."""
+PATH = "/sparql"
+_METHODS = ("GET", "HEAD", "POST")  # HEAD reaches the endpoint as GET (the app's HEAD layer)
+
+
+async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+    """The ASGI endpoint of /sparql: the answer, or the refusal as problem details."""
+    request = Request(scope, receive)
+    try:
+        if scope["method"] not in _METHODS:
+            raise ProblemError(405, f"{scope['method']} is not allowed at {PATH}; use GET or POST.",
+                               headers={"Allow": ", ".join(_METHODS)})
+        response = await sparql(request)
+    except ProblemError as error:
+        response = problem_response(request, error.status, error.detail, error.headers, **error.extensions)
+    except Exception:
+        response = unexpected_response(request)
+    await response(scope, receive, send)
+
+
+async def sparql(request: Request) -> Response:
+    """GET `?query=…` runs a query; with no query, the Service Description (or, for a browser, the query page).
+    POST: a query as `application/sparql-query`, or as the `query` field of an HTML form."""
+    state = request.app.state
+    if request.method == "POST":
+        return await _post(request, state.service, state.settings, state.metrics)
     params = request.query_params
     if "update" in params:
         raise _update_refused()
     queries = params.getlist("query")
     if not queries:
-        return _describe(request, store, settings)
-    return await answer_query(request, service, metrics, _query_request(request, queries, params))
+        return _describe(request, state.store, state.settings)
+    return await answer_query(request, state.service, state.metrics, _query_request(request, queries, params))
 
 
-@router.post("/sparql", summary="Run a SPARQL query sent in the body")
-async def sparql_post(request: Request, service: ServiceDep, settings: SettingsDep, metrics: MetricsDep) -> Response:
-    """A query as `application/sparql-query`, or as the `query` field of an HTML form."""
+async def _post(request: Request, service: SparqlService, settings: Settings, metrics: Metrics) -> Response:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/sparql-update":
         raise _update_refused()

@@ -6,6 +6,7 @@ from fastapi.responses import HTMLResponse
 from server.canned.catalogue import CannedQuery
 from server.http.deps import CannedDep, SettingsDep, StoreDep
 from server.http.pages import render
+from server.http.routes import sparql
 from server.namespaces import DISPLAY_PREFIXES
 from server.rdf.syntaxes import SYNTAXES
 
@@ -34,7 +35,7 @@ async def home(request: Request, canned: CannedDep, store: StoreDep) -> HTMLResp
 @router.get("/editor")
 async def editor(request: Request, canned: CannedDep, settings: SettingsDep) -> HTMLResponse:
     """YASGUI, served from this server, pointed at /sparql, with every canned query as an example."""
-    endpoint = str(request.url_for("sparql_get"))
+    endpoint = str(request.url.replace(path=sparql.PATH, query=""))
     config = {
         "endpoint": endpoint,
         "prefixes": {prefix: DISPLAY_PREFIXES[prefix] for prefix in _EDITOR_PREFIXES},

@@ -44,9 +44,20 @@ def announce_and_wait(started: str, release: str) -> int:
     return os.getpid()
 
 
-def _run(scenario):  # type: ignore[no-untyped-def]
+def note_pid(path: str) -> int:
+    """Record that the job ran (one line per run), and where."""
+    with open(path, "a") as runs:
+        runs.write(f"{os.getpid()}\n")
+    return os.getpid()
+
+
+def fail_to_start() -> None:
+    raise RuntimeError("this worker cannot start")
+
+
+def _run(scenario, **options):  # type: ignore[no-untyped-def]
     async def main():  # type: ignore[no-untyped-def]
-        pool = WorkerPool(2)
+        pool = WorkerPool(options.pop("size", 2), **options)
         await pool.start()
         try:
             return await scenario(pool)
@@ -127,3 +138,121 @@ def test_a_worker_that_dies_is_reported_with_its_exit_status_and_replaced(code: 
         return died.value.exitcode
 
     assert _run(scenario) == code
+
+
+# Pipelining: several jobs in a worker's line at once.
+
+
+def test_many_jobs_at_once_each_get_their_own_answer() -> None:
+    async def scenario(pool: WorkerPool):  # type: ignore[no-untyped-def]
+        answers = await asyncio.gather(*(pool.run(echo, n) for n in range(200)), pool.run(fail, "one of them"),
+                                       return_exceptions=True)
+        assert answers[:200] == list(range(200))
+        assert isinstance(answers[200], ValueError) and str(answers[200]) == "one of them"
+
+    _run(scenario, depth=8)
+
+
+def test_a_job_queued_behind_a_long_one_is_moved_to_a_free_worker_and_runs_once(tmp_path: Path) -> None:
+    started = [tmp_path / "started-0", tmp_path / "started-1"]
+    release = [tmp_path / "release-0", tmp_path / "release-1"]
+    runs = tmp_path / "runs"
+
+    async def scenario(pool: WorkerPool):  # type: ignore[no-untyped-def]
+        # Both workers get a long job; the third job joins the line of the first worker (the one with fewest jobs
+        # that came first), since its job has not yet run long.
+        first = asyncio.ensure_future(pool.run(announce_and_wait, str(started[0]), str(release[0])))
+        second = asyncio.ensure_future(pool.run(announce_and_wait, str(started[1]), str(release[1])))
+        third = asyncio.ensure_future(pool.run(note_pid, str(runs)))
+        await _until(started[1])
+        release[1].write_text("")
+        second_worker = await second
+        # The first worker's job goes on; the third is withdrawn from its line and run by the second worker.
+        assert await third == second_worker
+        assert not first.done()
+        release[0].write_text("")
+        first_worker = await first
+        assert first_worker != second_worker
+        # After the first worker has finished its long job (and whatever was in its line), the third ran once.
+        assert await pool.run(pid) in pool.pids()
+        assert runs.read_text().split() == [str(second_worker)]
+
+    _run(scenario, depth=4, long_after=0.2)
+
+
+def test_cancelling_a_job_that_has_not_started_withdraws_it_and_keeps_the_worker(tmp_path: Path) -> None:
+    started, release, runs = tmp_path / "started", tmp_path / "release", tmp_path / "runs"
+
+    async def scenario(pool: WorkerPool):  # type: ignore[no-untyped-def]
+        before = pool.pids()
+        running = asyncio.ensure_future(pool.run(announce_and_wait, str(started), str(release)))
+        queued = asyncio.ensure_future(pool.run(note_pid, str(runs)))
+        await _until(started)
+        queued.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await queued
+        release.write_text("")
+        assert await running == before[0]
+        # The worker runs its line in order: a job sent now runs after where the withdrawn one was.
+        assert await pool.run(pid) == before[0]
+        assert pool.pids() == before and not runs.exists()
+
+    _run(scenario, size=1, depth=4, long_after=60)
+
+
+def test_when_the_running_job_is_cancelled_the_jobs_behind_it_run_on_its_replacement(tmp_path: Path) -> None:
+    started = tmp_path / "started"
+
+    async def scenario(pool: WorkerPool):  # type: ignore[no-untyped-def]
+        running = asyncio.ensure_future(pool.run(announce_and_wait, str(started), str(tmp_path / "never")))
+        queued = [asyncio.ensure_future(pool.run(echo, n)) for n in range(3)]
+        await _until(started)
+        killed = int(started.read_text())
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        assert await asyncio.gather(*queued) == [0, 1, 2]
+        assert killed not in pool.pids() and not _alive(killed)
+
+    _run(scenario, size=1, depth=4, long_after=60)
+
+
+def test_a_worker_that_dies_fails_its_running_job_only() -> None:
+    async def scenario(pool: WorkerPool):  # type: ignore[no-untyped-def]
+        dying = asyncio.ensure_future(pool.run(die, 3))
+        queued = [asyncio.ensure_future(pool.run(echo, n)) for n in range(3)]
+        with pytest.raises(WorkerDiedError) as died:
+            await dying
+        assert died.value.exitcode == 3
+        assert await asyncio.gather(*queued) == [0, 1, 2]
+
+    _run(scenario, size=1, depth=4, long_after=60)
+
+
+def test_a_worker_that_cannot_start_fails_its_job_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(pool: WorkerPool):  # type: ignore[no-untyped-def]
+        with pytest.raises(WorkerDiedError) as died:
+            await pool.run(echo, 1)
+        assert died.value.exitcode == 1
+        # The replacement is started after a pause that doubles with each failure in a row (not awaited here).
+
+    with caplog.at_level("ERROR", logger="ilokg.workers"):
+        _run(scenario, size=1, initializer=fail_to_start)
+    assert [r.getMessage() for r in caplog.records] == ["worker_start_failed"]
+
+
+def test_anonymous_jobs_never_take_the_reserved_worker(tmp_path: Path) -> None:
+    started, release = tmp_path / "started", tmp_path / "release"
+
+    async def scenario(pool: WorkerPool):  # type: ignore[no-untyped-def]
+        anonymous = set(await asyncio.gather(*(pool.run(pid) for _ in range(20))))
+        assert len(anonymous) == 1
+        # With the other worker held by an anonymous job, a token holder's job still starts at once.
+        held = asyncio.ensure_future(pool.run(announce_and_wait, str(started), str(release)))
+        await _until(started)
+        reserved_worker = await pool.run(pid, reserved=True)
+        assert reserved_worker not in anonymous and not held.done()
+        release.write_text("")
+        assert await held in anonymous
+
+    _run(scenario, depth=1, reserved=1)
