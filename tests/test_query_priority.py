@@ -70,7 +70,7 @@ def _with_worker(demote_after: float, scenario: Callable[[WorkerPool, int], Awai
     """Run the scenario with one query worker, started as the server starts its own, and its process id."""
 
     async def main() -> None:
-        pool = WorkerPool(1, query_worker.initialise, (containment.Policy(),), demote_after=demote_after)
+        pool = WorkerPool(1, policy=containment.Policy(), demote_after=demote_after)
         await pool.start()
         try:
             (pid,) = pool.pids()

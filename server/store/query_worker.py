@@ -13,7 +13,6 @@ A job that runs long gives way to short ones: the pool demotes it (see workers.w
 import contextlib
 import os
 import re
-import signal
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ import pyoxigraph as ox
 
 from server.formats.registry import GRAPH_FORMATS, SOLUTION_FORMATS
 from server.store.context_walk import Context, walk
-from server.workers import containment
 
 _FORMATS = {f.name: f.oxigraph for f in (*SOLUTION_FORMATS, *GRAPH_FORMATS)}
 _POSITION = re.compile(r"^error at (\d+):(\d+): ?")
@@ -131,20 +129,6 @@ def _engine_error(error: Exception, job: QueryJob) -> QueryEvaluationError:
     return QueryEvaluationError(str(error))
 
 
-def initialise(policy: containment.Policy) -> None:
-    """Worker start: contain the worker (see containment). The store is opened by the first job.
-
-    A worker is replaced whenever a query runs past its deadline, so its start is kept light:
-    this module imports pyoxigraph and little else.
-    """
-    containment.apply(policy)
-    # The pool kills a worker past its deadline with SIGKILL; SIGTERM comes when the server exits
-    # (multiprocessing terminates daemonic workers) or from the operator. A worker busy inside the
-    # engine (native code) never gets to run a Python-level handler, so the default action,
-    # immediate termination, is kept; the worker holds nothing that needs cleaning up.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 def _open(generation: str) -> ox.Store:
     """The worker's read-only handle on a generation of the store (see store.embedded), reopened when it changes."""
     global _store, _generation
@@ -235,7 +219,8 @@ def describe(job: DescribeJob, generation: str) -> Context:
 
 def dump(job: DumpJob, generation: str) -> None:
     """Write the dump files of a generation of the store."""
-    # Imported here: it brings rdflib, which the workers' other jobs do not need (see initialise).
+    # Imported here: it brings rdflib, which the other jobs do not need, and a worker replaced after every deadline
+    # cut must start light.
     from server.store.dumps import write_dumps
 
     write_dumps(_open(generation), Path(job.target), list(job.graphs))

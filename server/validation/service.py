@@ -55,9 +55,9 @@ class ValidationService:
             settings.validation_workers, 0, settings.validations_per_client, settings.validations_per_token
         )
         self._pool = WorkerPool(
-            settings.validation_workers, validation_worker.initialise,
+            settings.validation_workers, validation_worker.initialise, (str(settings.shapes_dir), str(settings.ontology_dir)),
             # Validation never needs the network, federation or not.
-            (str(settings.shapes_dir), str(settings.ontology_dir), replace(worker_policy(settings), relay_port=None)),
+            policy=replace(worker_policy(settings), relay_port=None),
         )
 
     async def start(self) -> None:

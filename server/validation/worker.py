@@ -6,7 +6,6 @@ and an input that crashes a parser takes down one worker, not the server. Each w
 the shapes and the ontology once, when it starts.
 """
 
-import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from server.store.context_walk import Context
 from server.validation import pyshacl_speedups
 from server.validation.engine import Validator
 from server.validation.report import Report
-from server.workers import containment
 
 _validator: Validator | None = None
 
@@ -53,12 +51,9 @@ class Validated:
     ntriples: str
 
 
-def initialise(shapes_dir: str, ontology_dir: str, policy: containment.Policy) -> None:
-    """Worker start: contain the worker (see containment); load the shapes and the ontology, so that the
-    first validation is as fast as the rest."""
-    containment.apply(policy)
-    # SIGTERM ends it at once, even inside native code; see query_worker.initialise.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+def initialise(shapes_dir: str, ontology_dir: str) -> None:
+    """Worker start (once the pool has contained it): load the shapes and the ontology, so that the first
+    validation is as fast as the rest."""
     pyshacl_speedups.install()
     global _validator
     _validator = Validator(load_folder(Path(shapes_dir)), load_folder(Path(ontology_dir)))

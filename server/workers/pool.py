@@ -22,7 +22,8 @@ background. A worker that dies on its own (the kernel's memory cap, a crash in n
 fails its running job with WorkerDiedError and its exit status, and is replaced too.
 
 The last `reserved` workers take only jobs marked `reserved=True` (token holders'): anonymous
-load never fills them, as fair_share promises.
+load never fills them, as fair_share promises. Every worker contains itself by the pool's policy
+(see containment: no network, a memory cap) before it runs anything.
 """
 
 import asyncio
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from server.workers import worker_process
+from server.workers import containment, worker_process
 from server.workers.frames import frame, unframe
 
 log = logging.getLogger("ilokg.workers")
@@ -123,9 +124,11 @@ class WorkerPool:
 
     def __init__(
         self, size: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = (), *,
-        depth: int = 1, long_after: float = 0.1, demote_after: float = 0.0, reserved: int = 0,
+        policy: containment.Policy | None = None, depth: int = 1, long_after: float = 0.1, demote_after: float = 0.0,
+        reserved: int = 0,
     ):
         self._size = size
+        self._policy = policy
         self._initializer = initializer
         self._initargs = initargs
         self._depth = depth
@@ -278,7 +281,8 @@ class WorkerPool:
     async def _spawn(self, slot: int) -> None:
         ours, theirs = socket.socketpair()
         process = self._context.Process(
-            target=worker_process.serve, args=(theirs, self._initializer, self._initargs, self._demote_after), daemon=True
+            target=worker_process.serve, daemon=True,
+            args=(theirs, self._policy, self._initializer, self._initargs, self._demote_after),
         )
         # Start blocks while the interpreter is launched; the loop goes on meanwhile.
         await asyncio.to_thread(process.start)

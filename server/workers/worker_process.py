@@ -19,6 +19,7 @@ loop as soon as the demoted runner has finished its job. No job is ever handed b
 """
 
 import os
+import signal
 import socket
 import sys
 import threading
@@ -27,6 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from server.workers import containment
 from server.workers.frames import frame, unframe
 
 LOWEST_PRIORITY = 19
@@ -146,8 +148,17 @@ class _Loop:
         threading.Thread(target=self.serve, name="job-runner", daemon=True).start()
 
 
-def serve(sock: socket.socket, initializer: Callable[..., None] | None, initargs: tuple[Any, ...], demote_after: float) -> None:
-    """A worker process's life: initialise once, then run jobs until the server closes the socket."""
+def serve(
+    sock: socket.socket, policy: containment.Policy | None, initializer: Callable[..., None] | None,
+    initargs: tuple[Any, ...], demote_after: float,
+) -> None:
+    """A worker process's life: contain itself, initialise once, then run jobs until the server closes the socket."""
+    if policy is not None:
+        containment.apply(policy)
+    # The pool kills a worker past its deadline with SIGKILL; SIGTERM comes when the server exits or from the
+    # operator. A worker busy inside native code never gets to run a Python-level handler, so the default action,
+    # immediate termination, is kept: a worker holds nothing that needs cleaning up.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if initializer is not None:
         initializer(*initargs)
     if hasattr(os, "SCHED_BATCH"):
