@@ -19,16 +19,7 @@ import tempfile
 from pathlib import Path
 
 from bench.generate import generate, projects_for
-from bench.run import CPUS, HERE, WORKLOADS, Server, _machine, _start, _stop, measure, run_wrk
-
-
-def _ours(name: str, port: int, store_dir: Path, data_dir: Path, empty_dir: Path, cwd: str | None = None) -> Server:
-    return Server(
-        name, [sys.executable, "-m", "server", "serve", "--port", str(port)], f"http://127.0.0.1:{port}/sparql",
-        {"ILOKG_STORE_DIR": str(store_dir), "ILOKG_DATA_DIR": str(data_dir), "ILOKG_ONTOLOGY_DIR": str(empty_dir),
-         "ILOKG_SHAPES_DIR": str(empty_dir), "ILOKG_QUERY_TIMEOUT_SECONDS": "120", "ILOKG_QUERIES_PER_CLIENT": "1000"},
-        cwd=cwd,
-    )
+from bench.run import CPUS, HERE, WORKLOADS, Server, _machine, _start, _stop, measure, ours_server, run_wrk
 
 
 def main() -> None:
@@ -46,17 +37,16 @@ def main() -> None:
         CPUS.update(server="0,1", load="0,1")
 
     work = HERE / "work" / str(args.triples)
-    data_dir, empty_dir = work / "data", work / "empty"
+    data_dir = work / "data"
     if not (data_dir / "synthetic.ttl").exists():
         generate(args.triples, data_dir / "synthetic.ttl")
-    empty_dir.mkdir(parents=True, exist_ok=True)
     projects = projects_for(args.triples)
-    servers = [_ours("this server", 18001, work / "store", data_dir, empty_dir)]
+    servers = [ours_server("this server", 18001, work / "store", data_dir)]
     worktree = None
     if args.compare:
         worktree = tempfile.mkdtemp(prefix="bench-rev-")
         subprocess.run(["git", "worktree", "add", "--detach", worktree, args.compare], check=True, capture_output=True)
-        servers.append(_ours(f"at {args.compare}", 18004, work / f"store-{args.compare}", data_dir, empty_dir, worktree))
+        servers.append(ours_server(f"at {args.compare}", 18004, work / f"store-{args.compare}", data_dir, worktree))
     oxigraph = Server("oxigraph serve", [str(Path(sys.executable).parent / "oxigraph"), "serve-read-only", "--location",
                                          str(work / "store"), "--bind", "127.0.0.1:18002"], "http://127.0.0.1:18002/query", {})
     ratios: dict[tuple[str, str], list[float]] = {}
