@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     worker_pipeline_depth: int = Field(
         4, ge=1, le=64,
         description="Queries each query worker may be given at once, run in order: under load one wake-up serves "
-        "several (1: one at a time). None waits behind a long one for more than the demotion delay.",
+        "several (1: one at a time). None waits more than about 20 ms behind a long one.",
     )
     queries_per_client: int = Field(
         4, ge=1, description="Queries one client address may have running or waiting at once (429 above it)."

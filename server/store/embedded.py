@@ -294,7 +294,7 @@ class EmbeddedStore:
         depth, reserved = settings.worker_pipeline_depth, min(settings.workers_reserved_for_tokens, settings.query_workers - 1)
         self._pool = WorkerPool(
             settings.query_workers, policy=worker_policy(settings), depth=depth,
-            long_after=settings.query_demote_after_seconds or 0.1, demote_after=settings.query_demote_after_seconds,
+            demote_after=settings.query_demote_after_seconds,
             reserved=reserved,
         )
         # The share counts places in the workers' lines: `depth` jobs each (see workers.pool).

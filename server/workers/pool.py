@@ -12,7 +12,8 @@ jobs; it is not queued behind a job that has already run for `long_after` second
 queued behind one that reaches that age are withdrawn and sent elsewhere. So a short job waits
 behind a long one for at most `long_after`. Read-only jobs may thus run twice (once withdrawn too
 late): pass `alone=True` for a job that must not (it then only goes to an idle worker, first in
-line, and is never withdrawn).
+line, and is never withdrawn). `long_after` is short (20 ms by default): a lookup takes well under a
+millisecond, so a job that has run that long is not one to queue behind.
 
 The deadline is the caller's (an `asyncio.timeout` opened when the request arrived): when it
 passes, or when the client goes away, the job's task is cancelled. A job not yet started is
@@ -124,7 +125,7 @@ class WorkerPool:
 
     def __init__(
         self, size: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = (), *,
-        policy: containment.Policy | None = None, depth: int = 1, long_after: float = 0.1, demote_after: float = 0.0,
+        policy: containment.Policy | None = None, depth: int = 1, long_after: float = 0.02, demote_after: float = 0.0,
         reserved: int = 0,
     ):
         self._size = size
@@ -199,10 +200,14 @@ class WorkerPool:
         now = asyncio.get_running_loop().time()
         best = None
         for worker in self._workers.values():
-            if self._takes(worker, job, now) and (best is None or len(worker.jobs) < len(best.jobs)):
+            if not self._takes(worker, job, now):
+                continue
+            if not worker.jobs:
                 best = worker
-                if not worker.jobs:
-                    break
+                break
+            # Fewest jobs first; between equals, the one whose running job started last (the likeliest to be short).
+            if best is None or (len(worker.jobs), -worker.since) < (len(best.jobs), -best.since):
+                best = worker
         if best is None:
             # Token holders' jobs go before anonymous ones, each in order of arrival.
             if job.reserved:

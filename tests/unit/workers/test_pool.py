@@ -159,23 +159,24 @@ def test_a_job_queued_behind_a_long_one_is_moved_to_a_free_worker_and_runs_once(
     runs = tmp_path / "runs"
 
     async def scenario(pool: WorkerPool):  # type: ignore[no-untyped-def]
-        # Both workers get a long job; the third job joins the line of the first worker (the one with fewest jobs
-        # that came first), since its job has not yet run long.
+        # Both workers get a long job; the third joins the line of the one that started last (the likeliest to be
+        # short), behind the second.
         first = asyncio.ensure_future(pool.run(announce_and_wait, str(started[0]), str(release[0])))
         second = asyncio.ensure_future(pool.run(announce_and_wait, str(started[1]), str(release[1])))
         third = asyncio.ensure_future(pool.run(note_pid, str(runs)))
+        await _until(started[0])
         await _until(started[1])
-        release[1].write_text("")
-        second_worker = await second
-        # The first worker's job goes on; the third is withdrawn from its line and run by the second worker.
-        assert await third == second_worker
-        assert not first.done()
         release[0].write_text("")
         first_worker = await first
-        assert first_worker != second_worker
-        # After the first worker has finished its long job (and whatever was in its line), the third ran once.
-        assert await pool.run(pid) in pool.pids()
-        assert runs.read_text().split() == [str(second_worker)]
+        # The second job runs on: the third is taken from its line and run by the worker now free.
+        assert await third == first_worker
+        assert not second.done()
+        release[1].write_text("")
+        second_worker = await second
+        assert second_worker != first_worker
+        # Two jobs at once go to both workers: the second worker has passed the place where the third was.
+        assert set(await asyncio.gather(pool.run(pid), pool.run(pid))) == {first_worker, second_worker}
+        assert runs.read_text().split() == [str(first_worker)]
 
     _run(scenario, depth=4, long_after=0.2)
 
