@@ -2,12 +2,10 @@
 
 Jobs arrive as `(job id, function, arguments)`, or `(job id, None, None)` to withdraw a job that
 has not started (the server has sent it elsewhere). The worker reads everything waiting on its
-socket before each job and answers in batches: the answers of the jobs it ran one after another
-go back in one write, when no job is left waiting. Under load the server and its workers thus
-wake each other once per batch rather than twice per job, which on a shared core is most of
-what a short lookup costs (bench/RESULTS.md). So that an answer never waits behind a long job,
-a watchdog thread sends the finished answers as soon as the job after them has run for a few
-milliseconds.
+socket before each job and sends each answer as soon as it has it: an answer never waits behind
+a job, so the server always knows which job is running (the first of a worker's line that has not
+been answered; the pool's withdrawals and kills rely on it). Under load the server writes all the
+jobs of one turn of its event loop at once, and the worker finds them in one read.
 
 Long jobs give way to short ones: a job that has run past `demote_after` seconds drops to the
 lowest CPU priority (nice 19), so on a busy machine a query of seconds barely slows the many of
@@ -34,21 +32,19 @@ from server.workers.frames import frame, unframe
 LOWEST_PRIORITY = 19
 # Elsewhere than Linux a thread cannot be demoted alone: jobs are then never demoted.
 DEMOTION_SUPPORTED = sys.platform == "linux"
-# How long finished answers may wait for the job after them before they are sent on their own.
-FLUSH_AFTER = 0.002
 _READ_SIZE = 1 << 20
 
 
 class _Loop:
-    """The worker's state: the socket, the jobs read and not yet run, the answers not yet sent."""
+    """The worker's state: the socket, the jobs read and not yet run, the running job."""
 
     def __init__(self, sock: socket.socket, demote_after: float):
         self._sock = sock
         self._demote_after = demote_after if DEMOTION_SUPPORTED else 0.0
         self._inbox = bytearray()
         self._jobs: deque[tuple[int, Callable[..., Any], tuple[Any, ...]]] = deque()
-        self._outbox: list[bytes] = []
-        # Guards the outbox, the socket's sending side and what follows, shared with the watchdog.
+        # Guards what the watchdog reads: the running job and whether it was demoted. (The socket and the jobs
+        # belong to the thread that holds the turn.)
         self._lock = threading.Lock()
         self._job_started = threading.Condition(self._lock)
         self._running: tuple[int, float] | None = None  # the runner's native thread id, when its job started
@@ -56,6 +52,11 @@ class _Loop:
         self._retired: int | None = None  # the demoted runner, which hands the loop over after its job
         self._turn = threading.Lock()  # held by the thread running the loop
         self.finished = threading.Event()  # the server closed the socket
+
+    @property
+    def demotes(self) -> bool:
+        """Whether long jobs are demoted here (a watchdog is then needed)."""
+        return self._demote_after > 0
 
     def serve(self) -> None:
         """Run the loop in the calling thread until the server closes the socket or this thread is retired."""
@@ -67,7 +68,6 @@ class _Loop:
 
     def _step(self) -> None:
         if not self._jobs:
-            self._send()
             if not self._receive(block=True):
                 self.finished.set()
                 return
@@ -89,7 +89,10 @@ class _Loop:
             answer = frame((job_id, False, RuntimeError(f"the job's answer could not be sent: {error!r}")))
         with self._lock:
             self._running = None
-            self._outbox.append(answer)
+        # Sent at once, never held for a batch: a first version answered a batch in one write, with a watchdog to
+        # send what waited behind a job that ran long; but a job inside native code holds the GIL, the watchdog then
+        # could not send, and the server took a finished job for the running one (and ran the running one twice).
+        self._sock.sendall(answer)
 
     def _receive(self, block: bool) -> bool:
         """Read what the server sent (waiting for something if block); False once it has closed the socket."""
@@ -110,32 +113,20 @@ class _Loop:
                     break
         return True
 
-    def _send(self) -> None:
-        with self._lock:
-            self._send_locked()
-
-    def _send_locked(self) -> None:
-        if self._outbox:
-            answers, self._outbox = b"".join(self._outbox), []
-            self._sock.sendall(answers)
-
     def watch(self) -> None:
-        """The watchdog: while a job runs, send the answers waiting behind it, and demote it if it runs long."""
-        tick = FLUSH_AFTER if self._demote_after <= 0 else min(FLUSH_AFTER, self._demote_after / 2)
+        """The watchdog: while a job runs, demote it once it has run `demote_after` seconds."""
+        # Ticks while a job runs, rather than a wake-up per job: a job only notes when it started; the watchdog looks.
+        tick = self._demote_after / 2
         while True:
             with self._lock:
                 while self._running is None:
                     self._job_started.wait()
             time.sleep(tick)
             with self._lock:
-                if self._running is None:
-                    continue
-                native_id, started = self._running
-                ran = time.monotonic() - started
-                if ran >= FLUSH_AFTER:
-                    self._send_locked()
-                if self._demote_after and not self._demoted and ran >= self._demote_after:
-                    self._demote(native_id)
+                if self._running is not None and not self._demoted:
+                    native_id, started = self._running
+                    if time.monotonic() - started >= self._demote_after:
+                        self._demote(native_id)
 
     def _demote(self, native_id: int) -> None:
         """Lower the running job's thread and start its successor. Called with the lock held."""
@@ -164,7 +155,8 @@ def serve(
     if hasattr(os, "SCHED_BATCH"):
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
     loop = _Loop(sock, demote_after)
-    threading.Thread(target=loop.watch, name="job-watchdog", daemon=True).start()
+    if loop.demotes:
+        threading.Thread(target=loop.watch, name="job-watchdog", daemon=True).start()
     loop.serve()
     # Retired (demoted) or done: the process lives until the server closes the socket.
     loop.finished.wait()
