@@ -23,8 +23,9 @@ is killed, the jobs queued behind it are sent elsewhere, and a replacement start
 background. A worker that dies on its own (the kernel's memory cap, a crash in native code)
 fails its running job with WorkerDiedError and its exit status, and is replaced too.
 
-The last `reserved` workers take only jobs marked `reserved=True` (token holders'): anonymous
-load never fills them, as fair_share promises. Every worker contains itself by the pool's policy
+`reserved` workers are kept for jobs marked `reserved=True` (token holders'): anonymous jobs start
+on at most `size - reserved` workers at a time, whichever they are (so a worker being replaced
+after a kill does not shrink their share), as fair_share promises. Every worker contains itself by the pool's policy
 (see containment: no network, a memory cap) before it runs anything.
 """
 
@@ -186,15 +187,19 @@ class WorkerPool:
     # Dispatching.
 
     def _takes(self, worker: _Worker, job: _Job, now: float) -> bool:
-        if worker.gone or worker.transport is None or (worker.slot >= self._size - self._reserved and not job.reserved):
+        if worker.gone or worker.transport is None:
             return False
         if not worker.jobs:
-            return True
+            return job.reserved or self._anonymous_lines() < self._size - self._reserved
         head = worker.head()
         return (
             not job.alone and len(worker.jobs) < self._depth and head is not None and not head.alone
             and now - worker.since < self._long_after
         )
+
+    def _anonymous_lines(self) -> int:
+        """Workers with an anonymous job in their line."""
+        return sum(1 for w in self._workers.values() if any(not j.reserved for j in w.jobs.values()))
 
     def _dispatch(self, job: _Job) -> None:
         """Send the job to the least busy worker that may take it, or keep it waiting."""
