@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 from bench.generate import generate, projects_for
-from bench.run import HERE, Server, _machine, _start, _stop, measure, run_wrk
+from bench.report import publish
+from bench.run import HERE, Server, _machine, _start, _stop, measure_pair
 
 VARIANTS = ("in-process", "one-at-a-time", "pipelined")
 
@@ -51,10 +52,7 @@ def main() -> None:
             _start(server, 300)
         for round_ in range(1, args.rounds + 1):
             for server in servers:
-                pair = []
-                for measured in (server, oxigraph):
-                    run_wrk(measured, "lookup", projects, 2)
-                    pair.append(measure(measured, "lookup", projects, args.duration).requests_per_second)
+                pair = measure_pair(server, oxigraph, "lookup", projects, args.duration)
                 ratios.setdefault(server.name, []).append(pair[0] / pair[1])
                 print(f"round {round_} {server.name:14} {pair[0]:9.1f} req/s vs {pair[1]:9.1f}: {pair[0] / pair[1]:.3f}×",
                       flush=True)
@@ -70,11 +68,7 @@ def main() -> None:
     ]
     for name, values in ratios.items():
         lines.append(f"| {name} | {statistics.median(values):.3f}× | {', '.join(f'{v:.3f}' for v in values)} |")
-    report = "\n".join(lines) + "\n"
-    print(report)
-    if args.write:
-        with args.write.open("a", encoding="utf-8") as file:
-            file.write(report)
+    publish(lines, args.write, append=True)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ import tempfile
 from pathlib import Path
 
 from bench.generate import generate, projects_for
-from bench.run import CPUS, HERE, WORKLOADS, Server, _machine, _start, _stop, measure, ours_server, run_wrk
+from bench.report import publish
+from bench.run import CPUS, HERE, WORKLOADS, Server, _machine, _start, _stop, measure_pair, ours_server
 
 
 def main() -> None:
@@ -58,11 +59,7 @@ def main() -> None:
         for round_ in range(1, args.rounds + 1):
             for workload in args.workloads:
                 for server in servers:
-                    # A pair: this server, then oxigraph serve, each warmed up, one right after the other.
-                    pair = []
-                    for measured in (server, oxigraph):
-                        run_wrk(measured, workload, projects, 2)
-                        pair.append(measure(measured, workload, projects, args.duration).requests_per_second)
+                    pair = measure_pair(server, oxigraph, workload, projects, args.duration)
                     ratios.setdefault((server.name, workload), []).append(pair[0] / pair[1])
                     rates.setdefault((server.name, workload), []).append(pair[0])
                     rates.setdefault(("oxigraph serve", workload), []).append(pair[1])
@@ -87,11 +84,7 @@ def main() -> None:
                      f"{statistics.median(values):.3f}× | {', '.join(f'{v:.3f}' for v in values)} |")
     for workload in args.workloads:
         lines.append(f"| {workload} | oxigraph serve | {statistics.median(rates[('oxigraph serve', workload)]):.1f} | 1× | |")
-    report = "\n".join(lines) + "\n"
-    print(report)
-    if args.write:
-        with args.write.open("a", encoding="utf-8") as file:
-            file.write(report)
+    publish(lines, args.write, append=True)
 
 
 if __name__ == "__main__":

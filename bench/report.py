@@ -9,9 +9,10 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def publish(lines: list[str], path: Path | None) -> None:
-    """Print a report's lines, and write them to path if one is given."""
+def publish(lines: list[str], path: Path | None, append: bool = False) -> None:
+    """Print a report's lines, and write them to path if one is given (after what it holds, if append)."""
     text = "\n".join(lines) + "\n"
     print(text)
     if path is not None:
-        path.write_text(text)
+        with path.open("a" if append else "w", encoding="utf-8") as file:
+            file.write(text)

@@ -186,6 +186,15 @@ def measure(server: Server, workload: str, projects: int, duration: int) -> Meas
     return result if result.requests >= 3 else run_sequential(server, workload, projects)
 
 
+def measure_pair(server: Server, peer: Server, workload: str, projects: int, duration: int) -> tuple[float, float]:
+    """Requests per second of a server and then of its peer, each warmed up, one right after the other."""
+    pair = []
+    for measured in (server, peer):
+        run_wrk(measured, workload, projects, 2)
+        pair.append(measure(measured, workload, projects, duration).requests_per_second)
+    return pair[0], pair[1]
+
+
 def _start(server: Server, wait_seconds: float) -> None:
     server.process = subprocess.Popen(["taskset", "-c", CPUS["server"], *server.command], env={**os.environ, **server.env},
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=server.cwd)

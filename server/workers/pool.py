@@ -4,12 +4,12 @@ Persistent processes, started with `spawn` (the server runs threads, which fork 
 safely), each connected to the server by a socketpair carrying framed pickles (see frames and
 worker_process). The server side is asyncio all the way, with no thread of its own.
 
-Pipelining. A worker may be given up to `depth` jobs at once; it runs them in order and sends each
-answer as soon as it has it (so the first unanswered job of a line is the one running). The jobs
-of one turn of the event loop are written together, so under load one wake-up of a worker serves
-several jobs, and a worker never waits for the server between them (bench/RESULTS.md: the
-hand-over is most of a lookup's cost when server and workers share a core). A job goes to the worker with the fewest
-jobs; it is not queued behind a job that has already run for `long_after` seconds, and jobs
+Pipelining (`depth` above 1; the server's default is 1, bench/LOAD.md says why). A worker may be
+given up to `depth` jobs at once; it runs them in order and sends each answer as soon as it has it
+(so the first unanswered job of a line is the one running). The jobs of one turn of the event loop
+are written together, so under load one wake-up of a worker serves several jobs, and a worker
+never waits for the server between them (bench/RESULTS.md). A job goes to the worker with the
+fewest jobs; it is not queued behind a job that has already run for `long_after` seconds, and jobs
 queued behind one that reaches that age are withdrawn and sent elsewhere. So a short job waits
 behind a long one for at most `long_after`. Read-only jobs may thus run twice (once withdrawn too
 late): pass `alone=True` for a job that must not (it then only goes to an idle worker, first in
