@@ -152,8 +152,6 @@ def serve(
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if initializer is not None:
         initializer(*initargs)
-    if hasattr(os, "SCHED_BATCH"):
-        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
     loop = _Loop(sock, demote_after)
     if loop.demotes:
         threading.Thread(target=loop.watch, name="job-watchdog", daemon=True).start()
