@@ -50,8 +50,8 @@ class Settings(BaseSettings):
     # worker the whole time, and with one worker per core two such queries would stall
     # everyone (bench/LOAD.md, 2 cores: p99 1.3 s with 2 workers, 0.4 s with 4).
     query_workers: int = Field(4, ge=1, description="Worker processes that run SPARQL queries.")
-    # 1 by default: pipelining doubled the lookup rate of one core, but in the load test's hostile phase (a
-    # pathological query a second beside good traffic) its p99 was 1 s against 0.26 s without (bench/LOAD.md).
+    # 1 by default: pipelining serves 1.5x the lookups of one core (bench.ceiling), but in the load test's hostile phase (a
+    # pathological query a second beside good traffic) its p99 was 1 s against 0.2-0.26 s without (bench/LOAD.md).
     worker_pipeline_depth: int = Field(
         1, ge=1, le=64,
         description="Queries each query worker may be given at once, run in order (1: one at a time). More serves "

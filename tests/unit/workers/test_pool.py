@@ -39,7 +39,9 @@ def wait_for(path: str) -> str:
 
 
 def announce_and_wait(started: str, release: str) -> int:
-    Path(started).write_text(str(os.getpid()))
+    # Written aside and renamed: the test sees the file only once it holds the whole process id.
+    Path(started + ".part").write_text(str(os.getpid()))
+    os.replace(started + ".part", started)
     wait_for(release)
     return os.getpid()
 
