@@ -291,15 +291,15 @@ class EmbeddedStore:
         self._spool_dir = settings.store_dir.with_name(settings.store_dir.name + "-spool")
         shutil.rmtree(self._spool_dir, ignore_errors=True)
         self._spool_dir.mkdir(parents=True)
-        depth, reserved = settings.worker_pipeline_depth, min(settings.workers_reserved_for_tokens, settings.query_workers - 1)
+        depth = settings.worker_pipeline_depth
         self._pool = WorkerPool(
             settings.query_workers, policy=worker_policy(settings), depth=depth,
-            demote_after=settings.query_demote_after_seconds,
-            reserved=reserved,
+            demote_after=settings.query_demote_after_seconds, reserved=settings.workers_reserved_for_tokens,
         )
         # The share counts places in the workers' lines: `depth` jobs each (see workers.pool).
         self._share = FairShare(
-            settings.query_workers * depth, reserved * depth, settings.queries_per_client, settings.queries_per_token
+            settings.query_workers * depth, self._pool.reserved * depth, settings.queries_per_client,
+            settings.queries_per_token,
         )
         self._current = settings.store_dir.resolve()  # the generation open() published
         self._readers: Counter[Path] = Counter()  # jobs scheduled on each generation and not yet done

@@ -111,7 +111,12 @@ class _Worker(asyncio.Protocol):
         self.outbox.clear()
 
     def head(self) -> _Job | None:
+        """The first job of its line: the one running (or about to)."""
         return next(iter(self.jobs.values()), None)
+
+    def queued(self) -> list[_Job]:
+        """The jobs of its line behind the first."""
+        return list(self.jobs.values())[1:]
 
     def stop(self, kill: bool) -> None:
         """Close the server's end of the socket (an idle worker then ends); kill the process too if asked."""
@@ -137,7 +142,7 @@ class WorkerPool:
         self._depth = depth
         self._long_after = long_after
         self._demote_after = demote_after
-        self._reserved = min(reserved, size - 1)
+        self.reserved = min(reserved, size - 1)  # at least one worker is always open to anonymous jobs
         self._context = multiprocessing.get_context("spawn")
         self._workers: dict[int, _Worker] = {}  # by slot
         self._failed_starts: dict[int, int] = {}  # by slot: workers in a row that died before answering anything
@@ -190,7 +195,7 @@ class WorkerPool:
         if worker.gone or worker.transport is None:
             return False
         if not worker.jobs:
-            return job.reserved or self._anonymous_lines() < self._size - self._reserved
+            return job.reserved or self._anonymous_lines() < self._size - self.reserved
         head = worker.head()
         return (
             not job.alone and len(worker.jobs) < self._depth and head is not None and not head.alone
@@ -252,29 +257,23 @@ class WorkerPool:
         if self._waiting:
             self._dispatch_waiting()
 
-    def _withdraw_queued(self, worker: _Worker) -> list[_Job]:
-        """Take back the jobs in a worker's line but the first (which may be running); all of them once it is gone."""
-        queued = list(worker.jobs.values())[0 if worker.gone else 1:]
-        for job in queued:
-            del worker.jobs[job.id]
-            job.worker = None
-            if not worker.gone:
-                worker.send(frame((job.id, None, None)))
-        return queued
+    def _take_back(self, worker: _Worker, job: _Job) -> None:
+        """Take a job out of a worker's line; a worker still up is told to skip it if it has not started it."""
+        del worker.jobs[job.id]
+        job.worker = None
+        if not worker.gone:
+            worker.send(frame((job.id, None, None)))
 
     def _cancel(self, job: _Job) -> None:
         worker = job.worker
         if worker is None:
             if job in self._waiting:
                 self._waiting.remove(job)
-            return
-        if worker.head() is job:
+        elif worker.head() is job:
             # Maybe running: the worker is killed, the rest of its line goes elsewhere.
             self._replace(worker)
-            return
-        del worker.jobs[job.id]
-        job.worker = None
-        worker.send(frame((job.id, None, None)))
+        else:
+            self._take_back(worker, job)
 
     async def _watch(self) -> None:
         """Move the jobs queued behind a long one to other workers (only pools that pipeline run this)."""
@@ -284,7 +283,8 @@ class WorkerPool:
             now = loop.time()
             for worker in list(self._workers.values()):
                 if len(worker.jobs) > 1 and now - worker.since >= self._long_after:
-                    for job in self._withdraw_queued(worker):
+                    for job in worker.queued():
+                        self._take_back(worker, job)
                         self._dispatch(job)
 
     # Workers' lives.
@@ -320,11 +320,11 @@ class WorkerPool:
         worker.stop(kill=not died)
         if self._workers.get(worker.slot) is worker:
             del self._workers[worker.slot]
-        head = worker.head()
+        head, queued = worker.head(), worker.queued()
         if head is not None:  # cancelled, or failed below
-            del worker.jobs[head.id]
-            head.worker = None
-        for job in self._withdraw_queued(worker):
+            self._take_back(worker, head)
+        for job in queued:
+            self._take_back(worker, job)
             self._dispatch(job)
         self._background(self._restart(worker, failed, died))
 
