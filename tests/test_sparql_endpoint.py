@@ -453,3 +453,14 @@ def test_a_queued_query_is_cut_at_its_deadline_counted_from_arrival(tmp_path_fac
         assert ask(server.url, "get", f"{ASK} # queued", timeout="1").status_code == 200
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+def test_other_methods_are_405_with_allow_and_change_nothing(url: str, method: str) -> None:
+    before = count(url)
+    response = httpx.request(method, url + "/sparql", content=b"INSERT DATA { <urn:a> <urn:b> <urn:c> }",
+                             headers={"Content-Type": "application/sparql-update"})
+    assert problem(response) == (405, f"{method} is not allowed at /sparql; use GET or POST.")
+    assert response.headers["allow"] == "GET, HEAD, POST"
+    assert response.headers["x-content-type-options"] == "nosniff" and response.headers["x-request-id"]
+    assert count(url) == before
