@@ -7,11 +7,12 @@ worker_process). The server side is asyncio all the way, with no thread of its o
 Pipelining (`depth` above 1; the server's default is 1, bench/LOAD.md says why). A worker may be
 given up to `depth` jobs at once; it runs them in order and sends each answer as soon as it has it
 (so the first unanswered job of a line is the one running). The jobs of one turn of the event loop
-are written together, so under load one wake-up of a worker serves several jobs, and a worker
-never waits for the server between them (bench/RESULTS.md). A job goes to the worker with the
-fewest jobs; it is not queued behind a job that has already run for `long_after` seconds, and jobs
-queued behind one that reaches that age are withdrawn and sent elsewhere. So a short job waits
-behind a long one for at most `long_after`. Read-only jobs may thus run twice (once withdrawn too
+queued behind a running one are written together, so under load one wake-up of a worker serves
+several jobs, and a worker never waits for the server between them (bench/RESULTS.md); a job for
+an idle worker is written at once. A job goes to the worker with the fewest jobs; it is not queued
+behind a job that has already run for `long_after` seconds, and jobs queued behind one that
+reaches that age are withdrawn and sent elsewhere. So a short job waits behind a long one for at
+most `long_after`. Read-only jobs may thus run twice (once withdrawn too
 late): pass `alone=True` for a job that must not (it then only goes to an idle worker, first in
 line, and is never withdrawn). `long_after` is short (20 ms by default): a lookup takes well under a
 millisecond, so a job that has run that long is not one to queue behind.
@@ -99,11 +100,14 @@ class _Worker(asyncio.Protocol):
         if not self.gone:
             self.pool._died(self)
 
-    def send(self, message: bytes) -> None:
-        # Written once per turn of the event loop, all of this turn's messages together.
-        if not self.outbox:
-            asyncio.get_running_loop().call_soon(self._flush)
+    def send(self, message: bytes, at_once: bool = False) -> None:
+        """Write a message to the worker: at once if asked (with whatever waits before it, in order), else at the
+        end of this turn of the event loop, together with the turn's other messages."""
         self.outbox.append(message)
+        if at_once:
+            self._flush()
+        elif len(self.outbox) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
         if self.outbox and self.transport is not None and not self.gone:
@@ -231,7 +235,10 @@ class WorkerPool:
             best.since = job.progress.started = now
         best.jobs[job.id] = job
         job.worker = best
-        best.send(job.message)
+        # A job that starts at once is written at once: held to the end of the turn, it waited behind every other
+        # callback of a busy loop while its worker sat idle (bench/LOAD.md). Jobs queued behind a running one are
+        # read only when it ends, and go together.
+        best.send(job.message, at_once=len(best.jobs) == 1)
 
     def _dispatch_waiting(self) -> None:
         for _ in range(len(self._waiting)):
