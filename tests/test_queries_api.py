@@ -282,7 +282,10 @@ def test_an_answer_asked_again_is_the_same_answer(sparql_server: RunningServer) 
 
 
 # The one definition of where a project runs (queries/README.md), as every query that asks it writes it.
-RUNS_IN = "(dcterms:spatial|(ilop:hasComponent|ilop:hasPhase|ilop:hasOutput|(ilop:hasComponent|ilop:hasPhase)/ilop:hasOutput)/dcterms:spatial)/ilop:memberCountry?"
+RUNS_IN = (
+    "(dcterms:spatial|(ilop:hasComponent|ilop:hasPhase|ilop:hasOutput|(ilop:hasComponent|ilop:hasPhase)/ilop:hasOutput)"
+    "/dcterms:spatial)/ilop:memberCountry?"
+)
 
 
 def test_every_query_that_asks_where_a_project_runs_uses_the_one_definition(settings: Settings) -> None:
