@@ -4,6 +4,7 @@ It sits between the HTTP router and the SPARQL service, which gives it the same 
 limits, worker processes and cache as `/sparql`.
 """
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -11,10 +12,12 @@ import pyoxigraph as ox
 
 from server.canned.catalogue import RESERVED, CannedQuery, Parameter
 from server.canned.parameters import ParameterError, bind, expand, expected, to_term
+from server.formats.registry import SPARQL_JSON, Format
 from server.settings import Settings
 from server.sparql.answer_cache import ResultCache
 from server.sparql.service import SparqlError, SparqlService
 from server.store.embedded import GraphStore
+from server.store.query_worker import QueryOutput
 
 Term = ox.NamedNode | ox.Literal
 # The largest offset a client may ask for; the OpenAPI document publishes the same bound.
@@ -46,10 +49,6 @@ class Page:
     limit: int
     offset: int
     has_next: bool
-
-    def results_json(self) -> dict[str, object]:
-        """The page as an application/sparql-results+json document."""
-        return {"head": {"vars": self.variables}, "results": {"bindings": self.bindings}}
 
 
 class CannedQueryService:
@@ -160,12 +159,18 @@ class CannedQueryService:
         offset = self._number(params, "offset", 0, 0, MAX_OFFSET)
         return limit, offset
 
+    async def answer(
+        self, query: CannedQuery, terms: dict[str, Term], limit: int, offset: int, page_format: Format
+    ) -> QueryOutput:
+        """One page of the query's answer, serialised by the worker in page_format (a solution format or rows);
+        one row more is asked for, so the output says whether a next page exists."""
+        return await self._sparql.page(f"{bind(query, terms)}\nLIMIT {limit + 1}\nOFFSET {offset}\n", page_format, limit)
+
     async def run(self, query: CannedQuery, terms: dict[str, Term], limit: int, offset: int) -> Page:
-        """One page of the query's answer; one row more is asked for to know whether a next page exists."""
-        text = f"{bind(query, terms)}\nLIMIT {limit + 1}\nOFFSET {offset}\n"
-        document = await self._sparql.select(text)
-        bindings = document["results"]["bindings"]
-        return Page(document["head"]["vars"], bindings[:limit], limit, offset, len(bindings) > limit)
+        """One page of the query's answer as solutions, for a page that shows them."""
+        output = await self.answer(query, terms, limit, offset, SPARQL_JSON)
+        document = json.loads(output.read())
+        return Page(document["head"]["vars"], document["results"]["bindings"], limit, offset, output.more)
 
     @staticmethod
     def _number(params: Mapping[str, list[str]], name: str, default: int, low: int, high: int) -> int:

@@ -8,11 +8,11 @@ import hashlib
 import json
 import re
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyoxigraph as ox
 
-from server.formats.registry import Format, answer_offer
+from server.formats.registry import SPARQL_JSON, Format, answer_offer
 from server.namespaces import WELL_KNOWN_PREFIXES
 from server.problems import ProblemError
 from server.settings import Settings
@@ -121,8 +121,8 @@ class SparqlService:
         self._settings = settings
         self._relay = relay
         self._spool_dir = spool_dir
-        self._cache: ResultCache[bytes] = ResultCache(
-            settings.cache_entries, settings.cache_entry_bytes, settings.cache_total_bytes
+        self._cache: ResultCache[QueryOutput] = ResultCache(
+            settings.cache_entries, settings.cache_entry_bytes, settings.cache_total_bytes, size=lambda output: output.size
         )
         # Queries that ran into the full deadline on this version of the data: they would
         # again, so the same request is refused at once instead of taking a worker for the
@@ -188,9 +188,9 @@ class SparqlService:
         """Run a planned query (or take its answer from the cache)."""
         key = self._key(plan.job)
         if plan.etag is not None:
-            body = self._cache.get(key)
-            if body is not None:
-                return Answer(plan.result_format, QueryOutput(size=len(body), body=body), cached=True)
+            kept = self._cache.get(key)
+            if kept is not None:
+                return Answer(plan.result_format, kept, cached=True)
         full_deadline = plan.timeout >= self._settings.query_timeout_seconds
         if full_deadline and key in self._too_slow:
             raise QueryDeadlineError(plan.timeout, again=True)
@@ -218,7 +218,7 @@ class SparqlService:
                     self._too_slow.popitem(last=False)
             raise QueryDeadlineError(plan.timeout) from None
         if plan.etag is not None and output.body is not None:
-            self._cache.put(key, output.body)
+            self._cache.put(key, output)
         return Answer(plan.result_format, output, cached=False)
 
     async def select(self, text: str) -> dict:
@@ -227,6 +227,14 @@ class SparqlService:
         Same path as a client's query: deadline, size limit and answer cache.
         """
         return json.loads(await self._body(QueryRequest(query=text, format="json")))
+
+    async def page(self, text: str, page_format: Format, size: int) -> QueryOutput:
+        """Run one of the server's own SELECT queries for a page of `size` solutions, in `page_format` (a
+        solution format, or rows); the query asks for size + 1, and the output says whether there were more.
+        """
+        plan = self.plan(QueryRequest(query=text, format=SPARQL_JSON.name))
+        job = replace(plan.job, result_format=page_format.name, page_size=size)
+        return (await self.execute(replace(plan, job=job, result_format=page_format))).output
 
     async def construct(self, text: str) -> bytes:
         """Run one of the server's own CONSTRUCT queries; its triples as N-Triples."""
@@ -258,5 +266,8 @@ class SparqlService:
         return min(seconds, limit)
 
     def _key(self, job: QueryJob) -> str:
-        parts = (self._store.info.version, job.query, repr(job.default_graphs), repr(job.named_graphs), job.result_format)
+        parts = (
+            self._store.info.version, job.query, repr(job.default_graphs), repr(job.named_graphs), job.result_format,
+            repr(job.page_size),
+        )
         return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()

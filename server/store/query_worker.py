@@ -15,12 +15,13 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from server.formats.registry import GRAPH_FORMATS, SOLUTION_FORMATS
+from server.formats.registry import GRAPH_FORMATS, ROWS, SOLUTION_FORMATS, TSV
+from server.formats.rows import rows_document
 from server.store.context_walk import Context, walk
 
 _FORMATS = {f.name: f.oxigraph for f in (*SOLUTION_FORMATS, *GRAPH_FORMATS)}
@@ -43,6 +44,9 @@ class QueryJob:
     # Whether the query calls allowlisted endpoints through the relay (the text check found them):
     # only then may the engine's network errors be shown, and they come from our own relay.
     federated: bool = False
+    # A page of a SELECT (a canned query's): the query asks for one solution more than this, the
+    # answer holds this many, and says whether there was another (QueryOutput.more).
+    page_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class QueryOutput:
     size: int
     body: bytes | None = None
     path: str | None = None
+    more: bool = False  # a page: the query gave more solutions than the page holds
 
     def read(self) -> bytes:
         """The whole answer; a spool file is removed once read."""
@@ -166,11 +171,11 @@ class _Spool:
         if self._file is not None:
             self._file.flush()
 
-    def output(self) -> QueryOutput:
+    def output(self, more: bool = False) -> QueryOutput:
         if self._file is None:
-            return QueryOutput(size=self.size, body=b"".join(self._chunks))
+            return QueryOutput(size=self.size, body=b"".join(self._chunks), more=more)
         self._file.close()
-        return QueryOutput(size=self.size, path=self._file.name)
+        return QueryOutput(size=self.size, path=self._file.name, more=more)
 
     def discard(self) -> None:
         if self._file is not None:
@@ -200,15 +205,43 @@ def run(job: QueryJob, generation: str) -> QueryOutput:
     except (OSError, ValueError, RuntimeError) as error:
         raise _engine_error(error, job) from None
     spool = _Spool(job)
+    more = False
     try:
-        result.serialize(spool, format=_FORMATS[job.result_format])
+        if job.page_size is not None and isinstance(result, ox.QuerySolutions):
+            more = _page(result, job, job.page_size, spool)
+        else:
+            result.serialize(spool, format=_FORMATS[job.result_format])
     except ResultTooLargeError:
         spool.discard()
         raise
-    except (OSError, ValueError, RuntimeError) as error:
+    except (OSError, ValueError, RuntimeError, SyntaxError) as error:
         spool.discard()
         raise _engine_error(error, job) from None
-    return spool.output()
+    return spool.output(more)
+
+
+def _page(solutions: ox.QuerySolutions, job: QueryJob, size: int, spool: _Spool) -> bool:
+    """Write the first `size` solutions in the job's format; whether the query gave more.
+
+    pyoxigraph cannot serialise part of its solutions, nor make solutions of its own: they are
+    written as TSV, which has one line per solution (it escapes line breaks in values), the extra
+    line is cut, and the rest is read back and written in the answer's format, all by the engine's
+    own code, in the worker; the server receives the final bytes.
+    """
+    whole = _Spool(replace(job, inline_bytes=job.max_bytes))  # in memory, within the size limit
+    solutions.serialize(whole, format=ox.QueryResultsFormat.TSV)
+    lines = (whole.output().body or b"").split(b"\n")
+    header, rows = lines[0], lines[1:-1]  # the text ends with a line break
+    page = b"\n".join([header, *rows[:size]]) + b"\n"
+    if job.result_format == TSV.name:
+        spool.write(page)
+    else:
+        read_back = ox.parse_query_results(page, format=ox.QueryResultsFormat.TSV)
+        if job.result_format == ROWS.name:
+            spool.write(rows_document(read_back))
+        else:
+            read_back.serialize(spool, format=_FORMATS[job.result_format])
+    return len(rows) > size
 
 
 def describe(job: DescribeJob, generation: str) -> Context:

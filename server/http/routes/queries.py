@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from server.canned.catalogue import CannedQuery, Parameter
-from server.canned.formats import serialise
+from server.canned.formats import document
 from server.canned.parameters import ParameterError, expected
 from server.canned.service import CannedQueryService, Page, Rendered
 from server.formats.registry import CANNED_PAGE, CATALOGUE, HTML, Format
@@ -80,18 +80,23 @@ async def _answer(request: Request, canned: CannedQueryService, query: CannedQue
             return await _page(request, canned, query, params, None, error, status_code=422)
         errors = [{"loc": ["query", error.parameter], "msg": error.message, "type": "value_error"}]
         return problem_response(request, 422, error.message, errors=errors)
-    page = await canned.run(query, terms, limit, offset)
-    next_url = str(request.url.include_query_params(offset=offset + limit)) if page.has_next else None
     if page_format is HTML:
-        return await _page(request, canned, query, params, page, next_url=next_url)
+        page = await canned.run(query, terms, limit, offset)
+        return await _page(request, canned, query, params, page, next_url=_next_url(request, page.has_next, offset, limit))
+    output = await canned.answer(query, terms, limit, offset, page_format)
+    next_url = _next_url(request, output.more, offset, limit)
     envelope = {
         "query": query.name, "title": query.title,
         "parameters": {name: term.value for name, term in terms.items()},
         "limit": limit, "offset": offset, "next": next_url,
     }
-    rendered = Rendered(serialise(page, page_format, envelope), next_url)
+    rendered = Rendered(document(output.read(), page_format, envelope), next_url)
     canned.keep(url, page_format.name, rendered)
     return _document(rendered, page_format)
+
+
+def _next_url(request: Request, more: bool, offset: int, limit: int) -> str | None:
+    return str(request.url.include_query_params(offset=offset + limit)) if more else None
 
 
 def _document(rendered: Rendered, page_format: Format) -> Response:
