@@ -345,8 +345,10 @@ class WorkerPool:
         failures = self._failed_starts.get(worker.slot, 0) + 1 if died and not worker.answered else 0
         self._failed_starts[worker.slot] = failures
         if failures:
-            log.error("worker_start_failed", extra={"slot": worker.slot, "exit_code": worker.process.exitcode})
-            await asyncio.sleep(min(60.0, 0.25 * 2 ** failures))
+            pause = min(60.0, 0.25 * 2 ** failures)
+            log.error("worker_start_failed", extra={"slot": worker.slot, "exit_code": worker.process.exitcode,
+                                                    "retry_in": pause})
+            await asyncio.sleep(pause)
         if not self._closed:
             await self._spawn(worker.slot)
 

@@ -232,16 +232,21 @@ def test_a_worker_that_dies_fails_its_running_job_only() -> None:
     _run(scenario, size=1, depth=4, long_after=60)
 
 
-def test_a_worker_that_cannot_start_fails_its_job_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_worker_that_cannot_start_fails_its_job_and_is_replaced_ever_more_slowly(caplog: pytest.LogCaptureFixture) -> None:
     async def scenario(pool: WorkerPool):  # type: ignore[no-untyped-def]
         with pytest.raises(WorkerDiedError) as died:
             await pool.run(echo, 1)
         assert died.value.exitcode == 1
-        # The replacement is started after a pause that doubles with each failure in a row (not awaited here).
+        while len(caplog.records) < 3:  # the event: the third replacement in a row has failed too
+            await asyncio.sleep(0.01)
 
     with caplog.at_level("ERROR", logger="ilokg.workers"):
         _run(scenario, size=1, initializer=fail_to_start)
-    assert [r.getMessage() for r in caplog.records] == ["worker_start_failed"]
+    records = caplog.records[:3]
+    assert [r.getMessage() for r in records] == ["worker_start_failed"] * 3
+    # Each replacement waits twice as long as the one before (up to a minute), not a loop that takes the machine.
+    assert [r.retry_in for r in records] == [0.5, 1.0, 2.0]  # type: ignore[attr-defined]
+    assert {r.exit_code for r in records} == {1}  # type: ignore[attr-defined]
 
 
 def test_anonymous_jobs_never_take_the_reserved_worker(tmp_path: Path) -> None:
