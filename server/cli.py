@@ -287,13 +287,15 @@ def export(
     import pyoxigraph as ox
 
     from server.store.dumps import write_dumps
-    from server.store.embedded import project_sources, sync_files
+    from server.store.embedded import StoreInUseError, held, project_sources, published, sync_files
 
     settings = get_settings()
     try:
         # Brings the store in line with the files first, as `serve` does.
-        sync_files(settings.store_dir, project_sources(settings))
-    except OSError:
+        with held(settings.store_dir):
+            published(settings.store_dir)
+            sync_files(settings.store_dir, project_sources(settings))
+    except StoreInUseError:
         # A running server holds the store (and keeps it in line): read it as it stands.
         pass
     try:
@@ -308,6 +310,36 @@ def export(
 
 
 @app.command()
+def load() -> None:
+    """Load ontology/, shapes/ and data/ into the on-disk store now, with a progress bar (`serve` does the same at
+    start): only the files changed since the last load are read again."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from server.store.embedded import StoreInUseError, held, project_sources, published, sync_files
+
+    settings = get_settings()
+    columns = (TextColumn("loading"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    console = Console(stderr=True)
+    try:
+        with held(settings.store_dir):
+            published(settings.store_dir)
+            # Shown at a terminal only; a script sees the summary line alone.
+            with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+                task = bar.add_task("loading", total=None)
+                info = sync_files(settings.store_dir, project_sources(settings),
+                                  lambda done, total: bar.update(task, completed=done, total=total))
+    except StoreInUseError as error:
+        typer.echo(f"could not load: {error}; a running server loads the files itself when it starts", err=True)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    except OSError as error:
+        typer.echo(f"could not load the store at {settings.store_dir}: {error}", err=True)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    typer.echo(f"{info.triples:,} triples in {len(info.graphs)} named graphs at {settings.store_dir} (version "
+               f"{info.version})")
+
+
+@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default: ILOKG_HOST, 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default: ILOKG_PORT, 8000).")] = None,
@@ -319,7 +351,7 @@ def serve(
     from server.http.middleware.connection_limits import protocol_with_limits
     from server.logs import configure as configure_logs
     from server.startup_checks import uncontained_workers, unsafe_configuration
-    from server.store.embedded import worker_policy
+    from server.store.embedded import StoreInUseError, held, worker_policy
     from server.workers import containment
 
     settings = get_settings()
@@ -327,6 +359,12 @@ def serve(
     settings = settings.model_copy(update=overrides) if overrides else settings
     probed = containment.probe(worker_policy(settings))
     problems = unsafe_configuration(settings) + uncontained_workers(settings, probed)
+    try:
+        # Checked here for a plain refusal; the server takes the store for good when it starts.
+        with held(settings.store_dir):
+            pass
+    except StoreInUseError as error:
+        problems.append(str(error))
     if problems:
         for problem in problems:
             typer.echo(f"refusing to start: {problem}", err=True)

@@ -24,7 +24,7 @@ from server.store.embedded import (
     sync_files,
 )
 from server.store.query_worker import DumpJob, QueryJob
-from tests.support.servers import RunningServer
+from tests.support.servers import RunningServer, run_cli
 from tests.support.stores import run_with_store
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -247,3 +247,53 @@ def _graph_total(store_dir: Path) -> int:
     total = int(next(iter(store.query(COUNT)))["n"].value)  # type: ignore[index]
     del store
     return total
+
+
+def _load_env(settings: Settings) -> dict[str, str]:
+    return {"ILOKG_STORE_DIR": str(settings.store_dir), "ILOKG_ONTOLOGY_DIR": str(settings.ontology_dir),
+            "ILOKG_SHAPES_DIR": str(settings.shapes_dir), "ILOKG_DATA_DIR": str(settings.data_dir)}
+
+
+def test_ilo_kg_load_loads_the_files_and_then_only_what_changed(project_copy: Settings) -> None:
+    first = run_cli("load", env=_load_env(project_copy))
+    assert first.returncode == 0, first.stderr
+    manifest = json.loads(project_copy.store_dir.with_name("store-manifest.json").read_text())
+    counts = _graph_counts(project_copy.store_dir)
+    default, union = _default_and_union(project_copy.store_dir)
+    assert default == union and set(counts) == {g["iri"] for g in manifest["graphs"]} and len(counts) == 12
+    assert first.stdout == (f"{len(default):,} triples in 12 named graphs at {project_copy.store_dir} "
+                            f"(version {manifest['version']})\n")
+    loaded = {g["iri"]: g["loaded"] for g in manifest["graphs"]}
+    again = run_cli("load", env=_load_env(project_copy))
+    assert again.returncode == 0 and again.stdout == first.stdout
+    # Nothing was read again: every graph keeps the time it was loaded.
+    assert {g["iri"]: g["loaded"] for g in json.loads(
+        project_copy.store_dir.with_name("store-manifest.json").read_text())["graphs"]} == loaded
+
+
+def test_a_store_a_server_holds_is_neither_loaded_nor_served_twice(sparql_server: RunningServer) -> None:
+    store = sparql_server.store_dir
+    generations = sorted(p.name for p in store.with_name(store.name + ".generations").iterdir())
+    result = run_cli("load", env={"ILOKG_STORE_DIR": str(store)})
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (f"could not load: another process holds the store at {store} (a running server, or "
+                             "`ilo-kg load`); a running server loads the files itself when it starts\n")
+    second = run_cli("serve", "--port", "1", env={"ILOKG_STORE_DIR": str(store)})
+    assert second.returncode == 2
+    assert f"refusing to start: another process holds the store at {store}" in second.stderr.splitlines()[0]
+    # The server's generations are untouched, and it answers.
+    assert sorted(p.name for p in store.with_name(store.name + ".generations").iterdir()) == generations
+    assert httpx.get(sparql_server.url + "/health").status_code == 200
+
+
+def test_a_load_reports_its_progress_in_bytes_to_the_end(project_copy: Settings) -> None:
+    calls: list[tuple[int, int]] = []
+    sources = project_sources(project_copy)
+    sync_files(project_copy.store_dir, sources, lambda done, total: calls.append((done, total)))
+    total = sum(path.stat().st_size for path in sources.values())
+    assert calls and calls[-1] == (total, total)
+    assert [done for done, _ in calls] == sorted({done for done, _ in calls}) and {t for _, t in calls} == {total}
+    # Nothing changed: nothing read, nothing reported.
+    calls.clear()
+    sync_files(project_copy.store_dir, sources, lambda done, total: calls.append((done, total)))
+    assert calls == []

@@ -20,6 +20,7 @@ leaves the previous generation published and a half-made one that the next start
 
 import asyncio
 import contextlib
+import fcntl
 import gc
 import hashlib
 import json
@@ -27,7 +28,7 @@ import os
 import shutil
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +58,45 @@ class DeadlineExceededError(Exception):
 def worker_policy(settings: Settings) -> containment.Policy:
     """How this server's workers contain themselves (see containment)."""
     return containment.Policy(settings.worker_relay_port, settings.worker_memory_bytes, os.getpid())
+
+
+class StoreInUseError(Exception):
+    """Another process holds the store: a running server, or a load."""
+
+    def __init__(self, store_dir: Path):
+        super().__init__(f"another process holds the store at {store_dir} (a running server, or `ilo-kg load`)")
+
+
+def hold(store_dir: Path) -> int:
+    """Take the store for this process: an exclusive lock on `<store>.lock`, until `release` or the process ends.
+
+    The server holds it while it runs; `ilo-kg load` and `export` take it to write the store in place, which is
+    safe only while no worker reads it (see the module's notes). Raises StoreInUseError if another process holds it.
+    """
+    store_dir = store_dir.absolute()
+    store_dir.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(store_dir.with_name(store_dir.name + ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise StoreInUseError(store_dir) from None
+    return descriptor
+
+
+def release(descriptor: int) -> None:
+    """Give the store back (see hold)."""
+    os.close(descriptor)
+
+
+@contextlib.contextmanager
+def held(store_dir: Path) -> Iterator[None]:
+    """The store held by this process for the duration of the block (see hold)."""
+    descriptor = hold(store_dir)
+    try:
+        yield
+    finally:
+        release(descriptor)
 
 
 class DataChangedError(Exception):
@@ -134,12 +174,8 @@ def _update_text(change: GraphChange) -> str:
 
 def _unique_triples(store: ox.Store, graph: str) -> int:
     """Triples of a graph that no other named graph asserts (its share of the default graph)."""
-    query = (
-        f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} "
-        f"FILTER NOT EXISTS {{ GRAPH ?other {{ ?s ?p ?o }} FILTER(?other != <{graph}>) }} }}"
-    )
-    solution = next(iter(store.query(query)))  # type: ignore[arg-type]
-    return int(solution["n"].value)
+    return _count(store, f"GRAPH <{graph}> {{ ?s ?p ?o }} FILTER NOT EXISTS {{ GRAPH ?other {{ ?s ?p ?o }} "
+                         f"FILTER(?other != <{graph}>) }}")
 
 
 def apply_change(store_dir: Path, change: GraphChange) -> int:
@@ -166,7 +202,27 @@ def _manifest_path(store_dir: Path) -> Path:
     return store_dir.with_name(store_dir.name + "-manifest.json")
 
 
-def sync_files(store_dir: Path, sources: dict[str, Path]) -> StoreInfo:
+# Called as a load goes: (bytes read so far, bytes to read in all).
+LoadProgress = Callable[[int, int], None]
+
+
+class _Reading:
+    """A file read by the engine's parser, each read reported (it reads a few KB at a time)."""
+
+    def __init__(self, path: Path, report: Callable[[int], None]):
+        self._file = path.open("rb")
+        self._report = report
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._file.read(size)
+        self._report(len(data))
+        return data
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def sync_files(store_dir: Path, sources: dict[str, Path], progress: LoadProgress | None = None) -> StoreInfo:
     """Bring the on-disk store in line with the source files: each file in its own named graph.
 
     A file whose content hash is unchanged since the last sync is not reloaded; graphs of
@@ -176,6 +232,12 @@ def sync_files(store_dir: Path, sources: dict[str, Path]) -> StoreInfo:
     triples), at the price of storing each triple twice and rebuilding the union when a
     file changes. The manifest of hashes is written last, so a crash at any point only
     causes a reload (and a rebuild) next time.
+
+    Files are read once and written by pyoxigraph's bulk writer into their graph and the union at
+    once; neither write holds the data in one transaction, so memory stays bounded at any size (the
+    transactional `load` held 12 GB at 10M triples and had not finished in 7 minutes,
+    bench/RESULTS.md). A load cut short leaves no manifest entry for the file, whose graph is then
+    emptied and loaded again.
     """
     store_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = _manifest_path(store_dir)
@@ -183,30 +245,43 @@ def sync_files(store_dir: Path, sources: dict[str, Path]) -> StoreInfo:
     previous = {g["iri"]: g for g in manifest["graphs"]}
     store = ox.Store(str(store_dir))
     graphs = []
-    changed = False
-    now = datetime.now(UTC).isoformat(timespec="seconds")
+    to_load: list[tuple[str, Path, str]] = []
     for iri, path in sorted(sources.items()):
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        with path.open("rb") as file:
+            digest = hashlib.file_digest(file, "sha256").hexdigest()  # streamed: a file of gigabytes is not held
         known = previous.get(iri)
         if known is not None and known["sha256"] == digest and store.contains_named_graph(ox.NamedNode(iri)):
             graphs.append(GraphInfo(**known))
-            continue
-        name = ox.NamedNode(iri)
-        if store.contains_named_graph(name):
-            store.remove_graph(name)
-        store.load(path=str(path), format=ox.RdfFormat.TURTLE, to_graph=name)
-        triples = sum(1 for _ in store.quads_for_pattern(None, None, None, name))
-        graphs.append(GraphInfo(iri, str(path), digest, triples, now))
-        changed = True
-    for gone in set(previous) - set(sources):
-        store.remove_graph(ox.NamedNode(gone))
-        changed = True
+        else:
+            to_load.append((iri, path, digest))
+    gone = set(previous) - set(sources)
     default = ox.DefaultGraph()
-    if changed or next(iter(store.quads_for_pattern(None, None, None, default)), None) is None:
-        store.update("DROP SILENT DEFAULT ; INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
+    rebuild = bool(to_load or gone) or next(iter(store.quads_for_pattern(None, None, None, default)), None) is None
+    if rebuild:
+        store.clear_graph(default)
+    for iri in [*gone, *(iri for iri, _, _ in to_load)]:
+        if store.contains_named_graph(ox.NamedNode(iri)):
+            store.remove_graph(ox.NamedNode(iri))
+    if rebuild:
+        # The graphs kept (unchanged files, submissions) are copied into the union from the store, so that their
+        # blank nodes stay the same nodes (a parser names them afresh each time it reads a file).
+        store.bulk_extend(
+            ox.Quad(q.subject, q.predicate, q.object, default)
+            for q in store.quads_for_pattern(None, None, None, None) if not isinstance(q.graph_name, ox.DefaultGraph)
+        )
+    report = _reporter(progress, sum(path.stat().st_size for _, path, _ in to_load))
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    for iri, path, digest in to_load:
+        reading = _Reading(path, report)
+        try:
+            # Read once, written twice: into its graph and into the union (changed files only reach here when the
+            # union is rebuilt).
+            store.bulk_extend(_both(ox.parse(input=reading, format=ox.RdfFormat.TURTLE), ox.NamedNode(iri)))  # type: ignore[arg-type]
+        finally:
+            reading.close()
+        graphs.append(GraphInfo(iri, str(path), digest, _count(store, f"GRAPH <{iri}> {{ ?s ?p ?o }}"), now))
     # Counted afresh each time (0.3 s at 1M triples): submissions change the default graph too.
-    count = next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")))  # type: ignore[arg-type]
-    default_triples = int(count["n"].value)
+    default_triples = _count(store, "?s ?p ?o")
     store.flush()
     # Close the read-write handle before workers open the store read-only.
     del store
@@ -214,6 +289,33 @@ def sync_files(store_dir: Path, sources: dict[str, Path]) -> StoreInfo:
     info = _info_for(graphs, default_triples)
     write_atomic(manifest_path, json.dumps({"version": info.version, "graphs": [asdict(g) for g in graphs]}, indent=2).encode())
     return info
+
+
+def _both(quads: Iterator[ox.Quad], graph: ox.NamedNode) -> Iterator[ox.Quad]:
+    """Each parsed triple in the named graph and in the default graph (the same blank nodes in both)."""
+    default = ox.DefaultGraph()
+    for quad in quads:
+        yield ox.Quad(quad.subject, quad.predicate, quad.object, graph)
+        yield ox.Quad(quad.subject, quad.predicate, quad.object, default)
+
+
+def _reporter(progress: LoadProgress | None, total: int) -> Callable[[int], None]:
+    done = reported = 0
+
+    def report(size: int) -> None:
+        nonlocal done, reported
+        done += size
+        # Told every megabyte and at the end: the parser reads a few KB at a time (and asks again at each file's end).
+        if progress is not None and size and (done - reported >= 1 << 20 or done == total):
+            reported = done
+            progress(done, total)
+
+    return report
+
+
+def _count(store: ox.Store, pattern: str) -> int:
+    solution = next(iter(store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {pattern} }}")))  # type: ignore[arg-type]
+    return int(solution["n"].value)
 
 
 def _info_for(graphs: list[GraphInfo], triples: int) -> StoreInfo:
@@ -285,9 +387,10 @@ def _write_generation(current: Path, target: Path, change: GraphChange) -> int:
 class EmbeddedStore:
     """The embedded on-disk pyoxigraph store, queried by worker processes with hard deadlines."""
 
-    def __init__(self, settings: Settings, info: StoreInfo):
+    def __init__(self, settings: Settings, info: StoreInfo, lock: int):
         self._settings = settings
         self._info = info
+        self._lock = lock
         self._spool_dir = settings.store_dir.with_name(settings.store_dir.name + "-spool")
         shutil.rmtree(self._spool_dir, ignore_errors=True)
         self._spool_dir.mkdir(parents=True)
@@ -308,10 +411,16 @@ class EmbeddedStore:
     @classmethod
     def open(cls, settings: Settings) -> "EmbeddedStore":
         """Sync the project's files into the store, then start the query workers."""
-        # Before any worker starts: the only moment the published generation may be written in place
-        # (through the link: the manifest stays beside it).
-        published(settings.store_dir)
-        return cls(settings, sync_files(settings.store_dir, project_sources(settings)))
+        # Held for the server's life: no load or second server writes the store under its workers.
+        lock = hold(settings.store_dir)
+        try:
+            # Before any worker starts: the only moment the published generation may be written in place
+            # (through the link: the manifest stays beside it).
+            published(settings.store_dir)
+            return cls(settings, sync_files(settings.store_dir, project_sources(settings)), lock)
+        except BaseException:
+            release(lock)
+            raise
 
     async def start(self) -> None:
         """Start the query workers (in the event loop that will run the jobs)."""
@@ -408,6 +517,7 @@ class EmbeddedStore:
         self._info = _info_for([g for g in self._info.graphs if g.iri not in known] + graphs, self._info.triples)
 
     async def close(self) -> None:
-        """Stop the workers and remove spooled answers."""
+        """Stop the workers, remove spooled answers and give the store back."""
         await self._pool.close()
         shutil.rmtree(self._spool_dir, ignore_errors=True)
+        release(self._lock)
