@@ -9,7 +9,7 @@ import logging
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import httpx
 import typer
@@ -44,6 +44,12 @@ class UnreadableInputError(Exception):
     def __init__(self, *problems: str):
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+def _fail(message: str) -> NoReturn:
+    """Say what is wrong on standard error and end with EXIT_UNREADABLE (unreadable input, refused, unreachable)."""
+    typer.echo(message, err=True)
+    raise typer.Exit(EXIT_UNREADABLE)
 
 
 def collect_files(paths: list[Path], forced: Format | None) -> list[tuple[Path, Format]]:
@@ -124,9 +130,7 @@ def validate(
         files = collect_files(paths, BY_NAME[syntax.value] if syntax else None)
         documents = read_documents(files, settings)
     except UnreadableInputError as error:
-        for problem in error.problems:
-            typer.echo(f"error: {problem}", err=True)
-        raise typer.Exit(EXIT_UNREADABLE) from None
+        _fail("\n".join(f"error: {problem}" for problem in error.problems))
     pyshacl_speedups.install()
     validator = Validator.from_settings(settings)
     if with_data or replaces:
@@ -144,18 +148,15 @@ def _validate_with_data(
     """Validate as the server would validate the file as a submission (see validation_context)."""
     single = len(documents) == 1
     if replaces and not single:
-        typer.echo("error: --replaces checks one file, the replacement; give one file.", err=True)
-        raise typer.Exit(EXIT_UNREADABLE)
+        _fail("error: --replaces checks one file, the replacement; give one file.")
     try:
         with_data = DataValidator(settings, validator)
     except OSError as error:  # the store's files, changing under a running server's write
-        typer.echo(f"error: the store at {settings.store_dir} cannot be read now ({error}); try again.", err=True)
-        raise typer.Exit(EXIT_UNREADABLE) from None
+        _fail(f"error: the store at {settings.store_dir} cannot be read now ({error}); try again.")
     try:
         replaced = with_data.submission(replaces) if replaces else None
     except UnknownSubmissionError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(EXIT_UNREADABLE) from None
+        _fail(f"error: {error}")
     # A file stored already is recognised by its bytes, as the server recognises it.
     plan = plan_validation(with_data.records, files[0][0].read_bytes(), replaced) if single else None
     return with_data.validate(documents, plan)
@@ -181,11 +182,9 @@ def submit(
         (_, chosen), = collect_files([path], BY_NAME[syntax.value] if syntax else None)
         data = path.read_bytes()
     except UnreadableInputError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(EXIT_UNREADABLE) from None
+        _fail(f"error: {error}")
     except OSError as error:
-        typer.echo(f"error: {path}: cannot be read: {error.strerror}", err=True)
-        raise typer.Exit(EXIT_UNREADABLE) from None
+        _fail(f"error: {path}: cannot be read: {error.strerror}")
     outcome = send_submission(server, token, data, chosen, path.name, replace)
     raise typer.Exit(outcome)
 
@@ -237,8 +236,7 @@ def token_add(
     try:
         token = registry.issue(name, Role.OPERATOR if operator else Role.SUBMITTER)
     except TokenError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(EXIT_UNREADABLE) from None
+        _fail(f"error: {error}")
     typer.echo(token)
     typer.echo(f"Token for {name} issued; it is shown only now. Give it to {name} by a safe channel.", err=True)
 
@@ -256,8 +254,7 @@ def token_revoke(name: Annotated[str, typer.Argument(help="The submitter whose t
     try:
         TokenRegistry(get_settings().tokens_file).revoke(name)
     except TokenError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(EXIT_UNREADABLE) from None
+        _fail(f"error: {error}")
     typer.echo(f"revoked the token of {name}")
 
 
@@ -303,8 +300,7 @@ def export(
         graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
         files = write_dumps(store, folder, graphs)
     except OSError as error:
-        typer.echo(f"could not write the dumps into {folder}: {error}", err=True)
-        raise typer.Exit(EXIT_UNREADABLE) from None
+        _fail(f"could not write the dumps into {folder}: {error}")
     for file in files:
         typer.echo(f"wrote {folder / file.name}")
 
@@ -330,11 +326,9 @@ def load() -> None:
                 info = sync_files(settings.store_dir, project_sources(settings),
                                   lambda done, total: bar.update(task, completed=done, total=total))
     except StoreInUseError as error:
-        typer.echo(f"could not load: {error}; a running server loads the files itself when it starts", err=True)
-        raise typer.Exit(EXIT_UNREADABLE) from None
+        _fail(f"error: could not load: {error}; a running server loads the files itself when it starts")
     except OSError as error:
-        typer.echo(f"could not load the store at {settings.store_dir}: {error}", err=True)
-        raise typer.Exit(EXIT_UNREADABLE) from None
+        _fail(f"error: could not load the store at {settings.store_dir}: {error}")
     typer.echo(f"{info.triples:,} triples in {len(info.graphs)} named graphs at {settings.store_dir} (version "
                f"{info.version})")
 
@@ -366,9 +360,7 @@ def serve(
     except StoreInUseError as error:
         problems.append(str(error))
     if problems:
-        for problem in problems:
-            typer.echo(f"refusing to start: {problem}", err=True)
-        raise typer.Exit(EXIT_UNREADABLE)
+        _fail("\n".join(f"refusing to start: {problem}" for problem in problems))
     configure_logs(settings.log_format)
     logging.getLogger("ilokg").log(
         logging.INFO if probed.contained else logging.WARNING,

@@ -276,7 +276,7 @@ def test_a_store_a_server_holds_is_neither_loaded_nor_served_twice(sparql_server
     generations = sorted(p.name for p in store.with_name(store.name + ".generations").iterdir())
     result = run_cli("load", env={"ILOKG_STORE_DIR": str(store)})
     assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr == (f"could not load: another process holds the store at {store} (a running server, or "
+    assert result.stderr == (f"error: could not load: another process holds the store at {store} (a running server, or "
                              "`ilo-kg load`); a running server loads the files itself when it starts\n")
     second = run_cli("serve", "--port", "1", env={"ILOKG_STORE_DIR": str(store)})
     assert second.returncode == 2
