@@ -236,8 +236,10 @@ def sync_files(store_dir: Path, sources: dict[str, Path], progress: LoadProgress
     Files are read once and written by pyoxigraph's bulk writer into their graph and the union at
     once; neither write holds the data in one transaction, so memory stays bounded at any size (the
     transactional `load` held 12 GB at 10M triples and had not finished in 7 minutes,
-    bench/RESULTS.md). A load cut short leaves no manifest entry for the file, whose graph is then
-    emptied and loaded again.
+    bench/RESULTS.md). Emptying a graph is still one transaction (a changed file's graph, and the
+    union before it is rebuilt): changing a file of millions of triples costs memory in proportion.
+    A load cut short leaves no manifest entry for the file, whose graph is then emptied and loaded
+    again.
     """
     store_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = _manifest_path(store_dir)
