@@ -17,31 +17,10 @@ from pathlib import Path
 import httpx
 
 from bench.hostile import hostile_server, send
-from bench.report import publish
+from bench.report import publish, resident_kib
 from tests.security.corpus import CASES, Context
 
 GOOD = ["/queries/projects", "/id/country/KR", "/sparql?query=SELECT%20*%20WHERE%20%7B%20?s%20?p%20?o%20%7D%20LIMIT%2010"]
-
-
-def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def _tree(pid: int) -> dict[int, int]:
-    """The RSS (KiB) of a process and of its children (the workers)."""
-    pids = [pid]
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        pids += [int(c) for c in (task / "children").read_text().split()]
-    sizes = {}
-    for each in pids:
-        try:
-            sizes[each] = _rss_kib(each)
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return sizes
 
 
 def _hammer(context: Context, until: float, counts: dict[str, int], lock: threading.Lock) -> None:
@@ -69,7 +48,7 @@ def main() -> None:
     ):
         for path in GOOD:  # warm: the caches hold their first answers
             httpx.get(context.url + path, timeout=60)
-        before = _tree(process.pid)
+        before = resident_kib(process.pid)
         counts, lock = {"requests": 0}, threading.Lock()
         until = time.monotonic() + args.minutes * 60
         clients = [threading.Thread(target=_hammer, args=(context, until, counts, lock)) for _ in range(2)]
@@ -77,9 +56,9 @@ def main() -> None:
             client.start()
         for client in clients:
             client.join()
-        during = _tree(process.pid)
+        during = resident_kib(process.pid)
         time.sleep(args.rest)
-        after = _tree(process.pid)
+        after = resident_kib(process.pid)
     server = process.pid
 
     def mib(sizes: dict[int, int], only_server: bool) -> float:

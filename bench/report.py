@@ -1,4 +1,4 @@
-"""What the benchmark scripts share: percentiles, and printing a Markdown report (and writing it)."""
+"""What the benchmark scripts share: percentiles, resident memory, and printing a Markdown report (and writing it)."""
 
 from pathlib import Path
 
@@ -16,3 +16,24 @@ def publish(lines: list[str], path: Path | None, append: bool = False) -> None:
     if path is not None:
         with path.open("a" if append else "w", encoding="utf-8") as file:
             file.write(text)
+
+
+def _process_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def resident_kib(pid: int) -> dict[int, int]:
+    """The RSS (KiB) of a process and of its children (the workers)."""
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        pids += [int(c) for c in (task / "children").read_text().split()]
+    sizes = {}
+    for each in pids:
+        try:
+            sizes[each] = _process_kib(each)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return sizes

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from bench.generate import generate, projects_for
-from bench.report import percentile, publish
+from bench.report import percentile, publish, resident_kib
 from bench.run import HERE, WORKLOADS, _machine, _start, _stop, ours_server
 
 COUNTS = {"lookup": 300, "canned": 100, "aggregate": 5}
@@ -46,22 +46,6 @@ def _load(store_dir: Path, data_dir: Path) -> tuple[float, int]:
 
 def _disk(path: Path) -> int:
     return sum(f.stat().st_size for f in path.resolve().rglob("*") if f.is_file())
-
-
-def _resident(pid: int) -> int:
-    """Resident bytes of a process and its children (the server and its workers)."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            status = (entry / "status").read_text()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if int(entry.name) == pid or int(stat[1]) == pid:
-            total += sum(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmRSS:"))
-    return total
 
 
 def _latencies(endpoint: str, workload: str, projects: int) -> list[float]:
@@ -102,7 +86,7 @@ def main() -> None:
             _start(server, 600)
             measured = {w: _latencies(server.endpoint, w, projects_for(size)) for w in COUNTS}
             assert server.process is not None
-            memory = _resident(server.process.pid)
+            memory = sum(resident_kib(server.process.pid).values()) * 1024
         finally:
             _stop(server)
         rows.append((size, seconds, peak, disk, memory, measured))
