@@ -284,16 +284,15 @@ def export(
     import pyoxigraph as ox
 
     from server.store.dumps import write_dumps
-    from server.store.embedded import StoreInUseError, held, project_sources, published, sync_files
+    from server.store.embedded import StoreInUseError, held, load_project
 
     settings = get_settings()
     try:
         # Brings the store in line with the files first, as `serve` does.
         with held(settings.store_dir):
-            published(settings.store_dir)
-            sync_files(settings.store_dir, project_sources(settings))
-    except StoreInUseError:
-        # A running server holds the store (and keeps it in line): read it as it stands.
+            load_project(settings)
+    except (StoreInUseError, OSError):
+        # A running server holds the store (and keeps it in line), or it cannot be written here: read it as it stands.
         pass
     try:
         store = ox.Store.read_only(str(settings.store_dir))
@@ -312,19 +311,17 @@ def load() -> None:
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from server.store.embedded import StoreInUseError, held, project_sources, published, sync_files
+    from server.store.embedded import StoreInUseError, held, load_project
 
     settings = get_settings()
     columns = (TextColumn("loading"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     console = Console(stderr=True)
     try:
-        with held(settings.store_dir):
-            published(settings.store_dir)
-            # Shown at a terminal only; a script sees the summary line alone.
-            with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
-                task = bar.add_task("loading", total=None)
-                info = sync_files(settings.store_dir, project_sources(settings),
-                                  lambda done, total: bar.update(task, completed=done, total=total))
+        # The bar is shown at a terminal only; a script sees the summary line alone.
+        with held(settings.store_dir), Progress(*columns, console=console, transient=True,
+                                                disable=not console.is_terminal) as bar:
+            task = bar.add_task("loading", total=None)
+            info = load_project(settings, lambda done, total: bar.update(task, completed=done, total=total))
     except StoreInUseError as error:
         _fail(f"error: could not load: {error}; a running server loads the files itself when it starts")
     except OSError as error:

@@ -320,6 +320,16 @@ def _count(store: ox.Store, pattern: str) -> int:
     return int(solution["n"].value)
 
 
+def load_project(settings: Settings, progress: LoadProgress | None = None) -> StoreInfo:
+    """Publish the store's generation (made or migrated if need be) and bring it in line with the project's files.
+
+    Writes the published generation in place: only for a process that holds the store (see hold) before any
+    worker reads it — the server at start, `ilo-kg load` and `export`.
+    """
+    published(settings.store_dir)
+    return sync_files(settings.store_dir, project_sources(settings), progress)
+
+
 def _info_for(graphs: list[GraphInfo], triples: int) -> StoreInfo:
     """The description of a store holding these graphs: the version is a hash of their contents."""
     graphs = sorted(graphs, key=lambda g: g.iri)
@@ -418,8 +428,7 @@ class EmbeddedStore:
         try:
             # Before any worker starts: the only moment the published generation may be written in place
             # (through the link: the manifest stays beside it).
-            published(settings.store_dir)
-            return cls(settings, sync_files(settings.store_dir, project_sources(settings)), lock)
+            return cls(settings, load_project(settings), lock)
         except BaseException:
             release(lock)
             raise
