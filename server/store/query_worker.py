@@ -229,14 +229,14 @@ def _page(solutions: ox.QuerySolutions, job: QueryJob, size: int, spool: _Spool)
     own code, in the worker; the server receives the final bytes.
     """
     whole = _Spool(replace(job, inline_bytes=job.max_bytes))  # in memory, within the size limit
-    solutions.serialize(whole, format=ox.QueryResultsFormat.TSV)
+    solutions.serialize(whole, format=TSV.oxigraph)
     lines = (whole.output().body or b"").split(b"\n")
     header, rows = lines[0], lines[1:-1]  # the text ends with a line break
     page = b"\n".join([header, *rows[:size]]) + b"\n"
     if job.result_format == TSV.name:
         spool.write(page)
     else:
-        read_back = ox.parse_query_results(page, format=ox.QueryResultsFormat.TSV)
+        read_back = ox.parse_query_results(page, format=TSV.oxigraph)
         if job.result_format == ROWS.name:
             spool.write(rows_document(read_back))
         else:
