@@ -147,6 +147,9 @@ def _validate_with_data(
 ) -> Report:
     """Validate as the server would validate the file as a submission (see validation_context)."""
     single = len(documents) == 1
+    if settings.store_url is not None:
+        _fail("error: --with-data reads the embedded store; this installation's data is in an external store "
+              "(ILOKG_STORE_URL): send the file to the server's POST /validate, which validates it there.")
     if replaces and not single:
         _fail("error: --replaces checks one file, the replacement; give one file.")
     try:

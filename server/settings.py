@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server.namespaces import BASE
@@ -145,6 +145,43 @@ class Settings(BaseSettings):
         description="Address space each worker process may use (RLIMIT_AS), in bytes; a query that needs more is "
         "stopped and answered 422 (0: no cap).",
     )
+    store_url: str | None = Field(
+        None,
+        description="SPARQL 1.1 query endpoint of an external store (oxigraph serve, Virtuoso, …) to serve instead of "
+        "the embedded one, e.g. http://127.0.0.1:7878/query. Its default graph must be the union of its named graphs "
+        "(`oxigraph serve --union-default-graph`; Virtuoso's default). Plain http://; see the README's deployment section.",
+    )
+    store_update_url: str | None = Field(
+        None, description="SPARQL 1.1 Update endpoint of the external store (e.g. http://127.0.0.1:7878/update)."
+    )
+    store_graph_store_url: str | None = Field(
+        None,
+        description="Graph Store Protocol endpoint of the external store, through which `ilo-kg load` and the server's "
+        "start put the project's files, one named graph each (e.g. http://127.0.0.1:7878/store).",
+    )
+    store_user: str | None = Field(
+        None, description="User name for the external store's update and graph store endpoints (queries are sent without)."
+    )
+    store_password: SecretStr | None = Field(None, description="Password for store_user.")
+    store_auth: Literal["basic", "digest"] = Field(
+        "basic", description="How store_user authenticates: HTTP basic, or digest (Virtuoso's /sparql-auth)."
+    )
+    store_connections: int = Field(
+        16, ge=1, description="Queries sent to the external store at once by one server process (more wait their turn)."
+    )
+    store_write_timeout_seconds: float = Field(
+        120.0, gt=0, description="Deadline for one write to the external store (a submission, or one file of a load)."
+    )
+    store_poll_seconds: float = Field(
+        1.0, gt=0,
+        description="How often a server on an external store checks the data version there, so that its caches, "
+        "ETags and submission records follow writes made by other replicas.",
+    )
+    store_lease_seconds: float = Field(
+        15.0, gt=0,
+        description="How long the write lease a replica takes in the external store lasts without being renewed "
+        "(renewed every third of it while the replica writes); a replica that dies holding it delays others this long.",
+    )
     allow_uncontained: bool = Field(
         False,
         description="Serve on a non-loopback address even where the kernel cannot keep the workers off the network "
@@ -159,6 +196,17 @@ class Settings(BaseSettings):
         # compared with the resolved links of the store's generations would not match them (and the
         # workers, the CLI and the server must all mean the same folder).
         return value.absolute() if isinstance(value, Path) else value
+
+    @model_validator(mode="after")
+    def _one_store(self) -> "Settings":
+        # The federation relay lives in the embedded store's workers; an external engine would call SERVICE itself.
+        if self.store_url is not None and self.service_allowlist:
+            raise ValueError("service_allowlist works with the embedded store only: an external store calls no endpoint "
+                             "for this server (see the README's deployment section)")
+        if self.store_url is not None and (self.store_update_url is None or self.store_graph_store_url is None):
+            raise ValueError("store_update_url and store_graph_store_url are needed with store_url: the server puts the "
+                             "project's files, the data version and submissions into the store")
+        return self
 
     @property
     def worker_relay_port(self) -> int | None:

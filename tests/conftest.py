@@ -1,5 +1,6 @@
 """Shared fixtures: the project's settings, graphs and a validator, each built once."""
 
+import contextlib
 import os
 import socket
 import tempfile
@@ -14,6 +15,7 @@ from rdflib import Graph
 from server.rdf.project_graphs import load_folder, turtle_files
 from server.settings import Settings, get_settings
 from server.submissions.plan import DataValidator
+from tests.support.engines import start_oxigraph, start_virtuoso
 from tests.support.servers import RunningServer, SubmissionServer
 
 
@@ -85,20 +87,144 @@ def listener() -> Iterator[tuple[int, list[bytes]]]:
     server.close()
 
 
-@pytest.fixture(scope="session")
-def sparql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """One server for the endpoint tests; answers over 3 MB are refused (to test the limit)."""
-    server = RunningServer(tmp_path_factory.mktemp("store") / "store", {"ILOKG_MAX_RESULT_BYTES": "3000000"}).start()
-    yield server
-    server.stop()
+# The stores the HTTP suites of the endpoint, the canned queries, linked data, the dataset and submissions run
+# against (see tests/support/engines.py): the embedded store, and two external SPARQL engines. The security, load,
+# browser, federation and command-line suites run on the embedded store only (federation exists only there).
+BACKENDS = ("embedded", "oxigraph", "virtuoso")
+BACKEND_SUITES = {
+    "test_sparql_endpoint", "test_queries_api", "test_linked_data", "test_dataset", "test_w3c_protocol",
+    "test_submissions", "test_head", "test_answer_cache",
+}
+
+
+# Where Virtuoso Open Source 7.2.5 (Debian's) answers otherwise than the standard and the embedded store: each such
+# test runs on it as a strict expected failure (it fails the suite if Virtuoso starts to agree, so the list stays
+# true). The README's deployment section says the same to operators.
+VIRTUOSO_DIFFERS = {
+    "test_every_query_answers_its_exact_rows_on_the_bundled_data":
+        "Virtuoso gives other rows for most canned queries (counts and sums over the one definition of where a project "
+        "runs, FILTER NOT EXISTS), or refuses them ('Variable used outside aggregate', compiler internal errors)",
+    "test_answers_come_in_every_format_by_accept_or_format_parameter": "the canned query refused (as above)",
+    "test_the_html_answer_is_a_form_with_a_table_and_the_query_text": "the canned query refused (as above)",
+    "test_a_default_applies_when_the_parameter_is_left_out": "the canned query refused (as above)",
+    "test_a_bad_parameter_gets_422_naming_it_and_what_it_takes": "the canned query refused (as above)",
+    "test_the_queries_agree_on_where_each_project_runs": "other rows (as above)",
+    "test_query_multiple_dataset": "the query's FROM wins over the protocol's dataset (the standard says the opposite)",
+    "test_withdrawal_by_the_submitter_or_an_operator_only":
+        "ASK { GRAPH <g> { … } } with a protocol dataset answers true for an empty graph",
+    "test_an_unknown_iri_is_a_helpful_404": "ASK { GRAPH <g> { … } } with a protocol dataset answers true (as above)",
+    "test_a_dump_reloads_as_the_same_dataset":
+        "xsd:duration literals are stored as months (P3Y comes back as P36M; openlink/virtuoso-opensource#936)",
+    "test_export_writes_the_same_dataset_as_the_server_offers": "xsd:duration literals stored as months (as above)",
+}
+
+# The cases of parametrised tests that differ on Virtuoso (by their ids without the backend); other cases must agree.
+VIRTUOSO_CASES = {
+    "test_every_query_answers_its_exact_rows_on_the_bundled_data": {
+        'agreements-0',
+        'agreements-1',
+        'agreements-2',
+        'contributions-over-time-1',
+        'countries-reached-0',
+        'countries-reached-1',
+        'entity-by-label-3',
+        'funding-by-funder-0',
+        'funding-by-period-0',
+        'funding-by-period-1',
+        'partner-profile-0',
+        'partner-profile-1',
+        'partner-profile-2',
+        'programme-cycles-0',
+        'programme-cycles-1',
+        'programme-cycles-2',
+        'project-profile-0',
+        'project-profile-1',
+        'project-profile-2',
+        'projects-1',
+        'projects-10',
+        'projects-2',
+        'projects-3',
+        'projects-4',
+        'projects-5',
+        'projects-6',
+        'projects-without-amount-0',
+        'ratifications-1',
+        'ratifications-3',
+    },
+    "test_a_bad_parameter_gets_422_naming_it_and_what_it_takes": {
+        '/queries/project-profile-params9-project-message9',
+        '/queries/projects-params1-partner-message1',
+        '/queries/projects-params2-theme-message2',
+    },
+    "test_answers_come_in_every_format_by_accept_or_format_parameter": {
+        '*/*-None-application/json; charset=utf-8',
+        'None-json-application/sparql-results+json; charset=utf-8',
+        'application/sparql-results+json-None-application/sparql-results+json; charset=utf-8',
+        'application/sparql-results+xml-None-application/sparql-results+xml; charset=utf-8',
+        'text/csv-None-text/csv; charset=utf-8',
+        'text/csv;q=0.5, application/json;q=0.9-None-application/json; charset=utf-8',
+        'text/html-csv-text/csv; charset=utf-8',
+        'text/tab-separated-values-None-text/tab-separated-values; charset=utf-8',
+    },
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_virtuoso = callspec is not None and "virtuoso" in (callspec.params.get("sparql_server"),
+                                                               callspec.params.get("submission_server"))
+        name = getattr(item, "originalname", item.name)
+        reason = VIRTUOSO_DIFFERS.get(name)
+        case = callspec.id.removeprefix("virtuoso").removeprefix("-") if callspec is not None else ""
+        if name in VIRTUOSO_CASES and case not in VIRTUOSO_CASES[name]:
+            reason = None
+        if on_virtuoso and reason is not None:
+            item.add_marker(pytest.mark.xfail(reason=f"Virtuoso 7.2.5: {reason}", strict=True))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    suite = metafunc.module.__name__.rsplit(".", 1)[-1]
+    for name in ("sparql_server", "submission_server"):
+        if name in metafunc.fixturenames:
+            backends = BACKENDS if suite in BACKEND_SUITES else ("embedded",)
+            metafunc.parametrize(name, backends, indirect=True, scope="session")
+
+
+@contextlib.contextmanager
+def backend(name: str, folder: Path) -> Iterator[dict[str, str]]:
+    """The server settings for a store of this kind, its engine running (in folder) until the block ends."""
+    if name == "embedded":
+        yield {}
+        return
+    engine = (start_oxigraph if name == "oxigraph" else start_virtuoso)(folder)
+    try:
+        yield engine.env
+    finally:
+        engine.stop()
 
 
 @pytest.fixture(scope="session")
-def submission_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SubmissionServer]:
-    """One server for the submission tests; generous rates, and a small triple limit to test it cheaply."""
-    server = SubmissionServer(
-        tmp_path_factory.mktemp("submissions"),
-        {"ILOKG_SUBMISSION_RATE": "1000/minute", "ILOKG_VALIDATION_RATE": "1000/minute", "ILOKG_MAX_SUBMISSION_TRIPLES": "5000"},
-    ).start()
-    yield server
-    server.stop()
+def sparql_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One server for the endpoint tests on each kind of store; answers over 3 MB are refused (to test the limit)."""
+    folder = tmp_path_factory.mktemp(f"store-{request.param}")
+    with backend(request.param, folder / "engine") as env:
+        server = RunningServer(folder / "store", {"ILOKG_MAX_RESULT_BYTES": "3000000", **env}).start()
+        server.backend = request.param
+        yield server
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def submission_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SubmissionServer]:
+    """One server for the submission tests on each kind of store; generous rates, and a small triple limit to test it
+    cheaply."""
+    folder = tmp_path_factory.mktemp(f"submissions-{request.param}")
+    with backend(request.param, folder / "engine") as env:
+        server = SubmissionServer(folder, {
+            "ILOKG_SUBMISSION_RATE": "1000/minute", "ILOKG_VALIDATION_RATE": "1000/minute",
+            "ILOKG_MAX_SUBMISSION_TRIPLES": "5000", **env,
+        }).start()
+        server.backend = request.param
+        yield server
+        server.stop()

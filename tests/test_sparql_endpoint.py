@@ -52,6 +52,20 @@ def url(sparql_server: RunningServer) -> str:
     return sparql_server.url
 
 
+@pytest.fixture(scope="module")
+def backend(sparql_server: RunningServer) -> str:
+    return sparql_server.backend
+
+
+# The engine's own parser reports syntax errors: oxigraph's (embedded, `oxigraph serve`) gives line and column and
+# what it expected; Virtuoso's gives the line.
+SYNTAX_ERROR = {
+    "embedded": "Syntax error in the query at line 2, column 10: expected one of LATERAL, SERVICE",
+    "oxigraph": "Syntax error in the query at line 2, column 10: expected one of LATERAL, SERVICE",
+    "virtuoso": "Syntax error in the query at line 2: syntax error at '}'",
+}
+
+
 # ---------------------------------------------------------------- the protocol matrix
 
 @pytest.mark.parametrize("method", METHODS)
@@ -86,7 +100,7 @@ def test_construct_in_every_format(url: str, method: str, name: str) -> None:
 
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("name", GRAPH_TYPES)
-def test_describe_in_every_format(url: str, method: str, name: str, data: Graph) -> None:
+def test_describe_in_every_format(url: str, method: str, name: str, data: Graph, backend: str) -> None:
     response = ask(url, method, DESCRIBE, accept=GRAPH_TYPES[name])
     assert response.status_code == 200, response.text
     koica = URIRef("https://w3id.org/ilo-partnerships/id/organisation/koica")
@@ -95,6 +109,11 @@ def test_describe_in_every_format(url: str, method: str, name: str, data: Graph)
         expected.add(triple)
     # Two types: an organisation in the brief, a government agency in the identifiers reference.
     assert len(expected) == 8
+    if backend == "virtuoso":
+        # DESCRIBE is the engine's to define: Virtuoso's adds the triples that point at the node.
+        for triple in data.triples((None, None, koica)):
+            expected.add(triple)
+        assert len(expected) == 11
     assert isomorphic(Graph().parse(data=response.content, format=name), expected)
 
 
@@ -172,10 +191,10 @@ def test_a_browser_gets_the_query_page(url: str) -> None:
 
 # ---------------------------------------------------------------- errors
 
-def test_malformed_query_is_400_with_line_and_column(url: str) -> None:
+def test_malformed_query_is_400_with_line_and_column(url: str, backend: str) -> None:
     response = ask(url, "get", "SELECT * WHERE {\n  ?s ?p }")
     assert response.status_code == 400
-    assert problem(response)[1].startswith("Syntax error in the query at line 2, column 10: expected one of LATERAL, SERVICE")
+    assert problem(response)[1].startswith(SYNTAX_ERROR[backend])
 
 
 @pytest.mark.parametrize("method, query", [
@@ -290,11 +309,12 @@ def test_prefixed_names_in_strings_comments_and_iris_are_not_prefixes(url: str) 
     assert ask(url, "get", query).status_code == 200
 
 
-def test_a_malformed_query_from_a_browser_shows_the_error(url: str) -> None:
+def test_a_malformed_query_from_a_browser_shows_the_error(url: str, backend: str) -> None:
     response = ask(url, "get", "SELECT * WHERE {\n  ?s ?p }", accept="text/html")
     assert response.status_code == 400
-    assert problem(response)[1].startswith("Syntax error in the query at line 2, column 10: expected one of LATERAL, SERVICE")
-    assert "..=" not in problem(response)[1] and "a name character" in problem(response)[1]
+    assert problem(response)[1].startswith(SYNTAX_ERROR[backend])
+    if backend != "virtuoso":
+        assert "..=" not in problem(response)[1] and "a name character" in problem(response)[1]
 
 
 def test_oversized_body_is_413(url: str) -> None:
@@ -311,7 +331,8 @@ def test_invalid_utf8_body_is_400(url: str) -> None:
 # ---------------------------------------------------------------- size limits and streaming
 
 def test_large_answers_stream_in_full(url: str) -> None:
-    query = "SELECT ?s ?p ?o ?x WHERE { ?s ?p ?o . VALUES ?x { 1 2 } } LIMIT 8000"
+    # A long value in every row: more than a megabyte whichever 8,000 triples the engine takes first.
+    query = f"SELECT ?s ?p ?o ?x WHERE {{ ?s ?p ?o . VALUES ?x {{ \"{'x' * 100}\" \"{'y' * 100}\" }} }} LIMIT 8000"
     with httpx.stream("GET", url + "/sparql", params={"query": query, "format": "csv"}, timeout=60) as response:
         assert response.status_code == 200
         body = b"".join(response.iter_bytes())
@@ -321,7 +342,8 @@ def test_large_answers_stream_in_full(url: str) -> None:
 
 
 def test_an_answer_over_the_size_limit_is_refused(url: str) -> None:
-    query = "SELECT * WHERE { ?s ?p ?o . ?a ?b ?c } LIMIT 100000"
+    # Over 4 MB (some 6,300 rows of more than 700 bytes), produced at once by any engine.
+    query = f"SELECT * WHERE {{ ?s ?p ?o . VALUES ?x {{ \"{'x' * 700}\" }} }}"
     response = ask(url, "get", query)
     assert problem(response) == (
         422, "The answer would exceed 3000000 bytes; narrow the query or add a LIMIT.")

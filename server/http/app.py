@@ -6,7 +6,6 @@ per-request duties straight to its route; everything else goes through FastAPI's
 listed once (`_duties`) and wrap both, so each is done exactly once per request.
 """
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -38,7 +37,7 @@ from server.linked_data.vocabulary_docs import VocabularyDocs
 from server.settings import Settings, get_settings
 from server.sparql.federation import FederationRelay
 from server.sparql.service import SparqlService
-from server.store.embedded import EmbeddedStore
+from server.store.opening import open_store
 from server.submissions.service import SubmissionService
 from server.validation.service import ValidationService
 
@@ -90,9 +89,7 @@ def create_app(settings: Settings | None = None) -> App:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Syncing the files and spawning the workers block; they run before serving starts.
-        store = await asyncio.to_thread(EmbeddedStore.open, settings)
-        await store.start()
+        store = await open_store(settings)
         app.state.store = store
         app.state.service = SparqlService(store, settings, str(store.spool_dir), app.state.federation)
         app.state.canned = CannedQueryService(catalogue, app.state.service, store, settings)

@@ -79,18 +79,29 @@ class Answer:
 _CHARACTER_CLASS = re.compile(r'\[[^\]"]*\](?:,\s*\[[^\]"]*\])*')
 
 
+def _undeclared_message(query: str, before: tuple[int, int] | None = None) -> str | None:
+    """One sentence naming the first prefix the query uses and never declares (at or before a place), if any."""
+    undeclared = undeclared_prefix(query)
+    if undeclared is None:
+        return None
+    prefix, offset = undeclared
+    line, column = position(query, offset)
+    if before is not None and (line, column) > before:
+        return None
+    known = WELL_KNOWN_PREFIXES.get(prefix[:-1])
+    declaration = f"PREFIX {prefix} <{known}>" if known else f"PREFIX {prefix} <…>"
+    return f"Unknown prefix `{prefix}` at line {line}, column {column} — declare it with {declaration}."
+
+
 def _syntax_message(query: str, error: QuerySyntaxError) -> str:
     """The engine's syntax error, or, when the query uses a prefix it never declares at or before the place
     the engine stopped, one sentence saying so (the engine lists the characters it expected instead)."""
-    undeclared = undeclared_prefix(query)
+    # (Virtuoso names the line of a syntax error, not the column.)
+    before = None if error.line is None else (error.line, error.column or 1 << 30)
+    undeclared = _undeclared_message(query, before)
     if undeclared is not None:
-        prefix, offset = undeclared
-        line, column = position(query, offset)
-        if error.line is None or (line, column) <= (error.line, error.column or 0):
-            known = WELL_KNOWN_PREFIXES.get(prefix[:-1])
-            declaration = f"PREFIX {prefix} <{known}>" if known else f"PREFIX {prefix} <…>"
-            return f"Unknown prefix `{prefix}` at line {line}, column {column} — declare it with {declaration}."
-    where = f" at line {error.line}, column {error.column}" if error.line is not None else ""
+        return undeclared
+    where = "" if error.line is None else f" at line {error.line}" + (f", column {error.column}" if error.column else "")
     # The engine spells out the Unicode ranges of name characters it would have taken; one phrase says it.
     message = _CHARACTER_CLASS.sub("a name character", error.message)
     return f"Syntax error in the query{where}: {message}"
@@ -145,6 +156,12 @@ class SparqlService:
                 f"at most {MAX_NESTING} levels of brackets, braces, parentheses and negations (!) inside "
                 "each other. Flatten the query.",
             )
+        if self._settings.store_url is not None:
+            # Some engines declare prefixes of their own (Virtuoso: foaf:, dc:, skos:, …): a query that relies on them
+            # is refused here as the embedded store refuses it, so that a query accepted here runs on any SPARQL store.
+            undeclared = _undeclared_message(request.query)
+            if undeclared is not None:
+                raise SparqlError(400, undeclared)
         if text.is_update:
             raise SparqlError(
                 400, "This endpoint answers queries only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, DROP, …) is not accepted."
@@ -178,6 +195,7 @@ class SparqlService:
             inline_bytes=_INLINE_BYTES,
             spool_dir=self._spool_dir,
             federated=bool(text.service_targets) and self._relay is not None,
+            dataset_in_query=bool(text.dataset_iris),
         )
         # Answers change only when the data does, except for queries that call NOW(), RAND()…
         # or another endpoint (whose data may change at any time).

@@ -28,7 +28,7 @@ import os
 import shutil
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,10 +140,17 @@ class GraphStore(Protocol):
 
     async def write(self, change: "GraphChange") -> None: ...
 
+    def exclusive(self) -> contextlib.AbstractAsyncContextManager[None]: ...
+
+    def watch(self, listener: Callable[[], Awaitable[None]]) -> None: ...
+
     def adopt(self, graphs: list[GraphInfo]) -> None: ...
 
     @property
     def load(self) -> dict[str, int]: ...
+
+    @property
+    def spool_dir(self) -> Path: ...
 
     async def close(self) -> None: ...
 
@@ -157,18 +164,26 @@ class GraphChange:
     info: GraphInfo | None
 
 
-def _update_text(change: GraphChange) -> str:
-    """One SPARQL Update that replaces the graph and keeps the default graph its union."""
+def update_text(change: GraphChange, union: str | None = None, apart: tuple[str, ...] = ()) -> str:
+    """One SPARQL Update that replaces the graph and keeps the union of the named graphs: the default graph, or (in
+    an external store) the named graph `union`, beside graphs `apart` that are no part of it."""
     graph = f"<{change.graph}>"
-    # A triple leaves the default graph only if no other named graph still asserts it.
+    target = f"GRAPH <{union}> {{ ?s ?p ?o }}" if union else "?s ?p ?o"
+    others = ", ".join(f"<{g}>" for g in (change.graph, *([union] if union else []), *apart))
+    # A triple leaves the union only if no other named graph still asserts it.
     text = (
-        f"DELETE {{ ?s ?p ?o }} WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} "
-        f"FILTER NOT EXISTS {{ GRAPH ?other {{ ?s ?p ?o }} FILTER(?other != {graph}) }} }} ;\n"
+        f"DELETE {{ {target} }} WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} "
+        f"FILTER NOT EXISTS {{ GRAPH ?other {{ ?s ?p ?o }} FILTER(?other NOT IN ({others})) }} }} ;\n"
         f"DROP SILENT GRAPH {graph}"
     )
-    if change.ntriples:
-        # One INSERT DATA for both copies, so a blank node label names the same node in each.
+    if change.ntriples and union is None:
+        # One operation for both copies, so a blank node label names the same node in each.
         text += f" ;\nINSERT DATA {{\nGRAPH {graph} {{\n{change.ntriples}\n}}\n{change.ntriples}\n}}"
+    elif change.ntriples:
+        # A template rather than INSERT DATA, which Virtuoso refuses with blank nodes; the union copied from the graph
+        # (the same nodes), as Virtuoso 7.2 fails on a template of two graphs (after writing them).
+        text += (f" ;\nINSERT {{\nGRAPH {graph} {{\n{change.ntriples}\n}}\n}} WHERE {{}} ;\n"
+                 f"INSERT {{ GRAPH <{union}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}")
     return text
 
 
@@ -183,7 +198,7 @@ def apply_change(store_dir: Path, change: GraphChange) -> int:
     store = ox.Store(str(store_dir))
     try:
         before = _unique_triples(store, change.graph)
-        store.update(_update_text(change))
+        store.update(update_text(change))
         after = _unique_triples(store, change.graph) if change.ntriples else 0
         store.flush()
     finally:
@@ -288,7 +303,7 @@ def sync_files(store_dir: Path, sources: dict[str, Path], progress: LoadProgress
     # Close the read-write handle before workers open the store read-only.
     del store
     gc.collect()
-    info = _info_for(graphs, default_triples)
+    info = info_for(graphs, default_triples)
     write_atomic(manifest_path, json.dumps({"version": info.version, "graphs": [asdict(g) for g in graphs]}, indent=2).encode())
     return info
 
@@ -330,7 +345,7 @@ def load_project(settings: Settings, progress: LoadProgress | None = None) -> St
     return sync_files(settings.store_dir, project_sources(settings), progress)
 
 
-def _info_for(graphs: list[GraphInfo], triples: int) -> StoreInfo:
+def info_for(graphs: list[GraphInfo], triples: int) -> StoreInfo:
     """The description of a store holding these graphs: the version is a hash of their contents."""
     graphs = sorted(graphs, key=lambda g: g.iri)
     version = hashlib.sha256("".join(f"{g.iri} {g.sha256}\n" for g in graphs).encode()).hexdigest()[:20]
@@ -519,13 +534,22 @@ class EmbeddedStore:
             graphs = [g for g in self._info.graphs if g.iri != change.graph]
             if change.info is not None:
                 graphs.append(change.info)
-            self._info = _info_for(graphs, self._info.triples + growth)
+            self._info = info_for(graphs, self._info.triples + growth)
             self._retire()
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """The right to write, with the data as it stands: here, always (this process is the store's only writer; it
+        holds the store's lock, and the submissions take turns of their own)."""
+        yield
+
+    def watch(self, listener: Callable[[], Awaitable[None]]) -> None:
+        """Nothing to follow: only this process writes the store."""
 
     def adopt(self, graphs: list[GraphInfo]) -> None:
         """Count graphs written earlier (submissions found at start-up) in the store's description."""
         known = {g.iri for g in graphs}
-        self._info = _info_for([g for g in self._info.graphs if g.iri not in known] + graphs, self._info.triples)
+        self._info = info_for([g for g in self._info.graphs if g.iri not in known] + graphs, self._info.triples)
 
     async def close(self) -> None:
         """Stop the workers, remove spooled answers and give the store back."""

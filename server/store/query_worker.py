@@ -47,6 +47,8 @@ class QueryJob:
     # A page of a SELECT (a canned query's): the query asks for one solution more than this, the
     # answer holds this many, and says whether there was another (QueryOutput.more).
     page_size: int | None = None
+    # The query names its own dataset (FROM, FROM NAMED): an external store is then sent no protocol dataset.
+    dataset_in_query: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,14 @@ REFUSED_OUTSIDE = (
 )
 
 
+def syntax_error(message: str) -> QuerySyntaxError:
+    """The error for an oxigraph parser's message (`error at LINE:COLUMN: …`, in pyoxigraph and `oxigraph serve`)."""
+    match = _POSITION.match(message)
+    if match:
+        return QuerySyntaxError(message[match.end():], int(match.group(1)), int(match.group(2)))
+    return QuerySyntaxError(message)
+
+
 def _engine_error(error: Exception, job: QueryJob) -> QueryEvaluationError:
     """The error to report for an engine failure while evaluating or serialising a job's answer."""
     if isinstance(error, OSError) and not job.federated:
@@ -144,8 +154,8 @@ def _open(generation: str) -> ox.Store:
     return _store
 
 
-class _Spool:
-    """A write target that keeps the first bytes in memory, then spills to a file, up to a cap."""
+class Spool:
+    """A write target that keeps the first bytes in memory, then spills to a file, up to a cap (the job's limits)."""
 
     def __init__(self, job: QueryJob):
         self._job = job
@@ -197,18 +207,14 @@ def run(job: QueryJob, generation: str) -> QueryOutput:
     try:
         result = store.query(job.query, **options)
     except SyntaxError as error:
-        message = str(error.msg if error.msg else error)
-        match = _POSITION.match(message)
-        if match:
-            raise QuerySyntaxError(message[match.end():], int(match.group(1)), int(match.group(2))) from None
-        raise QuerySyntaxError(message) from None
+        raise syntax_error(str(error.msg if error.msg else error)) from None
     except (OSError, ValueError, RuntimeError) as error:
         raise _engine_error(error, job) from None
-    spool = _Spool(job)
+    spool = Spool(job)
     more = False
     try:
         if job.page_size is not None and isinstance(result, ox.QuerySolutions):
-            more = _page(result, job, job.page_size, spool)
+            more = write_page(result, job, job.page_size, spool)
         else:
             result.serialize(spool, format=_FORMATS[job.result_format])
     except ResultTooLargeError:
@@ -220,7 +226,7 @@ def run(job: QueryJob, generation: str) -> QueryOutput:
     return spool.output(more)
 
 
-def _page(solutions: ox.QuerySolutions, job: QueryJob, size: int, spool: _Spool) -> bool:
+def write_page(solutions: ox.QuerySolutions, job: QueryJob, size: int, spool: Spool) -> bool:
     """Write the first `size` solutions in the job's format; whether the query gave more.
 
     pyoxigraph cannot serialise part of its solutions, nor make solutions of its own: they are
@@ -228,7 +234,7 @@ def _page(solutions: ox.QuerySolutions, job: QueryJob, size: int, spool: _Spool)
     line is cut, and the rest is read back and written in the answer's format, all by the engine's
     own code, in the worker; the server receives the final bytes.
     """
-    whole = _Spool(replace(job, inline_bytes=job.max_bytes))  # in memory, within the size limit
+    whole = Spool(replace(job, inline_bytes=job.max_bytes))  # in memory, within the size limit
     solutions.serialize(whole, format=TSV.oxigraph)
     lines = (whole.output().body or b"").split(b"\n")
     header, rows = lines[0], lines[1:-1]  # the text ends with a line break

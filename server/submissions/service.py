@@ -11,10 +11,12 @@ cannot together leave the graph invalid, and the same file sent twice at once is
 """
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import secrets
 import shutil
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,25 +95,51 @@ class SubmissionService:
         self._records: dict[str, SubmissionRecord] = {}
         self._withdrawn: dict[str, dict[str, str]] = {}
         self._lock = asyncio.Lock()
+        self._version = ""  # the data version the records were read at
 
     async def load(self) -> None:
-        """Read the records of accepted submissions from the store and tidy the files beside it."""
+        """Read the records of accepted submissions from the store and tidy the files beside it.
+
+        Under the store's write lease: replicas of the server share the files' folder, and another replica's
+        submission in progress has its files there before its record is in the store.
+        """
+        async with self._store.exclusive():
+            await self._read_records()
+            await asyncio.to_thread(self._tidy)
+        self._store.adopt([self._graph_info(r) for r in self._records.values()])
+        self._version = self._store.info.version
+        self._store.watch(self._follow)
+
+    async def _follow(self) -> None:
+        """Read the records again after another replica changed the data (between this process's own turns)."""
+        async with self._lock:
+            if self._store.info.version != self._version:
+                await self._read_records()
+
+    async def _read_records(self) -> None:
+        """Read the records from the store (again: another replica changed them), and the withdrawals beside it."""
+        version = self._store.info.version
         output = await self._store.execute(
             QueryJob(RECORDS_QUERY, "json", max_bytes=self._settings.max_result_bytes),
             self._settings.query_timeout_seconds * 6,
         )
-        body = output.read()
-        self._records = {r.id: r for r in records_from_results(body)}
-        await asyncio.to_thread(self._tidy)
-        self._store.adopt([self._graph_info(r) for r in self._records.values()])
+        self._records = {r.id: r for r in records_from_results(output.read())}
+        self._withdrawn = await asyncio.to_thread(self._read_withdrawals)
+        self._version = version
+
+    def _read_withdrawals(self) -> dict[str, dict[str, str]]:
+        self._folder.mkdir(parents=True, exist_ok=True)
+        withdrawn = {}
+        for tombstone in self._folder.glob("*/withdrawn.json"):
+            if tombstone.parent.name not in self._records:
+                withdrawn[tombstone.parent.name] = json.loads(tombstone.read_text(encoding="utf-8"))
+        return withdrawn
 
     def _tidy(self) -> None:
-        self._folder.mkdir(parents=True, exist_ok=True)
         for folder in self._folder.iterdir():
             record = self._records.get(folder.name)
             tombstone = folder / "withdrawn.json"
             if record is None and tombstone.exists():
-                self._withdrawn[folder.name] = json.loads(tombstone.read_text(encoding="utf-8"))
                 for path in folder.iterdir():
                     if path != tombstone:
                         path.unlink()
@@ -273,26 +301,24 @@ class SubmissionService:
             record.modified or record.created,
         )
 
-    def _turn(self) -> "_Turn":
-        return _Turn(self._lock)
-
-
-class _Turn:
-    """The submission lock, waited for at most _QUEUE_SECONDS."""
-
-    def __init__(self, lock: asyncio.Lock):
-        self._lock = lock
-
-    async def __aenter__(self) -> None:
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """This process's turn (waited for at most _QUEUE_SECONDS), then the store's (across replicas), with the
+        records as they stand."""
         try:
             await asyncio.wait_for(self._lock.acquire(), _QUEUE_SECONDS)
         except TimeoutError:
             raise SubmissionError(
                 503, "Too many submissions are waiting; try again in a minute.", {"Retry-After": "60"}
             ) from None
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._lock.release()
+        try:
+            async with self._store.exclusive():
+                if self._store.info.version != self._version:
+                    await self._read_records()
+                yield
+                self._version = self._store.info.version
+        finally:
+            self._lock.release()
 
 
 def _require_version(record: SubmissionRecord, if_match: list[str] | None) -> None:

@@ -33,12 +33,14 @@ class RunningServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
+        self.backend = "embedded"  # the kind of store behind it (see tests/conftest.py)
 
     def start(self) -> "RunningServer":
         environment = {**os.environ, "ILOKG_STORE_DIR": str(self.store_dir), **self.env}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--port", str(self.port)],
-            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            # Its log beside its store, for whoever reads a failure.
+            env=environment, stdout=subprocess.DEVNULL, stderr=(self.store_dir.parent / "server.log").open("ab"),
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -1,0 +1,735 @@
+"""An external SPARQL 1.1 store behind the server's `GraphStore` interface, over the Query, Update and Graph Store
+HTTP protocols: `oxigraph serve` and Virtuoso Open Source 7 are tested; any SPARQL 1.1 store should do.
+
+How each part of the interface maps onto the protocols:
+
+- **The dataset.** Every query is sent with the graphs the server knows as its protocol dataset (`default-graph-uri`
+  and `named-graph-uri`, one per graph), unless the client chose graphs (the request's, or its own FROM): the
+  default graph is then the union of the project's graphs on every engine, without the engine's system graphs
+  (Virtuoso's default graph also holds its own `virtrdf:` descriptions) and without the store's record graphs below.
+- **Queries** (`execute`) go through a thin keep-alive client (protocol_client.py), the answer streamed into the
+  same spool as the embedded workers' (memory, then a file, capped at the size limit). The server's deadline is cut
+  by closing the connection; the engine's own limit frees its CPU (`oxigraph serve --timeout-s`, Virtuoso's
+  MaxQueryExecutionTime). Answers are asked for as SPARQL JSON (solutions, booleans) or N-Triples (graphs) and sent
+  on as they come when the client asked for that; otherwise, and for pages and `rows`, pyoxigraph reads them and
+  writes the format asked for, so every engine's answers are in the same form as the embedded store's. Virtuoso's
+  JSON is first made standard (`typed-literal`, `nodeID://` blank nodes).
+- **The context of a submission** (`describe`): the neighbourhood is fetched level by level with batched `VALUES`
+  queries into a scratch in-memory store, and the same walk as the embedded store's (context_walk) runs on it.
+  Blank nodes are fetched with the node that reaches them, up to BLANK_DEPTH links deep (the bundled data has two).
+- **Dumps**: each graph fetched by CONSTRUCT as N-Triples into a scratch on-disk store, then written by the same
+  code as the embedded store's dumps (write_dumps).
+- **Writes** (submissions) are SPARQL Updates, applied one at a time across every replica: a replica takes a write
+  lease in the store (see _Lease) and checks the data version before writing. The data version and the description
+  of each graph live in the store itself, in the record graph STORE_RECORD, so every replica's caches and ETags
+  follow a write made through any other within `store_poll_seconds`.
+- **Loading** the project's files (`sync_store`): Graph Store Protocol PUT, one named graph per file, only the files
+  whose content hash differs from the one recorded in the store.
+"""
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import random
+import re
+import secrets
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pyoxigraph as ox
+
+from server.formats.registry import GRAPH_FORMATS, NTRIPLES, ROWS, SOLUTION_FORMATS, SPARQL_JSON
+from server.formats.rows import rows_document
+from server.namespaces import DCTERMS, GRAPH, ILOP, RDF_TYPE, SUBMISSION_GRAPHS, XSD
+from server.problems import ProblemError
+from server.settings import Settings
+from server.store.context_walk import Context, walk
+from server.store.dumps import write_dumps
+from server.store.embedded import (
+    DataChangedError,
+    DeadlineExceededError,
+    GraphChange,
+    GraphInfo,
+    LoadProgress,
+    StoreInfo,
+    info_for,
+    project_sources,
+    update_text,
+)
+from server.store.protocol_client import ProtocolClient, ProtocolError, Response
+from server.store.query_worker import (
+    DescribeJob,
+    DumpJob,
+    QueryEvaluationError,
+    QueryJob,
+    QueryOutput,
+    QuerySyntaxError,
+    Spool,
+    syntax_error,
+    write_page,
+)
+from server.workers import fair_share
+from server.workers.fair_share import FairShare
+
+log = logging.getLogger("ilokg.store")
+
+# The store's own records: the data version and each graph's description, and the write lease's claims. They are
+# never part of the dataset queries see (see the module's notes).
+STORE_RECORD = f"{GRAPH}store"
+STORE_LEASE = f"{GRAPH}store-lease"
+# The union of the project's graphs, materialised (as the embedded store's default graph is): the default graph of
+# every query. A list of graphs as the protocol's dataset gave each triple once per graph asserting it in oxigraph
+# (bag semantics, not the RDF merge the standard asks for), and would grow every request with the graphs' count.
+UNION = f"{GRAPH}store-union"
+_DATASET = f"{GRAPH}store#dataset"
+BLANK_DEPTH = 4
+_WIRE_FACTOR = 4
+_VIRTUOSO_LINE = re.compile(r"SPARQL compiler, line (\d+): (.*)")
+_BATCH = 200
+_SOLUTION_NAMES = {f.name for f in SOLUTION_FORMATS} | {ROWS.name}
+_GRAPH_FORMATS = {f.name: f for f in GRAPH_FORMATS}
+_SOLUTION_FORMATS = {f.name: f for f in SOLUTION_FORMATS}
+
+
+class StoreUnavailableError(ProblemError):
+    """The external store could not be reached or failed (not the request's fault): 503, the client may try again."""
+
+    def __init__(self, reason: str):
+        super().__init__(503, "The data store behind this server is unavailable at the moment; try again shortly.",
+                         {"Retry-After": "5"})
+        self.reason = reason  # for the log: it may name internal addresses, which clients are not told
+
+
+class StoreBusyError(Exception):
+    """The write lease could not be had in time: another replica is writing."""
+
+
+# The record graph, read by every replica: the version, and each graph's description.
+_RECORD_QUERY = f"""SELECT ?version ?graph ?source ?sha256 ?triples ?loaded WHERE {{
+  GRAPH <{STORE_RECORD}> {{
+    {{ <{_DATASET}> <{DCTERMS}hasVersion> ?version }}
+    UNION
+    {{ ?graph <{DCTERMS}source> ?source ; <{ILOP}contentSha256> ?sha256 ; <{ILOP}tripleCount> ?triples ;
+              <{DCTERMS}modified> ?loaded }}
+  }}
+}}"""
+
+
+def _literal(value: str, datatype: str = "string") -> str:
+    return json.dumps(value, ensure_ascii=False) + f"^^<{XSD}{datatype}>"
+
+
+def _record_triples(info: GraphInfo) -> str:
+    graph = f"<{info.iri}>"
+    return (f"{graph} <{DCTERMS}source> {_literal(info.source)} ; <{ILOP}contentSha256> {_literal(info.sha256)} ; "
+            f"<{ILOP}tripleCount> {_literal(str(info.triples), 'integer')} ; "
+            f"<{DCTERMS}modified> {_literal(info.loaded, 'dateTime')} .\n")
+
+
+def _record_update(changed: list[GraphInfo], removed: list[str], version: str) -> str:
+    """The update of the record graph: the changed graphs' descriptions, the removed ones gone, a new version."""
+    parts = [f"DELETE WHERE {{ GRAPH <{STORE_RECORD}> {{ <{iri}> ?p ?o }} }}" for iri in
+             [*(g.iri for g in changed), *removed]]
+    parts.append(f"DELETE WHERE {{ GRAPH <{STORE_RECORD}> {{ <{_DATASET}> <{DCTERMS}hasVersion> ?v }} }}")
+    body = "".join(_record_triples(g) for g in changed) + f"<{_DATASET}> <{DCTERMS}hasVersion> {_literal(version)} .\n"
+    parts.append(f"INSERT DATA {{ GRAPH <{STORE_RECORD}> {{\n{body}}} }}")
+    return " ;\n".join(parts)
+
+
+def _term(cell: dict[str, str]) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """A term of a SPARQL JSON answer (Virtuoso's older forms too)."""
+    kind, value = cell["type"], cell["value"]
+    if kind == "uri":
+        return ox.NamedNode(value)
+    if kind == "bnode":
+        return ox.BlankNode(_blank_label(value))
+    if "xml:lang" in cell:
+        return ox.Literal(value, language=cell["xml:lang"])
+    if "datatype" in cell:
+        return ox.Literal(value, datatype=ox.NamedNode(cell["datatype"]))
+    return ox.Literal(value)
+
+
+def _blank_label(value: str) -> str:
+    # Virtuoso names blank nodes `nodeID://b10000` in JSON (and `_:b10000` in N-Triples): the same node.
+    label = value.removeprefix("nodeID://").removeprefix("_:")
+    return label if label.isalnum() else hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+def _standard_json(body: bytes) -> bytes:
+    """SPARQL JSON results in the standard's form: Virtuoso writes `typed-literal`, `nodeID://` blank nodes, and,
+    asked for a protocol dataset, the answer to an ASK as a one-column result set (`__ASK_RETVAL`)."""
+    if b'"typed-literal"' not in body and b"nodeID://" not in body and b"__ASK_RETVAL" not in body:
+        return body if _DURATION not in body else _durations_in_json(body)
+    document = json.loads(body)
+    if document.get("head", {}).get("vars") == ["__ASK_RETVAL"]:
+        rows = document.get("results", {}).get("bindings", [])
+        answer = bool(rows) and rows[0].get("__ASK_RETVAL", {}).get("value") not in ("0", "false")
+        return json.dumps({"head": {}, "boolean": answer}).encode()
+    for row in document.get("results", {}).get("bindings", []):
+        for cell in row.values():
+            if cell.get("type") == "typed-literal":
+                cell["type"] = "literal"
+            if cell.get("datatype") == XSD + "duration" and cell.get("value", "").lstrip("-").isdigit():
+                cell["value"] = _months(cell["value"])
+            elif cell.get("type") == "bnode":
+                cell["value"] = _blank_label(cell["value"])
+    document.get("head", {}).pop("link", None)
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+_DURATION = (XSD + "duration").encode()
+_MONTHS_IN_NTRIPLES = re.compile(rb'"(-?)(\d+)"\^\^<' + re.escape(_DURATION) + rb">")
+
+
+def _months(value: str) -> str:
+    """Virtuoso stores an xsd:duration of years and months as its count of months and gives that number back as the
+    literal ("P3Y" comes back as "36", which is no xsd:duration; openlink/virtuoso-opensource#936): the same duration
+    in the standard's form (P36M). The source's own form (P3Y) is lost in that store."""
+    return f"{'-' if value.startswith('-') else ''}P{value.lstrip('-')}M"
+
+
+def _durations_in_json(body: bytes) -> bytes:
+    document = json.loads(body)
+    for row in document.get("results", {}).get("bindings", []):
+        for cell in row.values():
+            if cell.get("datatype") == XSD + "duration" and cell.get("value", "").lstrip("-").isdigit():
+                cell["value"] = _months(cell["value"])
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+def _durations_in_ntriples(body: bytes) -> bytes:
+    return _MONTHS_IN_NTRIPLES.sub(lambda m: b'"' + m.group(1) + b"P" + m.group(2) + b'M"^^<' + _DURATION + b">", body)
+
+
+class _Lease:
+    """The write lease: at most one replica writes at a time, whatever the engine's isolation.
+
+    A replica claims by inserting a claim of its own (a fresh IRI, with the store's time), then reads all claims: it
+    holds the lease if its claim is the only one. Two replicas that claim at once both see two claims, withdraw and
+    try again after a random pause; a claim made after another replica's read is seen by its maker, who withdraws. So
+    two replicas never both hold it, as long as each update is atomic and reads see what was written before them.
+    The holder renews its claim every third of the lease; a claim older than the lease (its replica died) is removed by
+    whoever finds it.
+    """
+
+    def __init__(self, store: "RemoteStore", seconds: float, patience: float):
+        self._store, self._seconds, self._patience = store, seconds, patience
+
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        claim = f"urn:uuid:{uuid.uuid4()}"
+        deadline = time.monotonic() + self._patience
+        while True:
+            await self._claim(claim)
+            others = await self._others(claim)
+            if not others:
+                break
+            await self._store.update(f"DELETE WHERE {{ GRAPH <{STORE_LEASE}> {{ <{claim}> ?p ?o }} }}")
+            if time.monotonic() > deadline:
+                raise StoreBusyError()
+            await asyncio.sleep(random.uniform(0.05, 0.3))
+        renewing = asyncio.create_task(self._renew(claim))
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            await asyncio.shield(self._store.update(f"DELETE WHERE {{ GRAPH <{STORE_LEASE}> {{ <{claim}> ?p ?o }} }}"))
+
+    async def _claim(self, claim: str) -> None:
+        await self._store.update(
+            f"DELETE WHERE {{ GRAPH <{STORE_LEASE}> {{ <{claim}> ?p ?o }} }} ;\n"
+            f"INSERT {{ GRAPH <{STORE_LEASE}> {{ <{claim}> <{DCTERMS}created> ?now }} }} WHERE {{ BIND(NOW() AS ?now) }}"
+        )
+
+    async def _others(self, claim: str) -> list[str]:
+        rows = await self._store.select(
+            f"SELECT ?claim ?created (NOW() AS ?now) WHERE {{ GRAPH <{STORE_LEASE}> {{ ?claim <{DCTERMS}created> ?created }} }}",
+            dataset=False,
+        )
+        others = []
+        for row in rows:
+            if row["claim"]["value"] == claim:
+                continue
+            age = _seconds_between(row["created"]["value"], row["now"]["value"])
+            if age > self._seconds:
+                log.warning("write lease expired", extra={"claim": row["claim"]["value"], "age_seconds": round(age, 1)})
+                await self._store.update(f"DELETE WHERE {{ GRAPH <{STORE_LEASE}> {{ <{row['claim']['value']}> ?p ?o }} }}")
+            else:
+                others.append(row["claim"]["value"])
+        return others
+
+    async def _renew(self, claim: str) -> None:
+        while True:
+            await asyncio.sleep(self._seconds / 3)
+            await self._claim(claim)
+
+
+def _seconds_between(earlier: str, later: str) -> float:
+    def parse(value: str) -> datetime:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    return (parse(later) - parse(earlier)).total_seconds()
+
+
+class RemoteStore:
+    """An external SPARQL 1.1 store (see the module's notes)."""
+
+    def __init__(self, settings: Settings):
+        self._settings = settings
+        self._query = ProtocolClient(settings.store_url or "", max_idle=settings.store_connections)
+        auth: httpx.Auth | None = None
+        if settings.store_user is not None:
+            password = settings.store_password.get_secret_value() if settings.store_password else ""
+            auth = (httpx.DigestAuth(settings.store_user, password) if settings.store_auth == "digest"
+                    else httpx.BasicAuth(settings.store_user, password))
+        self._writer = httpx.AsyncClient(auth=auth, timeout=settings.store_write_timeout_seconds)
+        self._share = FairShare(settings.store_connections, 0, settings.queries_per_client, settings.queries_per_token)
+        self._spool_dir = Path(tempfile.mkdtemp(prefix="ilokg-spool-"))
+        self._info = StoreInfo((), "", datetime.now(UTC), 0)
+        self._lease = _Lease(self, settings.store_lease_seconds, patience=60.0)
+        self._listeners: list[Callable[[], Awaitable[None]]] = []
+        self._poller: asyncio.Task[None] | None = None
+        self._local = asyncio.Lock()
+
+    # Opening, and following the other replicas
+
+    async def start(self) -> None:
+        """Put the project's files into the store (only the changed ones) and follow its version from then on."""
+        try:
+            await self.sync_files(project_sources(self._settings))
+        except (httpx.HTTPError, ProtocolError) as error:
+            raise StoreUnavailableError(f"the external store at {self._settings.store_url} cannot be used: {error}") from None
+        self._poller = asyncio.create_task(self._follow())
+
+    def watch(self, listener: Callable[[], Awaitable[None]]) -> None:
+        """Call listener after the data changes through another replica."""
+        self._listeners.append(listener)
+
+    async def _follow(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.store_poll_seconds)
+            try:
+                if await self.refresh():
+                    for listener in self._listeners:
+                        await listener()
+            except Exception:  # the store away for a moment: the next round tries again
+                log.warning("store_version_check_failed", exc_info=True)
+
+    async def refresh(self) -> bool:
+        """Read the data version and graph descriptions from the store; whether they changed."""
+        graphs, version = await self._records()
+        if version == self._info.version:
+            return False
+        self._info = replace(info_for(graphs, await self.count(UNION)), version=version)
+        return True
+
+    async def _records(self) -> tuple[list[GraphInfo], str]:
+        version, graphs = "", []
+        for row in await self.select(_RECORD_QUERY, dataset=False):
+            value = {name: cell["value"] for name, cell in row.items()}
+            if "version" in value:
+                version = value["version"]
+            else:
+                graphs.append(GraphInfo(value["graph"], value["source"], value["sha256"], int(value["triples"]),
+                                        value["loaded"]))
+        return graphs, version
+
+    @property
+    def info(self) -> StoreInfo:
+        return self._info
+
+    @property
+    def load(self) -> dict[str, int]:
+        """Queries sent to the store now, and queries waiting their turn."""
+        return {"running": self._share.running, "waiting": self._share.waiting}
+
+    @property
+    def spool_dir(self) -> Path:
+        """Where large answers are written."""
+        return self._spool_dir
+
+    # Queries
+
+    async def execute(self, job: QueryJob, timeout: float) -> QueryOutput:
+        """Run a query in the store, by the deadline; the answer in the job's format (see the module's notes)."""
+        try:
+            async with asyncio.timeout(timeout), self._share.slot(fair_share.current.get()):
+                return await self._execute(job)
+        except TimeoutError:
+            raise DeadlineExceededError(timeout, timeout) from None
+
+    async def _execute(self, job: QueryJob) -> QueryOutput:
+        solutions = job.result_format in _SOLUTION_NAMES
+        wire = SPARQL_JSON if solutions else NTRIPLES
+        passed_on = job.page_size is None and job.result_format == wire.name
+        # An answer to convert may be larger on the wire than written (SPARQL JSON is about three times CSV): the
+        # size limit applies to what the client receives, the wire answer is capped at a multiple of it.
+        spool = Spool(job if passed_on else replace(job, max_bytes=job.max_bytes * _WIRE_FACTOR))
+        try:
+            status, text = await self._post_query(job, wire.media_type, spool.write)
+        except BaseException:
+            spool.discard()
+            raise
+        if status != 200:
+            spool.discard()
+            raise _query_error(status, text)
+        output = spool.output()
+        if passed_on:
+            if solutions and output.body is not None:
+                body = _standard_json(output.body)
+                return replace(output, body=body, size=len(body))
+            if not solutions and (output.body is None or _DURATION not in output.body):
+                return output
+            if not solutions:
+                body = _durations_in_ntriples(output.body)
+                return replace(output, body=body, size=len(body))
+        return await asyncio.to_thread(_convert, output, job, solutions)
+
+    async def _post_query(self, job: QueryJob, accept: str, sink: Callable[[bytes], object]) -> tuple[int, str]:
+        fields: list[tuple[str, str]] = [("query", job.query)]
+        if job.default_graphs is not None or job.named_graphs is not None:
+            fields += [("default-graph-uri", g) for g in job.default_graphs or ()]
+            fields += [("named-graph-uri", g) for g in job.named_graphs or ()]
+        elif not job.dataset_in_query:
+            fields += [("default-graph-uri", UNION)] + [("named-graph-uri", g.iri) for g in self._info.graphs]
+        errors: list[bytes] = []
+
+        def take(response: Response, data: bytes) -> None:
+            # The status is known before the body arrives: an error's text is kept apart from the answer.
+            if response.status == 200:
+                sink(data)
+            elif sum(map(len, errors)) < 4096:
+                errors.append(data)
+
+        headers = {"content-type": "application/x-www-form-urlencoded", "accept": accept}
+        try:
+            response = await self._query.post(urlencode(fields).encode(), headers, take)
+        except ProtocolError as error:
+            raise StoreUnavailableError(str(error)) from None
+        if any(name.startswith("x-sql-") for name in response.headers) and response.status == 200:
+            # Virtuoso's "anytime" answers are partial: never sent as a complete one.
+            raise QueryEvaluationError("the store gave a partial answer (it ran out of time or rows)")
+        return response.status, b"".join(errors).decode("utf-8", "replace")
+
+    async def select(self, query: str, dataset: bool = True) -> list[dict[str, dict[str, str]]]:
+        """The solutions of one of the store's own queries (SPARQL JSON bindings), over the project's dataset or
+        (dataset False) the whole store."""
+        job = QueryJob(query, SPARQL_JSON.name, max_bytes=self._settings.max_result_bytes, inline_bytes=1 << 62,
+                       dataset_in_query=not dataset)
+        try:
+            output = await self.execute(job, self._settings.query_timeout_seconds * 6)
+        except (QuerySyntaxError, QueryEvaluationError) as error:
+            # The server's own query refused: the engine's fault or ours, never the client's.
+            log.error("store_refused_own_query", extra={"engine_message": str(error)[:2000], "query": query[:2000]})
+            raise StoreUnavailableError(str(error)) from None
+        return json.loads(output.read())["results"]["bindings"]
+
+    async def update(self, text: str) -> None:
+        """Send one SPARQL Update (atomic in the engines tested)."""
+        try:
+            response = await self._writer.post(self._settings.store_update_url or "", data={"update": text})
+        except httpx.HTTPError as error:
+            raise StoreUnavailableError(f"the store's update endpoint failed: {error}") from None
+        if response.status_code >= 300:
+            raise StoreUnavailableError(f"the store refused an update ({response.status_code}): {response.text[:500]}")
+
+    # The context of a submission, and dumps
+
+    async def describe(self, job: DescribeJob, timeout: float) -> Context:
+        """The neighbourhood of some nodes, fetched into a scratch store, walked as the embedded store walks it."""
+        try:
+            async with asyncio.timeout(timeout):
+                scratch = ox.Store()
+                seen: set[str] = set()
+                frontier = list(job.seeds)
+                for _ in range(job.depth):
+                    nodes = sorted({n for n in frontier if n not in seen})
+                    seen.update(nodes)
+                    frontier = []
+                    for start in range(0, len(nodes), _BATCH):
+                        batch = nodes[start:start + _BATCH]
+                        frontier += await self._fetch_described(scratch, _outgoing(batch))
+                        if job.inverse_predicates:
+                            frontier += await self._fetch_described(scratch, _incoming(batch, job.inverse_predicates))
+                last = sorted({n for n in frontier if n not in seen})
+                for start in range(0, len(last), _BATCH):
+                    await self._fetch(scratch, _types(last[start:start + _BATCH]))
+                return await asyncio.to_thread(
+                    walk, scratch, job.seeds, job.inverse_predicates, job.depth, job.max_triples, job.excluded_graph,
+                    job.own_subjects,
+                )
+        except TimeoutError:
+            raise DeadlineExceededError(timeout, timeout) from None
+
+    async def _fetch_described(self, scratch: ox.Store, roots: Callable[[str], str]) -> list[str]:
+        """The quads of the nodes roots binds and of the blank nodes below them, level by level, into the scratch
+        store (blank nodes are the same nodes across answers: the engines tested name them by their stored
+        identity); the IRIs they lead to."""
+        reached = []
+        for level in range(BLANK_DEPTH + 1):
+            found = await self._fetch(scratch, _described(roots, level))
+            if found is None:
+                break
+            reached += found
+        return reached
+
+    async def _fetch(self, scratch: ox.Store, query: str) -> list[str] | None:
+        """Put the quads a neighbourhood query finds into the scratch store, in their graph and the default graph;
+        the IRIs they lead to."""
+        reached = []
+        quads = []
+        for row in await self.select(query):
+            subject, predicate, obj = _term(row["s"]), _term(row["p"]), _term(row["o"])
+            for graph in (ox.NamedNode(row["g"]["value"]), ox.DefaultGraph()):
+                quads.append(ox.Quad(subject, predicate, obj, graph))  # type: ignore[arg-type]
+            for node in (subject, obj):
+                if isinstance(node, ox.NamedNode) and predicate.value != RDF_TYPE:
+                    reached.append(node.value)
+        if not quads:
+            return None
+        scratch.extend(quads)
+        return reached
+
+    async def dump(self, job: DumpJob, timeout: float) -> None:
+        """Write the dump files: each graph fetched as N-Triples into a scratch store, then written as the embedded
+        store's are. Raises DataChangedError if the store no longer holds job.version."""
+        if job.version != self._info.version:
+            raise DataChangedError(job.version)
+        scratch_dir = Path(tempfile.mkdtemp(prefix="dump-", dir=self._spool_dir))
+        try:
+            async with asyncio.timeout(timeout):
+                scratch = ox.Store(str(scratch_dir))
+                for index, graph in enumerate(sorted(job.graphs)):
+                    query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+                    output = await self._execute(QueryJob(query, NTRIPLES.name, max_bytes=1 << 62, inline_bytes=1 << 20,
+                                                          spool_dir=str(self._spool_dir), dataset_in_query=True))
+                    await asyncio.to_thread(_load_graph, scratch, output, graph, index)
+                await asyncio.to_thread(write_dumps, scratch, Path(job.target), list(job.graphs))
+                del scratch
+        except TimeoutError:
+            raise DeadlineExceededError(timeout, timeout) from None
+        finally:
+            shutil.rmtree(scratch_dir, ignore_errors=True)
+
+    # Writes
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """Hold the write lease (across replicas), with the data as it stands read afresh."""
+        async with self._local:
+            try:
+                async with self._lease.held():
+                    if await self.refresh():
+                        for listener in self._listeners:
+                            await listener()
+                    yield
+            except StoreBusyError:
+                raise StoreUnavailableError("another replica has held the store's write lease for too long") from None
+
+    async def write(self, change: GraphChange) -> None:
+        """Replace or remove one named graph, and record it with a new version, in one update (under exclusive)."""
+        text = update_text(change, UNION, (STORE_RECORD, STORE_LEASE))
+        version = secrets.token_hex(10)
+        changed = [change.info] if change.info is not None else []
+        text += " ;\n" + _record_update(changed, [] if changed else [change.graph], version)
+        await asyncio.shield(self.update(text))
+        graphs = [g for g in self._info.graphs if g.iri != change.graph] + changed
+        self._info = replace(info_for(graphs, await self.count(UNION)), version=version)
+
+    def adopt(self, graphs: list[GraphInfo]) -> None:
+        """Nothing to do: submissions' graphs are described in the store's record graph, written with them."""
+
+    async def sync_files(self, sources: dict[str, Path], progress: LoadProgress | None = None) -> StoreInfo:
+        """Put the project's files into the store, each in its named graph, only those changed since (see sync_store)."""
+        async with self.exclusive():
+            return await sync_store(self, sources, progress)
+
+    async def put_graph(self, iri: str, path: Path, report: Callable[[int], None]) -> None:
+        """Replace a named graph with a Turtle file's content (Graph Store Protocol PUT, streamed)."""
+        async def chunks() -> AsyncIterator[bytes]:
+            with path.open("rb") as file:
+                while chunk := await asyncio.to_thread(file.read, 1 << 20):
+                    report(len(chunk))
+                    yield chunk
+
+        # A first small request lets digest authentication learn its challenge: a stream cannot be sent twice.
+        await self.update(f"DROP SILENT GRAPH <{iri}>")
+        # With its length: sent chunked, Virtuoso took the graph but misread the next request on the connection.
+        headers = {"content-type": "text/turtle", "content-length": str(path.stat().st_size)}
+        response = await self._writer.put(self._settings.store_graph_store_url or "", params={"graph": iri},
+                                          content=chunks(), headers=headers)
+        if response.status_code >= 300:
+            raise StoreUnavailableError(f"the store refused {path.name} ({response.status_code}): {response.text[:500]}")
+
+    async def count(self, graph: str) -> int:
+        """Triples in one named graph."""
+        rows = await self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}", dataset=False)
+        return int(rows[0]["n"]["value"])
+
+    async def close(self) -> None:
+        """Stop following the store and close the connections."""
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        self._query.close()
+        await self._writer.aclose()
+        shutil.rmtree(self._spool_dir, ignore_errors=True)
+
+
+async def sync_store(store: RemoteStore, sources: dict[str, Path], progress: LoadProgress | None = None) -> StoreInfo:
+    """Bring the store's graphs of files in line with the files (under the store's write lease).
+
+    A file whose content hash is the one the store records is not sent again; graphs of files that are gone are
+    dropped (graphs of submissions are left alone); the record graph is updated, with a new version if anything
+    changed, last: a load cut short leaves the old record, and the next load sends those files again.
+    """
+    known = {g.iri: g for g in store.info.graphs}
+    to_load = []
+    for iri, path in sorted(sources.items()):
+        digest = await asyncio.to_thread(_digest, path)
+        if known.get(iri) is None or known[iri].sha256 != digest:
+            to_load.append((iri, path, digest))
+    gone = [iri for iri in known if iri not in sources and not iri.startswith(SUBMISSION_GRAPHS)]
+    if not to_load and not gone and store.info.version:
+        return store.info
+    total = sum(path.stat().st_size for _, path, _ in to_load)
+    done = 0
+
+    def report(size: int) -> None:
+        nonlocal done
+        done += size
+        if progress is not None:
+            progress(done, total)
+
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    changed = []
+    for iri, path, digest in to_load:
+        await store.put_graph(iri, path, report)
+        changed.append(GraphInfo(iri, str(path), digest, await store.count(iri), now))
+    for iri in gone:
+        await store.update(f"DROP SILENT GRAPH <{iri}>")
+    # The union rebuilt from all the graphs (kept ones too, and submissions): the copies of the graphs' own blank
+    # nodes. A load cut short leaves the old record, so the next one rebuilds it again.
+    graphs = sorted({*(g.iri for g in store.info.graphs if g.iri not in gone), *(g.iri for g in changed)})
+    await store.update(f"DROP SILENT GRAPH <{UNION}> ;\nINSERT {{ GRAPH <{UNION}> {{ ?s ?p ?o }} }} WHERE {{ "
+                       f"VALUES ?g {{ {_values(graphs)} }} GRAPH ?g {{ ?s ?p ?o }} }}")
+    await store.update(_record_update(changed, gone, secrets.token_hex(10)))
+    await store.refresh()
+    return store.info
+
+
+def _digest(path: Path) -> str:
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+def _query_error(status: int, text: str) -> Exception:
+    """What an engine's refusal of a query means: the query's fault (400: its syntax; other: its evaluation), its
+    deadline (the engine's own limit), or the store's state (the client may try again)."""
+    message = " ".join(text.split())[:1000] or f"the store answered {status}"
+    if status == 400:
+        # Virtuoso names the line only ("SPARQL compiler, line 2: syntax error"), and quotes the query after it.
+        virtuoso = _VIRTUOSO_LINE.search(message)
+        if virtuoso:
+            return QuerySyntaxError(virtuoso.group(2).split(" SPARQL query:")[0].strip(), int(virtuoso.group(1)))
+        return syntax_error(message)
+    if status >= 500 and ("timed out" in message.lower() or "timeout" in message.lower()):
+        return TimeoutError()
+    if status in (401, 403, 404, 407, 502, 503, 504):
+        return StoreUnavailableError(f"the store answered {status}: {message}")
+    return QueryEvaluationError(message)
+
+
+def _convert(output: QueryOutput, job: QueryJob, solutions: bool) -> QueryOutput:
+    """Write the engine's answer (SPARQL JSON or N-Triples) in the job's format, with pyoxigraph (see the notes)."""
+    spool = Spool(job)
+    try:
+        body = output.read()
+        if solutions:
+            results = ox.parse_query_results(_standard_json(body), format=ox.QueryResultsFormat.JSON)
+            more = False
+            if job.page_size is not None and isinstance(results, ox.QuerySolutions):
+                more = write_page(results, job, job.page_size, spool)
+            elif job.result_format == ROWS.name and isinstance(results, ox.QuerySolutions):
+                spool.write(rows_document(results))
+            else:
+                results.serialize(spool, format=_SOLUTION_FORMATS[job.result_format].oxigraph)
+            return spool.output(more)
+        triples = ox.parse(_durations_in_ntriples(body), format=ox.RdfFormat.N_TRIPLES)
+        ox.serialize(triples, spool, format=_GRAPH_FORMATS[job.result_format].oxigraph)  # type: ignore[arg-type]
+        return spool.output()
+    except BaseException:
+        spool.discard()
+        raise
+
+
+def _load_graph(scratch: ox.Store, output: QueryOutput, graph: str, index: int) -> None:
+    """One graph's N-Triples into the scratch store, its blank nodes kept apart from other graphs' (an engine may
+    number them per answer)."""
+    path = output.path
+    source = output.body if output.body is not None else open(path or "", "rb")  # noqa: SIM115
+    if isinstance(source, bytes):
+        source = _durations_in_ntriples(source)
+    try:
+        target = ox.NamedNode(graph)
+        scratch.bulk_extend(
+            ox.Quad(_apart(q.subject, index), q.predicate, _apart(q.object, index), target)  # type: ignore[arg-type]
+            for q in ox.parse(source, format=ox.RdfFormat.N_TRIPLES)
+        )
+    finally:
+        if not isinstance(source, bytes):
+            source.close()
+        output.discard()
+
+
+def _apart(term: object, index: int) -> object:
+    return ox.BlankNode(f"g{index}x{term.value}") if isinstance(term, ox.BlankNode) else term
+
+
+def _values(nodes: list[str]) -> str:
+    return " ".join(f"<{n}>" for n in nodes)
+
+
+def _described(roots: Callable[[str], str], level: int) -> str:
+    """The quads (?g ?s ?p ?o) of the nodes a pattern binds (roots, given the variable to bind) or, at level > 0, of
+    the blank nodes that many links below them. One query per level, plain patterns only: Virtuoso 7.2 failed on the
+    same as one query of UNIONs and BINDs (an internal error of its compiler)."""
+    if level == 0:
+        return f"SELECT ?g ?s ?p ?o WHERE {{ {roots('?s')} GRAPH ?g {{ ?s ?p ?o }} }}"
+    chain, previous = "", "?root"
+    for step in range(1, level + 1):
+        node = "?s" if step == level else f"?b{step}"
+        chain += f" {previous} ?l{step} {node} . FILTER(isBlank({node}))"
+        previous = node
+    return f"SELECT ?g ?s ?p ?o WHERE {{ {roots('?root')}{chain} GRAPH ?g {{ ?s ?p ?o }} }}"
+
+
+def _outgoing(nodes: list[str]) -> Callable[[str], str]:
+    return lambda variable: f"VALUES {variable} {{ {_values(nodes)} }}"
+
+
+def _incoming(nodes: list[str], predicates: tuple[str, ...]) -> Callable[[str], str]:
+    # The subjects pointing at the nodes through the predicates (a blank subject is described with them).
+    return lambda variable: (f"VALUES ?target {{ {_values(nodes)} }} VALUES ?via {{ {_values(list(predicates))} }} "
+                             f"{variable} ?via ?target .")
+
+
+def _types(nodes: list[str]) -> str:
+    return (f"SELECT ?g ?s ?p ?o WHERE {{ VALUES ?s {{ {_values(nodes)} }} VALUES ?p {{ <{RDF_TYPE}> }} "
+            f"GRAPH ?g {{ ?s ?p ?o }} }}")
+

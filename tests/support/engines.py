@@ -1,0 +1,127 @@
+"""External SPARQL engines run by the tests: `oxigraph serve` and Virtuoso Open Source 7, each in a temporary
+folder on loopback ports of its own, started and stopped as an operator would."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.support.servers import free_port
+
+VIRTUOSO = "virtuoso-t"
+ISQL = "isql-vt"
+
+
+@dataclass
+class Engine:
+    """A running engine: its name, the settings that point the server at it, and its process."""
+
+    name: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    folder: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _wait(url: str, process: subprocess.Popen[bytes], what: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{what} did not answer within {seconds} s")
+
+
+def start_oxigraph(folder: Path, timeout_seconds: int = 10) -> Engine:
+    """`oxigraph serve` (the PyPI package's command) on an on-disk store, its default graph the union of its graphs,
+    with its own query deadline."""
+    port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    command = shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or "oxigraph"
+    process = subprocess.Popen(
+        [command, "serve", "--location", str(folder / "store"), "--bind", f"127.0.0.1:{port}", "--union-default-graph",
+         "--timeout-s", str(timeout_seconds)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    _wait(base + "/query?query=ASK%7B%7D", process, "oxigraph serve")
+    env = {"ILOKG_STORE_URL": base + "/query", "ILOKG_STORE_UPDATE_URL": base + "/update",
+           "ILOKG_STORE_GRAPH_STORE_URL": base + "/store"}
+    return Engine("oxigraph", env, process, folder)
+
+
+_VIRTUOSO_INI = """[Database]
+DatabaseFile = {folder}/virtuoso.db
+ErrorLogFile = {folder}/virtuoso.log
+LockFile = {folder}/virtuoso.lck
+TransactionFile = {folder}/virtuoso.trx
+xa_persistent_file = {folder}/virtuoso.pxa
+ErrorLogLevel = 7
+FileExtend = 200
+Striping = 0
+TempStorage = TempDatabase
+
+[TempDatabase]
+DatabaseFile = {folder}/virtuoso-temp.db
+TransactionFile = {folder}/virtuoso-temp.trx
+Striping = 0
+
+[Parameters]
+ServerPort = {sql_port}
+ServerThreads = 10
+CheckpointInterval = 60
+NumberOfBuffers = 20000
+MaxDirtyBuffers = 12000
+DirsAllowed = ., {folder}
+
+[HTTPServer]
+ServerPort = 127.0.0.1:{http_port}
+ServerThreads = 10
+MaxClientConnections = 10
+KeepAliveTimeout = 10
+
+[SPARQL]
+ResultSetMaxRows = 1000000
+MaxQueryExecutionTime = {timeout}
+MaxQueryCostEstimationTime = 0
+DefaultGraph =
+"""
+
+# Anonymous /sparql may read and nothing more (no update, no federated SERVICE or FROM of the web: 1 = read only).
+_READ_ONLY = "DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('nobody', 1); DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('SPARQL', 1);"
+
+
+def start_virtuoso(folder: Path, timeout_seconds: int = 10) -> Engine:
+    """Virtuoso Open Source 7 (Debian's virtuoso-opensource) on a database of its own, SQL and HTTP on loopback."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sql_port, http_port = free_port(), free_port()
+    (folder / "virtuoso.ini").write_text(
+        _VIRTUOSO_INI.format(folder=folder, sql_port=sql_port, http_port=http_port, timeout=timeout_seconds)
+    )
+    process = subprocess.Popen([VIRTUOSO, "-f", "-c", str(folder / "virtuoso.ini")], cwd=folder,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{http_port}"
+    _wait(base + "/sparql?query=ASK%7B%7D", process, "Virtuoso")
+    subprocess.run([ISQL, str(sql_port), "dba", "dba", f"exec={_READ_ONLY}"], check=True, capture_output=True,
+                   timeout=60, env={**os.environ})
+    env = {"ILOKG_STORE_URL": base + "/sparql", "ILOKG_STORE_UPDATE_URL": base + "/sparql-auth",
+           "ILOKG_STORE_GRAPH_STORE_URL": base + "/sparql-graph-crud-auth", "ILOKG_STORE_USER": "dba",
+           "ILOKG_STORE_PASSWORD": "dba", "ILOKG_STORE_AUTH": "digest"}
+    return Engine("virtuoso", env, process, folder)
