@@ -24,12 +24,19 @@ $(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
 setup: $(BIN)/.installed $(WEB)/node_modules/.installed
 
 # Debian packages the tests need: Chromium for the browser tests (never a browser downloaded by
-# Playwright), and libseccomp for the workers' system-call filter (server/workers/containment.py).
+# Playwright), libseccomp for the workers' system-call filter (server/workers/containment.py),
+# Virtuoso as an external store the HTTP suites also run on, and HAProxy for the replicas' test.
+# The tests run Virtuoso on databases of their own; the package's own instance is not used (its
+# DBA password, which the package asks for, is set to a random one).
 CHROMIUM ?= /usr/bin/chromium
 browser:
-	@test -x $(CHROMIUM) && /sbin/ldconfig -p | grep -q 'libseccomp.so.2 ' || { \
+	@test -x $(CHROMIUM) && /sbin/ldconfig -p | grep -q 'libseccomp.so.2 ' && command -v virtuoso-t >/dev/null \
+		&& command -v isql-vt >/dev/null && { command -v haproxy || test -x /usr/sbin/haproxy; } >/dev/null || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium libseccomp2 >/dev/null; }
+		PASSWORD=$$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n'); \
+		printf 'virtuoso-opensource-7 virtuoso-opensource-7/dba-password password %s\nvirtuoso-opensource-7 virtuoso-opensource-7/dba-password-again password %s\n' $$PASSWORD $$PASSWORD | $$SUDO debconf-set-selections; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium libseccomp2 virtuoso-opensource haproxy >/dev/null; }
 
 # The main job: the SPARQL server on the embedded store with the bundled data, on 127.0.0.1:8000.
 run: setup

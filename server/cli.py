@@ -5,11 +5,13 @@ and was stored), 1 it has violations (nothing stored), 2 the input could not be 
 server refused the request or could not be reached, or the command was used wrongly.
 """
 
+import asyncio
 import logging
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import httpx
 import typer
@@ -25,6 +27,9 @@ from server.validation import pyshacl_speedups
 from server.validation.engine import Validator
 from server.validation.report import Finding, Report
 from server.validation.report_format import RENDERERS
+
+if TYPE_CHECKING:
+    from server.store.embedded import StoreInfo
 
 EXIT_CONFORMS, EXIT_VIOLATIONS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -286,10 +291,14 @@ def export(
     """Write the dumps the server offers at /dumps: the dataset as N-Quads and TriG (gzip), each graph as Turtle."""
     import pyoxigraph as ox
 
-    from server.store.dumps import write_dumps
+    from server.store.dumps import dump_files, write_dumps
     from server.store.embedded import StoreInUseError, held, load_project
 
     settings = get_settings()
+    if settings.store_url is not None:
+        for file in dump_files(asyncio.run(_export_external(settings, folder))):
+            typer.echo(f"wrote {folder / file.name}")
+        return
     try:
         # Brings the store in line with the files first, as `serve` does.
         with held(settings.store_dir):
@@ -309,28 +318,82 @@ def export(
 
 @app.command()
 def load() -> None:
-    """Load ontology/, shapes/ and data/ into the on-disk store now, with a progress bar (`serve` does the same at
-    start): only the files changed since the last load are read again."""
+    """Load ontology/, shapes/ and data/ into the store now, with a progress bar (`serve` does the same at start): the
+    embedded on-disk store, or the external one (ILOKG_STORE_URL); only the files changed since the last load are read
+    again."""
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from server.store.embedded import StoreInUseError, held, load_project
+    from server.store.embedded import StoreInUseError, held, load_project, project_sources
 
     settings = get_settings()
     columns = (TextColumn("loading"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     console = Console(stderr=True)
+    where = settings.store_url or settings.store_dir
     try:
         # The bar is shown at a terminal only; a script sees the summary line alone.
-        with held(settings.store_dir), Progress(*columns, console=console, transient=True,
-                                                disable=not console.is_terminal) as bar:
+        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
             task = bar.add_task("loading", total=None)
-            info = load_project(settings, lambda done, total: bar.update(task, completed=done, total=total))
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            if settings.store_url is not None:
+                info = asyncio.run(_load_external(settings, project_sources(settings), progress))
+            else:
+                with held(settings.store_dir):
+                    info = load_project(settings, progress)
     except StoreInUseError as error:
         _fail(f"error: could not load: {error}; a running server loads the files itself when it starts")
     except OSError as error:
-        _fail(f"error: could not load the store at {settings.store_dir}: {error}")
-    typer.echo(f"{info.triples:,} triples in {len(info.graphs)} named graphs at {settings.store_dir} (version "
-               f"{info.version})")
+        _fail(f"error: could not load the store at {where}: {error}")
+    typer.echo(f"{info.triples:,} triples in {len(info.graphs)} named graphs at {where} (version {info.version})")
+
+
+async def _load_external(settings: Settings, sources: dict[str, Path], progress: Callable[[int, int], None]) -> "StoreInfo":
+    from server.store.remote import RemoteStore, StoreUnavailableError
+
+    store = RemoteStore(settings)
+    try:
+        return await store.sync_files(sources, progress)
+    except StoreUnavailableError as error:
+        _fail(f"error: could not load into the store at {settings.store_url}: {error.reason}")
+    finally:
+        await store.close()
+
+
+async def _export_external(settings: Settings, folder: Path) -> list[str]:
+    """Write the dumps of the external store (its graphs brought in line with the files first); its graphs."""
+    from server.store.embedded import project_sources
+    from server.store.query_worker import DumpJob
+    from server.store.remote import RemoteStore, StoreUnavailableError
+
+    store = RemoteStore(settings)
+    try:
+        # Brings the store in line with the files first, as `serve` does.
+        info = await store.sync_files(project_sources(settings))
+        graphs = [g.iri for g in info.graphs]
+        await store.dump(DumpJob(str(folder.absolute()), tuple(graphs), info.version), settings.dump_timeout_seconds)
+        return graphs
+    except StoreUnavailableError as error:
+        _fail(f"error: could not read the store at {settings.store_url}: {error.reason}")
+    except OSError as error:
+        _fail(f"could not write the dumps into {folder}: {error}")
+    finally:
+        await store.close()
+
+
+def _unreachable_store(settings: Settings) -> list[str]:
+    """Why the external store cannot be used, if it cannot (asked once before serving)."""
+    try:
+        response = httpx.post(settings.store_url or "", data={"query": "ASK {}"},
+                              headers={"Accept": "application/sparql-results+json"}, timeout=10)
+    except httpx.HTTPError as error:
+        return [f"the external store at {settings.store_url} cannot be reached: {error}"]
+    if response.status_code != 200:
+        return [f"the external store at {settings.store_url} answered {response.status_code} to a query; check "
+                "ILOKG_STORE_URL (its SPARQL query endpoint)"]
+    return []
 
 
 @app.command()
@@ -353,12 +416,15 @@ def serve(
     settings = settings.model_copy(update=overrides) if overrides else settings
     probed = containment.probe(worker_policy(settings))
     problems = unsafe_configuration(settings) + uncontained_workers(settings, probed)
-    try:
-        # Checked here for a plain refusal; the server takes the store for good when it starts.
-        with held(settings.store_dir):
-            pass
-    except StoreInUseError as error:
-        problems.append(str(error))
+    if settings.store_url is None:
+        try:
+            # Checked here for a plain refusal; the server takes the store for good when it starts.
+            with held(settings.store_dir):
+                pass
+        except StoreInUseError as error:
+            problems.append(str(error))
+    else:
+        problems += _unreachable_store(settings)
     if problems:
         _fail("\n".join(f"refusing to start: {problem}" for problem in problems))
     configure_logs(settings.log_format)

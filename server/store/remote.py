@@ -213,14 +213,17 @@ def _durations_in_ntriples(body: bytes) -> bytes:
 
 
 class _Lease:
-    """The write lease: at most one replica writes at a time, whatever the engine's isolation.
+    """The write lease: at most one replica writes at a time, whatever the engine's isolation; first come, first served.
 
-    A replica claims by inserting a claim of its own (a fresh IRI, with the store's time), then reads all claims: it
-    holds the lease if its claim is the only one. Two replicas that claim at once both see two claims, withdraw and
-    try again after a random pause; a claim made after another replica's read is seen by its maker, who withdraws. So
-    two replicas never both hold it, as long as each update is atomic and reads see what was written before them.
-    The holder renews its claim every third of the lease; a claim older than the lease (its replica died) is removed by
-    whoever finds it.
+    Safety: a replica claims by inserting a claim of its own (a fresh IRI, with the store's time), then reads all
+    claims, and holds the lease only if its claim is the only one. Two replicas that claim at once both see two
+    claims and withdraw; a claim made after another replica's read is seen by its maker, who withdraws. So two
+    replicas never both hold it, as long as each update is atomic and reads see what was written before them.
+
+    Fairness: a replica that wants the lease first says since when it waits; it claims only when no claim is there and
+    nobody has waited longer (without this, the replica that just released the lease, claiming again at once, kept
+    winning). The holder renews its claim every third of the lease, a waiter its wait at each look; a claim or wait
+    not renewed for the lease's length (its replica died) is removed by whoever finds it.
     """
 
     def __init__(self, store: "RemoteStore", seconds: float, patience: float):
@@ -228,53 +231,72 @@ class _Lease:
 
     @contextlib.asynccontextmanager
     async def held(self) -> AsyncIterator[None]:
-        claim = f"urn:uuid:{uuid.uuid4()}"
+        me = f"urn:uuid:{uuid.uuid4()}"
         deadline = time.monotonic() + self._patience
-        while True:
-            await self._claim(claim)
-            others = await self._others(claim)
-            if not others:
-                break
-            await self._store.update(f"DELETE WHERE {{ GRAPH <{STORE_LEASE}> {{ <{claim}> ?p ?o }} }}")
-            if time.monotonic() > deadline:
-                raise StoreBusyError()
-            await asyncio.sleep(random.uniform(0.05, 0.3))
-        renewing = asyncio.create_task(self._renew(claim))
         try:
-            yield
+            await self._store.update(self._stamp(me, "date") + " ;\n" + self._stamp(me, "modified"))
+            while not await self._try(me):
+                if time.monotonic() > deadline:
+                    raise StoreBusyError()
+                await asyncio.sleep(random.uniform(0.03, 0.15))
+                await self._store.update(self._stamp(me, "modified"))
+            renewing = asyncio.create_task(self._renew(me))
+            try:
+                yield
+            finally:
+                renewing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewing
         finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
-            await asyncio.shield(self._store.update(f"DELETE WHERE {{ GRAPH <{STORE_LEASE}> {{ <{claim}> ?p ?o }} }}"))
+            await asyncio.shield(self._store.update(f"DELETE WHERE {{ GRAPH <{STORE_LEASE}> {{ <{me}> ?p ?o }} }}"))
 
-    async def _claim(self, claim: str) -> None:
-        await self._store.update(
-            f"DELETE WHERE {{ GRAPH <{STORE_LEASE}> {{ <{claim}> ?p ?o }} }} ;\n"
-            f"INSERT {{ GRAPH <{STORE_LEASE}> {{ <{claim}> <{DCTERMS}created> ?now }} }} WHERE {{ BIND(NOW() AS ?now) }}"
-        )
+    async def _try(self, me: str) -> bool:
+        """Claim if it is this replica's turn; whether it holds the lease now."""
+        entries = await self._entries(me)
+        mine = entries.pop(me, {})
+        if any("created" in e for e in entries.values()):
+            return False  # held, or being claimed
+        since = (mine.get("date", ""), me)
+        if any((e.get("date", ""), node) < since for node, e in entries.items() if "date" in e):
+            return False  # someone has waited longer
+        await self._store.update(self._stamp(me, "created"))
+        others = await self._entries(me)
+        others.pop(me, None)
+        if not any("created" in e for e in others.values()):
+            return True
+        await self._store.update(f"DELETE WHERE {{ GRAPH <{STORE_LEASE}> {{ <{me}> <{DCTERMS}created> ?t }} }}")
+        return False
 
-    async def _others(self, claim: str) -> list[str]:
+    @staticmethod
+    def _stamp(me: str, what: str) -> str:
+        """Set one of this replica's times to the store's now (date: waiting since; modified: still waiting;
+        created: claimed)."""
+        return (f"DELETE WHERE {{ GRAPH <{STORE_LEASE}> {{ <{me}> <{DCTERMS}{what}> ?t }} }} ;\n"
+                f"INSERT {{ GRAPH <{STORE_LEASE}> {{ <{me}> <{DCTERMS}{what}> ?now }} }} WHERE {{ BIND(NOW() AS ?now) }}")
+
+    async def _entries(self, me: str) -> dict[str, dict[str, str]]:
+        """The claims and waits in the store, by replica, those gone stale removed."""
         rows = await self._store.select(
-            f"SELECT ?claim ?created (NOW() AS ?now) WHERE {{ GRAPH <{STORE_LEASE}> {{ ?claim <{DCTERMS}created> ?created }} }}",
+            f"SELECT ?node ?what ?time (NOW() AS ?now) WHERE {{ GRAPH <{STORE_LEASE}> {{ ?node ?what ?time }} }}",
             dataset=False,
         )
-        others = []
+        entries: dict[str, dict[str, str]] = {}
+        now = ""
         for row in rows:
-            if row["claim"]["value"] == claim:
-                continue
-            age = _seconds_between(row["created"]["value"], row["now"]["value"])
-            if age > self._seconds:
-                log.warning("write lease expired", extra={"claim": row["claim"]["value"], "age_seconds": round(age, 1)})
-                await self._store.update(f"DELETE WHERE {{ GRAPH <{STORE_LEASE}> {{ <{row['claim']['value']}> ?p ?o }} }}")
-            else:
-                others.append(row["claim"]["value"])
-        return others
+            now = row["now"]["value"]
+            entries.setdefault(row["node"]["value"], {})[row["what"]["value"].removeprefix(DCTERMS)] = row["time"]["value"]
+        for node, times in list(entries.items()):
+            fresh = max(times.get("created", ""), times.get("modified", ""), times.get("date", ""))
+            if node != me and fresh and _seconds_between(fresh, now) > self._seconds:
+                log.warning("write lease expired", extra={"holder": node, "age_seconds": round(_seconds_between(fresh, now), 1)})
+                await self._store.update(f"DELETE WHERE {{ GRAPH <{STORE_LEASE}> {{ <{node}> ?p ?o }} }}")
+                del entries[node]
+        return entries
 
-    async def _renew(self, claim: str) -> None:
+    async def _renew(self, me: str) -> None:
         while True:
             await asyncio.sleep(self._seconds / 3)
-            await self._claim(claim)
+            await self._store.update(self._stamp(me, "created"))
 
 
 def _seconds_between(earlier: str, later: str) -> float:
@@ -529,13 +551,12 @@ class RemoteStore:
 
     @contextlib.asynccontextmanager
     async def exclusive(self) -> AsyncIterator[None]:
-        """Hold the write lease (across replicas), with the data as it stands read afresh."""
+        """Hold the write lease (across replicas), with the store's description read afresh."""
         async with self._local:
             try:
                 async with self._lease.held():
-                    if await self.refresh():
-                        for listener in self._listeners:
-                            await listener()
+                    # Its caller reads what it keeps afresh if the version moved (listeners would wait for the caller).
+                    await self.refresh()
                     yield
             except StoreBusyError:
                 raise StoreUnavailableError("another replica has held the store's write lease for too long") from None

@@ -37,6 +37,7 @@ class RunningServer:
 
     def start(self) -> "RunningServer":
         environment = {**os.environ, "ILOKG_STORE_DIR": str(self.store_dir), **self.env}
+        self.store_dir.parent.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--port", str(self.port)],
             # Its log beside its store, for whoever reads a failure.
