@@ -24,6 +24,8 @@ def configure(log_format: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+    # httpx logs every request at INFO: the writes to an external store (each lease step) would flood the log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _drop_colours(record: logging.LogRecord) -> bool:
