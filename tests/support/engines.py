@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.processes import stop
 from tests.support.servers import free_port
 
 VIRTUOSO = "virtuoso-t"
@@ -27,13 +28,7 @@ class Engine:
     folder: Path
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process, seconds=30)
 
 
 def _wait(url: str, process: subprocess.Popen[bytes], what: str, seconds: float = 120) -> None:

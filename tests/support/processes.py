@@ -1,5 +1,5 @@
 """What /proc says of the server's processes, for tests whose point is process behaviour."""
-
+import subprocess
 from pathlib import Path
 
 # Any process or thread may end while /proc is read: its files then vanish (FileNotFoundError) or
@@ -53,3 +53,15 @@ def alive(pid: int) -> bool:
         return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
     except _GONE:
         return False
+
+
+def stop(process: subprocess.Popen[bytes] | None, seconds: float = 20) -> None:
+    """Stop a process as an operator would: SIGTERM, then SIGKILL if it has not exited within `seconds`."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

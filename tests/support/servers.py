@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from server.submissions.tokens import Role, TokenRegistry
+from tests.support.processes import stop
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # Example files for users (the README's walkthrough), which the tests use as they are.
@@ -55,13 +56,7 @@ class RunningServer:
         raise RuntimeError("the server did not become healthy within 60 s")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
 
 
 def free_port() -> int:
