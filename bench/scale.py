@@ -1,13 +1,17 @@
-"""The embedded store as the data grows: load time, disk, memory and latencies at each size.
+"""The store as the data grows: load time, disk, memory and latencies at each size, for each backend.
 
-    python -m bench.scale --sizes 100000 1000000 10000000 [--write bench/RESULTS.md] [--plot bench/scale.png]
+    python -m bench.scale --sizes 100000 1000000 10000000 [--backends embedded oxigraph virtuoso]
+                          [--write bench/RESULTS.md] [--plot bench/scale.png]
 
-For each size: synthetic data (bench.generate), `ilo-kg load` into a fresh store (wall time and
-the loader's peak memory), the store's size on disk, then a real server on it (CPU 1; the client
-here, CPU 0) timed with sequential requests: uncached lookups (a different project and a unique
-comment each time), a canned-style question asked again and again (bench.run's `canned`: its
-first answer is the engine's, the rest the answer cache's) and uncached aggregates. The server's
-memory is its resident size with its worker processes after the run.
+For each backend and size: synthetic data (bench.generate), `ilo-kg load` into a fresh store (wall
+time and the loader's peak memory: for an external store, the engine does the work and the loader
+only sends the files), the store's size on disk, then a real server on it (server and engine on
+CPU 1; the client here, CPU 0) timed with sequential requests: uncached lookups (a different
+project and a unique comment each time), a canned-style question asked again and again (bench.run's
+`canned`: its first answer is the engine's, the rest the answer cache's) and uncached aggregates.
+The server's memory is its resident size with its worker processes, and the engine's, after the run.
+Backends: the embedded store; `oxigraph serve` and Virtuoso 7 (tests/support/engines.py), each on a
+fresh database (Virtuoso with 340,000 buffers, its guide's figure for 4 GB).
 """
 
 import argparse
@@ -24,18 +28,19 @@ import httpx
 from bench.generate import generate, projects_for
 from bench.report import percentile, publish, resident_kib
 from bench.run import HERE, WORKLOADS, _machine, _start, _stop, ours_server
+from tests.support.engines import start_oxigraph, start_virtuoso
 
 COUNTS = {"lookup": 300, "canned": 100, "aggregate": 5}
 
 
-def _load(store_dir: Path, data_dir: Path) -> tuple[float, int]:
+def _load(store_dir: Path, data_dir: Path, engine_env: dict[str, str]) -> tuple[float, int]:
     """Wall seconds and peak resident bytes of `ilo-kg load` into a fresh store."""
     for stale in store_dir.parent.glob(store_dir.name + "*"):  # the store, its generations, manifest and lock
         if stale.is_dir() and not stale.is_symlink():
             shutil.rmtree(stale)
         else:
             stale.unlink()
-    env = {**os.environ, "ILOKG_STORE_DIR": str(store_dir), "ILOKG_DATA_DIR": str(data_dir)}
+    env = {**os.environ, "ILOKG_STORE_DIR": str(store_dir), "ILOKG_DATA_DIR": str(data_dir), **engine_env}
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "server", "load"], env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
@@ -68,44 +73,30 @@ def _latencies(endpoint: str, workload: str, projects: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
+    parser.add_argument("--backends", nargs="+", choices=["embedded", "oxigraph", "virtuoso"], default=["embedded"])
     parser.add_argument("--write", type=Path, help="append the results to this Markdown file")
     parser.add_argument("--plot", type=Path, help="write a PNG of latency against size here")
     args = parser.parse_args()
     os.sched_setaffinity(0, {0})
     rows = []
-    for size in args.sizes:
-        work = HERE / "work" / str(size)
-        data_dir, store_dir = work / "data", work / "scale-store"
-        if not (data_dir / "synthetic.ttl").exists():
-            generate(size, data_dir / "synthetic.ttl")
-        print(f"{size:,}: loading …", flush=True)
-        seconds, peak = _load(store_dir, data_dir)
-        disk = _disk(store_dir)
-        server = ours_server("this server", 18021, store_dir, data_dir)
-        try:
-            _start(server, 600)
-            measured = {w: _latencies(server.endpoint, w, projects_for(size)) for w in COUNTS}
-            assert server.process is not None
-            memory = sum(resident_kib(server.process.pid).values()) * 1024
-        finally:
-            _stop(server)
-        rows.append((size, seconds, peak, disk, memory, measured))
-        print(f"{size:,}: load {seconds:.0f} s, {peak / 2**30:.1f} GiB; lookup p50 "
-              f"{statistics.median(measured['lookup']):.1f} ms", flush=True)
+    for backend in args.backends:
+        for size in args.sizes:
+            rows.append(_measure(backend, size))
     lines = [
-        "## The embedded store as the data grows", "",
-        f"`python -m bench.scale --sizes {' '.join(map(str, args.sizes))}`. Machine: {_machine()}. Server on CPU 1, "
+        "## The store as the data grows, by backend", "",
+        f"`python -m bench.scale --sizes {' '.join(map(str, args.sizes))} --backends {' '.join(args.backends)}`. "
+        f"Machine: {_machine()}. Server (and engine) on CPU 1, "
         f"client on CPU 0; sequential requests: {COUNTS['lookup']} uncached lookups, {COUNTS['canned']} repeats of "
         f"one canned-style question (its first answer from the engine, the rest from the answer cache), "
         f"{COUNTS['aggregate']} uncached aggregates.", "",
-        "| triples | load s | loader peak GiB | disk GiB | server memory GiB | lookup p50 / p99 ms | canned first / "
-        "p50 / p99 ms | aggregate p50 / max ms |",
-        "|---:|---:|---:|---:|---:|---|---|---|",
+        "| backend | triples | load s | loader peak GiB | disk GiB | server (+ engine) memory GiB | lookup p50 / p99 ms | "
+        "canned first / p50 / p99 ms | aggregate p50 / max ms |",
+        "|---|---:|---:|---:|---:|---:|---|---|---|",
     ]
-    for size, seconds, peak, disk, memory, m in rows:
+    for backend, size, seconds, peak, disk, memory, m in rows:
         lookup, canned, aggregate = m["lookup"], m["canned"], m["aggregate"]
         lines.append(
-            f"| {size:,} | {seconds:.0f} | {peak / 2**30:.2f} | {disk / 2**30:.2f} | {memory / 2**30:.2f} | "
+            f"| {backend} | {size:,} | {seconds:.0f} | {peak / 2**30:.2f} | {disk / 2**30:.2f} | {memory / 2**30:.2f} | "
             f"{statistics.median(lookup):.1f} / {percentile(lookup, 0.99):.1f} | {canned[0]:.0f} / "
             f"{statistics.median(canned):.1f} / {percentile(canned, 0.99):.1f} | "
             f"{statistics.median(aggregate):,.0f} / {max(aggregate):,.0f} |"
@@ -115,19 +106,61 @@ def main() -> None:
         _plot(rows, args.plot)
 
 
+def _measure(backend: str, size: int) -> tuple:
+    """One backend at one size: (backend, size, load seconds, loader peak, disk, memory, latencies by workload)."""
+    work = HERE / "work" / str(size)
+    data_dir, store_dir = work / "data", work / "scale-store"
+    if not (data_dir / "synthetic.ttl").exists():
+        generate(size, data_dir / "synthetic.ttl")
+    engine = None
+    engine_env: dict[str, str] = {}
+    if backend != "embedded":
+        folder = work / f"scale-{backend}"
+        shutil.rmtree(folder, ignore_errors=True)
+        engine = (start_oxigraph(folder, timeout_seconds=600) if backend == "oxigraph"
+                  else start_virtuoso(folder, timeout_seconds=600, buffers=340_000))
+        # The engine on the server's CPU, all its threads.
+        subprocess.run(["taskset", "-a", "-cp", "1", str(engine.process.pid)], check=True, stdout=subprocess.DEVNULL)
+        engine_env = engine.env
+    try:
+        print(f"{backend} {size:,}: loading …", flush=True)
+        seconds, peak = _load(store_dir, data_dir, engine_env)
+        disk = _disk(engine.folder if engine is not None else store_dir)
+        server = ours_server("this server", 18021, store_dir, data_dir)
+        server.env.update(engine_env)
+        try:
+            _start(server, 600)
+            measured = {w: _latencies(server.endpoint, w, projects_for(size)) for w in COUNTS}
+            assert server.process is not None
+            memory = sum(resident_kib(server.process.pid).values()) * 1024
+            if engine is not None:
+                memory += sum(resident_kib(engine.process.pid).values()) * 1024
+        finally:
+            _stop(server)
+    finally:
+        if engine is not None:
+            engine.stop()
+    print(f"{backend} {size:,}: load {seconds:.0f} s, {peak / 2**30:.1f} GiB; lookup p50 "
+          f"{statistics.median(measured['lookup']):.1f} ms", flush=True)
+    return backend, size, seconds, peak, disk, memory, measured
+
+
 def _plot(rows: list[tuple], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    figure, axes = pyplot.subplots(figsize=(7, 4.5))
-    sizes = [row[0] for row in rows]
-    for workload, label in (("lookup", "lookup p50"), ("canned", "canned (cached) p50"), ("aggregate", "aggregate p50")):
-        axes.plot(sizes, [statistics.median(row[5][workload]) for row in rows], marker="o", label=label)
-    axes.plot(sizes, [row[5]["canned"][0] for row in rows], marker="s", linestyle="--", label="canned, first answer")
+    figure, axes = pyplot.subplots(figsize=(8, 5))
+    for backend in dict.fromkeys(row[0] for row in rows):
+        mine = [row for row in rows if row[0] == backend]
+        sizes = [row[1] for row in mine]
+        for workload, label, style in (("lookup", "lookup p50", "o-"), ("aggregate", "aggregate p50", "s--"),
+                                       ("canned", "canned first answer", "^:")):
+            values = [row[6][workload][0] if workload == "canned" else statistics.median(row[6][workload]) for row in mine]
+            axes.plot(sizes, values, style, label=f"{backend}: {label}")
     axes.set(xscale="log", yscale="log", xlabel="triples", ylabel="milliseconds",
-             title="Embedded store: latency against size")
+             title="Latency against size, by backend")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend()
     figure.tight_layout()

@@ -148,8 +148,7 @@ class Settings(BaseSettings):
     store_url: str | None = Field(
         None,
         description="SPARQL 1.1 query endpoint of an external store (oxigraph serve, Virtuoso, …) to serve instead of "
-        "the embedded one, e.g. http://127.0.0.1:7878/query. Its default graph must be the union of its named graphs "
-        "(`oxigraph serve --union-default-graph`; Virtuoso's default). Plain http://; see the README's deployment section.",
+        "the embedded one, e.g. http://127.0.0.1:7878/query. Plain http://; see the README's deployment section.",
     )
     store_update_url: str | None = Field(
         None, description="SPARQL 1.1 Update endpoint of the external store (e.g. http://127.0.0.1:7878/update)."

@@ -7,7 +7,6 @@ lease, so they are applied one at a time across replicas; the balancer's example
 
 import hashlib
 import re
-import shutil
 import subprocess
 import threading
 import time
@@ -19,11 +18,10 @@ import httpx
 import pytest
 
 from server.submissions.tokens import Role, TokenRegistry
+from tests.support.balancer import start_haproxy
 from tests.support.engines import Engine, start_oxigraph
 from tests.support.servers import EXAMPLES, RunningServer, free_port
 
-HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
-CONFIG = EXAMPLES / "deploy" / "haproxy.cfg"
 NEW_PROJECT = EXAMPLES / "first-submission.ttl"
 TURTLE = {"Content-Type": "text/turtle"}
 
@@ -140,15 +138,7 @@ def test_submissions_sent_to_both_replicas_at_once_land_exactly_once(deployment:
 
 def _start_balancer(deployment: Deployment) -> None:
     front, stats = free_port(), free_port()
-    ports = [r.port for r in deployment.replicas]
-    text = CONFIG.read_text()
-    assert "127.0.0.1:8080" in text and "127.0.0.1:8001" in text and "127.0.0.1:8002" in text
-    text = (text.replace("127.0.0.1:8080", f"127.0.0.1:{front}").replace("127.0.0.1:8001", f"127.0.0.1:{ports[0]}")
-            .replace("127.0.0.1:8002", f"127.0.0.1:{ports[1]}").replace("127.0.0.1:8404", f"127.0.0.1:{stats}"))
-    config = deployment.folder / "haproxy.cfg"
-    config.write_text(text)
-    deployment.balancer = subprocess.Popen([HAPROXY, "-db", "-f", str(config)], stdout=subprocess.DEVNULL,
-                                           stderr=(deployment.folder / "haproxy.log").open("ab"))
+    deployment.balancer = start_haproxy(deployment.folder, front, stats, [r.port for r in deployment.replicas])
     deployment.front, deployment.stats = f"http://127.0.0.1:{front}", f"http://127.0.0.1:{stats}"
 
     def both_up() -> bool:

@@ -671,7 +671,10 @@ def _query_error(status: int, text: str) -> Exception:
         return syntax_error(message)
     if status >= 500 and ("timed out" in message.lower() or "timeout" in message.lower()):
         return TimeoutError()
-    if status in (401, 403, 404, 407, 502, 503, 504):
+    if status >= 500 or status in (401, 403, 404, 407):
+        # The engine's own trouble (oxigraph serve out of threads: "Resource temporarily unavailable"), or ours
+        # with it (credentials, addresses): not the query's fault. The reason goes to the log, not to the client.
+        log.error("store_failed_query", extra={"status": status, "engine_message": message})
         return StoreUnavailableError(f"the store answered {status}: {message}")
     return QueryEvaluationError(message)
 
