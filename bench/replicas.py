@@ -22,7 +22,7 @@ import httpx
 
 from bench import run as bench_run
 from bench.generate import generate, projects_for
-from bench.report import publish
+from bench.report import cpu_seconds, publish
 from bench.run import HERE, Measure, Server, _machine, _start, _stop, run_wrk
 from tests.support.balancer import start_haproxy
 from tests.support.engines import start_oxigraph
@@ -39,9 +39,12 @@ def _replica(port: int, env: dict[str, str], work: Path) -> Server:
     )
 
 
-def _through_balancer(replicas: list[int], work: Path, projects: int, duration: int) -> Measure:
+def _through_balancer(replicas: list[int], work: Path, projects: int, duration: int,
+                      pids: dict[str, list[int]]) -> tuple[Measure, dict[str, float]]:
+    """wrk through HAProxy to these replica ports; the measure, and the share of one core each part used."""
     front, stats = free_port(), free_port()
     balancer = start_haproxy(work / "haproxy", front, stats, replicas)
+    pids = {**pids, "HAProxy": [balancer.pid]}
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -51,7 +54,12 @@ def _through_balancer(replicas: list[int], work: Path, projects: int, duration: 
             except httpx.TransportError:
                 time.sleep(0.2)
         time.sleep(1)  # both servers seen up by the health checks (rise 2, every 250 ms)
-        return run_wrk(Server("balancer", [], f"http://127.0.0.1:{front}/sparql", {}), "lookup", projects, duration)
+        before = {part: sum(cpu_seconds(p) for p in ps) for part, ps in pids.items()}
+        started = time.perf_counter()
+        measure = run_wrk(Server("balancer", [], f"http://127.0.0.1:{front}/sparql", {}), "lookup", projects, duration)
+        elapsed = time.perf_counter() - started
+        used = {part: (sum(cpu_seconds(p) for p in ps) - before[part]) / elapsed for part, ps in pids.items()}
+        return measure, used
     finally:
         stop(balancer)
 
@@ -62,7 +70,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--engine-timeout", type=int, default=10,
+    parser.add_argument("--engine-timeout", type=int, default=0,
                         help="oxigraph serve's --timeout-s (0: none)")
     parser.add_argument("--write", type=Path, help="append the results to this Markdown file")
     args = parser.parse_args()
@@ -88,14 +96,18 @@ def main() -> None:
             _start(server, 120)
         ports = [int(s.endpoint.split(":")[2].split("/")[0]) for s in servers]
         results: dict[str, list[Measure]] = {"one": [], "two": []}
+        shares: dict[str, list[dict[str, float]]] = {"one": [], "two": []}
+        processes = {"oxigraph serve": [engine.process.pid],
+                     "replicas": [s.process.pid for s in servers if s.process is not None]}
         for round_ in range(args.rounds):
             order = ("one", "two") if round_ % 2 == 0 else ("two", "one")
             for which in order:
                 chosen = [ports[0], ports[0]] if which == "one" else ports
-                measure = _through_balancer(chosen, work, projects_for(args.triples), args.duration)
+                measure, used = _through_balancer(chosen, work, projects_for(args.triples), args.duration, processes)
                 results[which].append(measure)
+                shares[which].append(used)
                 print(f"round {round_ + 1} {which}: {measure.requests_per_second:.0f} req/s, p50 {measure.p50_ms:.1f} ms, "
-                      f"errors {measure.errors}", flush=True)
+                      f"errors {measure.errors}, cores used {used}", flush=True)
     finally:
         for server in servers:
             _stop(server)
@@ -105,20 +117,23 @@ def main() -> None:
     lines = [
         "## Replicas over one external store", "",
         f"`python -m bench.replicas --triples {args.triples} --rounds {args.rounds} --duration {args.duration} "
-        f"--connections {args.connections}`. Machine: {_machine()}. `oxigraph serve` (one store), one or two "
-        "replicas (answer cache off: every lookup reaches the store), HAProxy from examples/deploy/haproxy.cfg, wrk; "
+        f"--connections {args.connections} --engine-timeout {args.engine_timeout}`. Machine: {_machine()}. "
+        "`oxigraph serve` (one store), one or two replicas (answer cache off: every lookup reaches the store), "
+        "HAProxy from examples/deploy/haproxy.cfg, wrk; "
         "all on the same two cores, none pinned. Uncached lookups (a different project each request), medians of "
         "paired rounds.", "",
-        "| replicas | lookups/s (rounds) | p50 ms | p99 ms | errors |",
-        "|---|---|---:|---:|---:|",
+        "| replicas | lookups/s (rounds) | p50 ms | p99 ms | errors | cores used: oxigraph serve / replicas / HAProxy |",
+        "|---|---|---:|---:|---:|---|",
     ]
     for which in ("one", "two"):
         measures = results[which]
+        used = {part: statistics.median(s[part] for s in shares[which]) for part in shares[which][0]}
         lines.append(
             f"| {which} | {statistics.median(m.requests_per_second for m in measures):,.0f} "
             f"({', '.join(f'{m.requests_per_second:,.0f}' for m in measures)}) | "
             f"{statistics.median(m.p50_ms for m in measures):.1f} | {statistics.median(m.p99_ms for m in measures):.1f} | "
-            f"{sum(m.errors for m in measures)} |"
+            f"{sum(m.errors for m in measures)} | {used['oxigraph serve']:.2f} / {used['replicas']:.2f} / "
+            f"{used['HAProxy']:.2f} |"
         )
     lines += ["", f"Two replicas / one: **{two / one:.2f}×**."]
     publish(lines, args.write, append=True)

@@ -1,5 +1,7 @@
-"""What the benchmark scripts share: percentiles, resident memory, and printing a Markdown report (and writing it)."""
+"""What the benchmark scripts share: percentiles, resident memory, CPU time, and printing a Markdown report (and
+writing it)."""
 
+import os
 from pathlib import Path
 
 
@@ -37,3 +39,9 @@ def resident_kib(pid: int) -> dict[int, int]:
         except (FileNotFoundError, ProcessLookupError):
             pass
     return sizes
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process has used so far, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -294,9 +294,16 @@ class _Lease:
         return entries
 
     async def _renew(self, me: str) -> None:
+        pause = self._seconds / 3
         while True:
-            await asyncio.sleep(self._seconds / 3)
-            await self._store.update(self._stamp(me, "created"))
+            await asyncio.sleep(pause)
+            try:
+                await self._store.update(self._stamp(me, "created"))
+                pause = self._seconds / 3
+            except StoreUnavailableError as error:
+                # The holder's work goes on (a long load); the claim is renewed again soon, well within the lease.
+                log.warning("write_lease_renewal_failed", extra={"reason": error.reason[:500]})
+                pause = min(1.0, self._seconds / 10)
 
 
 def _seconds_between(earlier: str, later: str) -> float:
@@ -461,13 +468,18 @@ class RemoteStore:
         return json.loads(output.read())["results"]["bindings"]
 
     async def update(self, text: str) -> None:
-        """Send one SPARQL Update (atomic in the engines tested)."""
-        try:
-            response = await self._writer.post(self._settings.store_update_url or "", data={"update": text})
-        except httpx.HTTPError as error:
-            raise StoreUnavailableError(f"the store's update endpoint failed: {error}") from None
-        if response.status_code >= 300:
-            raise StoreUnavailableError(f"the store refused an update ({response.status_code}): {response.text[:500]}")
+        """Send one SPARQL Update (atomic in the engines tested); one the engine rolled back as a deadlock (Virtuoso's
+        SR172, beside a long load) is sent again, a few times."""
+        for attempt in range(4):
+            try:
+                response = await self._writer.post(self._settings.store_update_url or "", data={"update": text})
+            except httpx.HTTPError as error:
+                raise StoreUnavailableError(f"the store's update endpoint failed: {error}") from None
+            if response.status_code < 300:
+                return
+            if "deadlock" not in response.text[:300].lower() or attempt == 3:
+                raise StoreUnavailableError(f"the store refused an update ({response.status_code}): {response.text[:500]}")
+            await asyncio.sleep(random.uniform(0.1, 0.5) * (attempt + 1))
 
     # The context of a submission, and dumps
 

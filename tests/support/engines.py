@@ -84,6 +84,8 @@ CheckpointInterval = 60
 NumberOfBuffers = {buffers}
 MaxDirtyBuffers = {dirty}
 DirsAllowed = ., {folder}
+; One update may write this much (the default, 50 MB, refused rebuilding the union of a million triples).
+TransactionAfterImageLimit = 2000000000
 
 [HTTPServer]
 ServerPort = 127.0.0.1:{http_port}
