@@ -486,3 +486,37 @@ def test_other_methods_are_405_with_allow_and_change_nothing(url: str, method: s
     assert response.headers["allow"] == "GET, HEAD, POST"
     assert response.headers["x-content-type-options"] == "nosniff" and response.headers["x-request-id"]
     assert count(url) == before
+
+
+# Engines' own extensions, in every spelling that reaches them: Virtuoso's pragmas and query options, and its bif:
+# and sql: functions (bif:file_to_string reads files on the engine's host) by full IRI (any case, escaped), prefixed
+# name (the prefix's own declaration is named), a prefix that completes the scheme, base IRI, and its
+# http://www.openlinksw.com/ namespace.
+ENGINE_EXTENSIONS = [
+    ('DEFINE input:grab-all "yes" SELECT * WHERE { ?s ?p ?o } LIMIT 1', "DEFINE", 1, 1),
+    ('DEFINE get:soft "replace" SELECT * FROM <http://example.org/x> WHERE { ?s ?p ?o }', "DEFINE", 1, 1),
+    ("SELECT * WHERE { ?s ?p ?o } LIMIT 1 OPTION (QUIETCAST)", "OPTION", 1, 37),
+    ('SELECT (<bif:file_to_string>("/etc/passwd") AS ?x) WHERE {}', "bif:file_to_string", 1, 9),
+    ('SELECT (<BIF:file_to_string>("/etc/passwd") AS ?x) WHERE {}', "BIF:file_to_string", 1, 9),
+    ('SELECT (<\\u0062if:file_to_string>("/etc/passwd") AS ?x) WHERE {}', "bif:file_to_string", 1, 9),
+    ('PREFIX b: <bif:>\nSELECT (b:file_to_string("/etc/passwd") AS ?x) WHERE {}', "bif:", 1, 8),
+    ('PREFIX b: <bi>\nSELECT (b:f:file_to_string("/etc/passwd") AS ?x) WHERE {}', "bif:file_to_string", 2, 9),
+    ('BASE <bif:>\nSELECT (<file_to_string>("/etc/passwd") AS ?x) WHERE {}', "bif:", 1, 6),
+    ('PREFIX s: <sql:>\nSELECT (s:x(1) AS ?x) WHERE {}', "sql:", 1, 8),
+    ('SELECT (<http://www.openlinksw.com/schemas/bif#file_to_string>("/etc/passwd") AS ?x) WHERE {}',
+     "http://www.openlinksw.com/schemas/bif#file_to_string", 1, 9),
+]
+
+
+@pytest.mark.parametrize(("query", "word", "line", "column"), ENGINE_EXTENSIONS)
+def test_engine_extensions_never_reach_an_external_engine(
+    url: str, backend: str, query: str, word: str, line: int, column: int,
+) -> None:
+    response = ask(url, "post-form", query)
+    assert "root:" not in response.text
+    if backend != "embedded":
+        assert problem(response) == (400, f"`{word}` at line {line}, column {column} is not standard SPARQL 1.1; this "
+                                          "endpoint accepts standard SPARQL only (no engine's own keywords or functions).")
+    else:
+        # pyoxigraph parses standard SPARQL only, and calls no function it does not know.
+        assert response.status_code in (200, 400)

@@ -18,7 +18,7 @@ from server.problems import ProblemError
 from server.settings import Settings
 from server.sparql.answer_cache import ResultCache
 from server.sparql.federation import FederationRelay
-from server.sparql.text import MAX_NESTING, analyse, position, undeclared_prefix
+from server.sparql.text import MAX_NESTING, analyse, engine_extension, position, undeclared_prefix
 from server.store.embedded import DeadlineExceededError, GraphStore
 from server.store.query_worker import QueryEvaluationError, QueryJob, QueryOutput, QuerySyntaxError, ResultTooLargeError
 from server.workers.fair_share import ShareExceededError
@@ -157,6 +157,16 @@ class SparqlService:
                 "each other. Flatten the query.",
             )
         if self._settings.store_url is not None:
+            # Only standard SPARQL reaches an external engine: its own extensions (Virtuoso's pragmas, its bif: and
+            # sql: functions, which read files and run SQL) are refused here, whatever its permissions allow.
+            extension = engine_extension(request.query)
+            if extension is not None:
+                word, offset = extension
+                line, column = position(request.query, offset)
+                raise SparqlError(
+                    400, f"`{word}` at line {line}, column {column} is not standard SPARQL 1.1; this endpoint accepts "
+                    "standard SPARQL only (no engine's own keywords or functions).",
+                )
             # Some engines declare prefixes of their own (Virtuoso: foaf:, dc:, skos:, …): a query that relies on them
             # is refused here as the embedded store refuses it, so that a query accepted here runs on any SPARQL store.
             undeclared = _undeclared_message(request.query)

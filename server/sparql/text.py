@@ -169,6 +169,43 @@ def analyse(text: str) -> SparqlText:
     return result
 
 
+# Every bare word SPARQL 1.1 has (keywords and built-in functions; `a`, `true`, `false`), for engine_extension.
+SPARQL_WORDS = frozenset("""
+    BASE PREFIX SELECT DISTINCT REDUCED AS CONSTRUCT WHERE DESCRIBE ASK FROM NAMED GROUP BY HAVING ORDER ASC DESC
+    LIMIT OFFSET VALUES LOAD SILENT INTO CLEAR DROP CREATE ADD TO MOVE COPY INSERT DATA DELETE WITH USING DEFAULT
+    GRAPH ALL OPTIONAL SERVICE BIND UNDEF MINUS UNION FILTER A IN NOT EXISTS STR LANG LANGMATCHES DATATYPE BOUND
+    IRI URI BNODE RAND ABS CEIL FLOOR ROUND CONCAT STRLEN UCASE LCASE ENCODE_FOR_URI CONTAINS STRSTARTS STRENDS
+    STRBEFORE STRAFTER YEAR MONTH DAY HOURS MINUTES SECONDS TIMEZONE TZ NOW UUID STRUUID MD5 SHA1 SHA256 SHA384
+    SHA512 COALESCE IF STRLANG STRDT SAMETERM ISIRI ISURI ISBLANK ISLITERAL ISNUMERIC REGEX SUBSTR REPLACE COUNT
+    SUM MIN MAX AVG SAMPLE GROUP_CONCAT SEPARATOR TRUE FALSE
+""".split())
+# IRI schemes and namespaces through which engines expose functions of their own (Virtuoso: bif:file_to_string,
+# sql:…, and their http://www.openlinksw.com/ forms).
+_ENGINE_NAMESPACES = ("bif:", "sql:", "http://www.openlinksw.com/")
+
+
+def engine_extension(text: str) -> tuple[str, int] | None:
+    """The first word or IRI of a query that is no part of standard SPARQL 1.1 but an engine's own extension
+    (Virtuoso's DEFINE pragmas, its bif: and sql: functions, …): (what, offset), or None."""
+    prefixes: dict[str, str] = {}
+    tokens = _tokens(text)
+    for index, token in enumerate(tokens):
+        if token.kind == "word" and token.value.upper() not in SPARQL_WORDS:
+            return token.value, token.start
+        if token.kind == "word" and token.value.upper() == "PREFIX" and index + 2 < len(tokens):
+            following = tokens[index + 2]
+            prefixes[tokens[index + 1].value.rstrip(":")] = iri_value(following.value) if following.kind == "iri" else ""
+        iri = ""
+        if token.kind == "iri":
+            iri = iri_value(token.value)
+        elif token.kind == "pname":
+            prefix, _, local = token.value.partition(":")
+            iri = (prefixes.get(prefix) or "") + _LOCAL_ESCAPE.sub(r"\1", local)
+        if iri.lower().startswith(_ENGINE_NAMESPACES):
+            return iri, token.start
+    return None
+
+
 def position(text: str, offset: int) -> tuple[int, int]:
     """The 1-based line and column of an offset in a text."""
     return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
