@@ -349,14 +349,20 @@ class RemoteStore:
         self._listeners.append(listener)
 
     async def _follow(self) -> None:
+        failing = False
         while True:
             await asyncio.sleep(self._settings.store_poll_seconds)
             try:
                 if await self.refresh():
                     for listener in self._listeners:
                         await listener()
-            except Exception:  # the store away for a moment: the next round tries again
-                log.warning("store_version_check_failed", exc_info=True)
+                if failing:
+                    log.warning("store_version_check_recovered")
+                failing = False
+            except Exception:  # the store away for a while: the next rounds try again; said once, not every round
+                if not failing:
+                    log.warning("store_version_check_failed", exc_info=True)
+                failing = True
 
     async def refresh(self) -> bool:
         """Read the data version and graph descriptions from the store; whether they changed."""
@@ -395,11 +401,15 @@ class RemoteStore:
 
     async def execute(self, job: QueryJob, timeout: float) -> QueryOutput:
         """Run a query in the store, by the deadline; the answer in the job's format (see the module's notes)."""
+        loop = asyncio.get_running_loop()
+        started: float | None = None
         try:
             async with asyncio.timeout(timeout), self._share.slot(fair_share.current.get()):
+                started = loop.time()
                 return await self._execute(job)
         except TimeoutError:
-            raise DeadlineExceededError(timeout, timeout) from None
+            # How long it ran in the store, its wait for a turn left out (as the embedded store reports it).
+            raise DeadlineExceededError(timeout, 0.0 if started is None else loop.time() - started) from None
 
     async def _execute(self, job: QueryJob) -> QueryOutput:
         solutions = job.result_format in _SOLUTION_NAMES
