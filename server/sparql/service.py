@@ -18,7 +18,7 @@ from server.problems import ProblemError
 from server.settings import Settings
 from server.sparql.answer_cache import ResultCache
 from server.sparql.federation import FederationRelay
-from server.sparql.text import MAX_NESTING, analyse, engine_extension, position, undeclared_prefix
+from server.sparql.text import MAX_NESTING, analyse, position
 from server.store.embedded import DeadlineExceededError, GraphStore
 from server.store.query_worker import QueryEvaluationError, QueryJob, QueryOutput, QuerySyntaxError, ResultTooLargeError
 from server.workers.fair_share import ShareExceededError
@@ -79,9 +79,9 @@ class Answer:
 _CHARACTER_CLASS = re.compile(r'\[[^\]"]*\](?:,\s*\[[^\]"]*\])*')
 
 
-def _undeclared_message(query: str, before: tuple[int, int] | None = None) -> str | None:
-    """One sentence naming the first prefix the query uses and never declares (at or before a place), if any."""
-    undeclared = undeclared_prefix(query)
+def _undeclared_message(query: str, undeclared: tuple[str, int] | None, before: tuple[int, int] | None = None) -> str | None:
+    """One sentence naming the first prefix the query uses and never declares (SparqlText.undeclared), if it is at or
+    before a place."""
     if undeclared is None:
         return None
     prefix, offset = undeclared
@@ -98,7 +98,7 @@ def _syntax_message(query: str, error: QuerySyntaxError) -> str:
     the engine stopped, one sentence saying so (the engine lists the characters it expected instead)."""
     # (Virtuoso names the line of a syntax error, not the column.)
     before = None if error.line is None else (error.line, error.column or 1 << 30)
-    undeclared = _undeclared_message(query, before)
+    undeclared = _undeclared_message(query, analyse(query).undeclared, before)
     if undeclared is not None:
         return undeclared
     where = "" if error.line is None else f" at line {error.line}" + (f", column {error.column}" if error.column else "")
@@ -148,7 +148,7 @@ class SparqlService:
             raise SparqlError(413, f"The query is {size} bytes long; this endpoint accepts at most {limit}.")
         if not request.query.strip():
             raise SparqlError(400, "The query is empty.")
-        text = analyse(request.query)
+        text = analyse(request.query, extensions=self._settings.store_url is not None)
         if text.nesting > MAX_NESTING:
             line, column = position(request.query, text.nesting_at)
             raise SparqlError(
@@ -159,9 +159,8 @@ class SparqlService:
         if self._settings.store_url is not None:
             # Only standard SPARQL reaches an external engine: its own extensions (Virtuoso's pragmas, its bif: and
             # sql: functions, which read files and run SQL) are refused here, whatever its permissions allow.
-            extension = engine_extension(request.query)
-            if extension is not None:
-                word, offset = extension
+            if text.extension is not None:
+                word, offset = text.extension
                 line, column = position(request.query, offset)
                 raise SparqlError(
                     400, f"`{word}` at line {line}, column {column} is not standard SPARQL 1.1; this endpoint accepts "
@@ -169,7 +168,7 @@ class SparqlService:
                 )
             # Some engines declare prefixes of their own (Virtuoso: foaf:, dc:, skos:, …): a query that relies on them
             # is refused here as the embedded store refuses it, so that a query accepted here runs on any SPARQL store.
-            undeclared = _undeclared_message(request.query)
+            undeclared = _undeclared_message(request.query, text.undeclared)
             if undeclared is not None:
                 raise SparqlError(400, undeclared)
         if text.is_update:

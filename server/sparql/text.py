@@ -89,6 +89,11 @@ class SparqlText:
     # The deepest nesting of brackets and of unary operators, and where it is reached.
     nesting: int = 0
     nesting_at: int = 0
+    # The first prefixed name whose prefix no PREFIX before it declares: (the prefix with its colon, offset).
+    undeclared: tuple[str, int] | None = None
+    # The first word or IRI that is no part of standard SPARQL 1.1 but an engine's own extension (Virtuoso's DEFINE
+    # pragmas, its bif: and sql: functions, …): (what, offset).
+    extension: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -122,10 +127,12 @@ def iri_value(token: str) -> str:
     return _UCHAR_IN_TEXT.sub(lambda m: chr(int(m.group()[2:], 16)), token[1:-1])
 
 
-def analyse(text: str) -> SparqlText:
-    """Read a SPARQL query or update text for its form, SERVICE targets, volatility and nesting."""
+def analyse(text: str, extensions: bool = False) -> SparqlText:
+    """Read a SPARQL query or update text for its form, SERVICE targets, volatility, nesting, undeclared prefixes and
+    (if asked: it costs a fifth more on a long query) engine extensions."""
     result = SparqlText()
     prefixes: dict[str, str] = {}
+    declared: set[str] = set()
     tokens = _tokens(text)
     # The parser goes a level deeper per open bracket, and per `!` until its operand ends: a run of
     # `!`s ends at the next token, or with the bracket that follows it (`!(…)`), whichever holds it.
@@ -150,6 +157,14 @@ def analyse(text: str) -> SparqlText:
             pending = 0
         if level + pending > result.nesting:
             result.nesting, result.nesting_at = level + pending, token.start
+        if kind == "pname":
+            prefix = value.partition(":")[0]
+            if index > 0 and tokens[index - 1].kind == "word" and tokens[index - 1].value.upper() == "PREFIX":
+                declared.add(prefix)
+            elif prefix not in declared and result.undeclared is None:
+                result.undeclared = prefix + ":", token.start
+        if extensions and result.extension is None:
+            result.extension = _extension(token, upper, prefixes)
         if upper == "PREFIX" and index + 2 < len(tokens) and tokens[index + 1].kind == "pname":
             following = tokens[index + 2]
             prefixes[tokens[index + 1].value.rstrip(":")] = iri_value(following.value) if following.kind == "iri" else ""
@@ -169,7 +184,7 @@ def analyse(text: str) -> SparqlText:
     return result
 
 
-# Every bare word SPARQL 1.1 has (keywords and built-in functions; `a`, `true`, `false`), for engine_extension.
+# Every bare word SPARQL 1.1 has (keywords and built-in functions; `a`, `true`, `false`).
 SPARQL_WORDS = frozenset("""
     BASE PREFIX SELECT DISTINCT REDUCED AS CONSTRUCT WHERE DESCRIBE ASK FROM NAMED GROUP BY HAVING ORDER ASC DESC
     LIMIT OFFSET VALUES LOAD SILENT INTO CLEAR DROP CREATE ADD TO MOVE COPY INSERT DATA DELETE WITH USING DEFAULT
@@ -184,46 +199,22 @@ SPARQL_WORDS = frozenset("""
 _ENGINE_NAMESPACES = ("bif:", "sql:", "http://www.openlinksw.com/")
 
 
-def engine_extension(text: str) -> tuple[str, int] | None:
-    """The first word or IRI of a query that is no part of standard SPARQL 1.1 but an engine's own extension
-    (Virtuoso's DEFINE pragmas, its bif: and sql: functions, …): (what, offset), or None."""
-    prefixes: dict[str, str] = {}
-    tokens = _tokens(text)
-    for index, token in enumerate(tokens):
-        if token.kind == "word" and token.value.upper() not in SPARQL_WORDS:
-            return token.value, token.start
-        if token.kind == "word" and token.value.upper() == "PREFIX" and index + 2 < len(tokens):
-            following = tokens[index + 2]
-            prefixes[tokens[index + 1].value.rstrip(":")] = iri_value(following.value) if following.kind == "iri" else ""
-        iri = ""
-        if token.kind == "iri":
-            iri = iri_value(token.value)
-        elif token.kind == "pname":
-            prefix, _, local = token.value.partition(":")
-            iri = (prefixes.get(prefix) or "") + _LOCAL_ESCAPE.sub(r"\1", local)
-        if iri.lower().startswith(_ENGINE_NAMESPACES):
-            return iri, token.start
-    return None
+def _extension(token: _Token, upper: str, prefixes: dict[str, str]) -> tuple[str, int] | None:
+    """The token, if it is an engine's own word or an IRI of an engine's own functions (see SparqlText.extension)."""
+    if upper and upper not in SPARQL_WORDS:
+        return token.value, token.start
+    iri = ""
+    if token.kind == "iri":
+        iri = iri_value(token.value)
+    elif token.kind == "pname":
+        prefix, _, local = token.value.partition(":")
+        iri = (prefixes.get(prefix) or "") + _LOCAL_ESCAPE.sub(r"\1", local)
+    return (iri, token.start) if iri.lower().startswith(_ENGINE_NAMESPACES) else None
 
 
 def position(text: str, offset: int) -> tuple[int, int]:
     """The 1-based line and column of an offset in a text."""
     return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
-
-
-def undeclared_prefix(text: str) -> tuple[str, int] | None:
-    """The first prefixed name whose prefix no PREFIX before it declares: (the prefix with its colon, offset)."""
-    declared: set[str] = set()
-    tokens = _tokens(text)
-    for index, token in enumerate(tokens):
-        if token.kind != "pname":
-            continue
-        prefix = token.value.partition(":")[0]
-        if index > 0 and tokens[index - 1].kind == "word" and tokens[index - 1].value.upper() == "PREFIX":
-            declared.add(prefix)
-        elif prefix not in declared:
-            return prefix + ":", token.start
-    return None
 
 
 def _named_target(tokens: list[_Token], at: int, prefixes: dict[str, str], modifier: str) -> tuple[str, int]:
