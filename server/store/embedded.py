@@ -264,8 +264,7 @@ def sync_files(store_dir: Path, sources: dict[str, Path], progress: LoadProgress
     graphs = []
     to_load: list[tuple[str, Path, str]] = []
     for iri, path in sorted(sources.items()):
-        with path.open("rb") as file:
-            digest = hashlib.file_digest(file, "sha256").hexdigest()  # streamed: a file of gigabytes is not held
+        digest = file_sha256(path)
         known = previous.get(iri)
         if known is not None and known["sha256"] == digest and store.contains_named_graph(ox.NamedNode(iri)):
             graphs.append(GraphInfo(**known))
@@ -286,7 +285,7 @@ def sync_files(store_dir: Path, sources: dict[str, Path], progress: LoadProgress
             ox.Quad(q.subject, q.predicate, q.object, default)
             for q in store.quads_for_pattern(None, None, None, None) if not isinstance(q.graph_name, ox.DefaultGraph)
         )
-    report = _reporter(progress, sum(path.stat().st_size for _, path, _ in to_load))
+    report = reporter(progress, sum(path.stat().st_size for _, path, _ in to_load))
     now = datetime.now(UTC).isoformat(timespec="seconds")
     for iri, path, digest in to_load:
         reading = _Reading(path, report)
@@ -316,7 +315,14 @@ def _both(quads: Iterator[ox.Quad], graph: ox.NamedNode) -> Iterator[ox.Quad]:
         yield ox.Quad(quad.subject, quad.predicate, quad.object, default)
 
 
-def _reporter(progress: LoadProgress | None, total: int) -> Callable[[int], None]:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in pieces (a file of gigabytes is not held)."""
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+def reporter(progress: LoadProgress | None, total: int) -> Callable[[int], None]:
+    """A callback told each read's size, that tells progress (bytes so far, total) every megabyte and at the end."""
     done = reported = 0
 
     def report(size: int) -> None:

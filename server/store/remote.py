@@ -62,8 +62,10 @@ from server.store.embedded import (
     GraphInfo,
     LoadProgress,
     StoreInfo,
+    file_sha256,
     info_for,
     project_sources,
+    reporter,
     update_text,
 )
 from server.store.protocol_client import ProtocolClient, ProtocolError, Response
@@ -169,8 +171,8 @@ def _blank_label(value: str) -> str:
 def _standard_json(body: bytes) -> bytes:
     """SPARQL JSON results in the standard's form: Virtuoso writes `typed-literal`, `nodeID://` blank nodes, and,
     asked for a protocol dataset, the answer to an ASK as a one-column result set (`__ASK_RETVAL`)."""
-    if b'"typed-literal"' not in body and b"nodeID://" not in body and b"__ASK_RETVAL" not in body:
-        return body if _DURATION not in body else _durations_in_json(body)
+    if not any(marker in body for marker in (b'"typed-literal"', b"nodeID://", b"__ASK_RETVAL", _DURATION)):
+        return body
     document = json.loads(body)
     if document.get("head", {}).get("vars") == ["__ASK_RETVAL"]:
         rows = document.get("results", {}).get("bindings", [])
@@ -197,15 +199,6 @@ def _months(value: str) -> str:
     literal ("P3Y" comes back as "36", which is no xsd:duration; openlink/virtuoso-opensource#936): the same duration
     in the standard's form (P36M). The source's own form (P3Y) is lost in that store."""
     return f"{'-' if value.startswith('-') else ''}P{value.lstrip('-')}M"
-
-
-def _durations_in_json(body: bytes) -> bytes:
-    document = json.loads(body)
-    for row in document.get("results", {}).get("bindings", []):
-        for cell in row.values():
-            if cell.get("datatype") == XSD + "duration" and cell.get("value", "").lstrip("-").isdigit():
-                cell["value"] = _months(cell["value"])
-    return json.dumps(document, ensure_ascii=False).encode()
 
 
 def _durations_in_ntriples(body: bytes) -> bytes:
@@ -427,15 +420,11 @@ class RemoteStore:
             spool.discard()
             raise _query_error(status, text)
         output = spool.output()
-        if passed_on:
-            if solutions and output.body is not None:
-                body = _standard_json(output.body)
-                return replace(output, body=body, size=len(body))
-            if not solutions and (output.body is None or _DURATION not in output.body):
-                return output
-            if not solutions:
-                body = _durations_in_ntriples(output.body)
-                return replace(output, body=body, size=len(body))
+        if passed_on and output.body is not None:
+            body = _standard_json(output.body) if solutions else _durations_in_ntriples(output.body)
+            return replace(output, body=body, size=len(body))
+        if passed_on and not solutions:
+            return output  # spooled N-Triples, sent as the engine wrote them
         return await asyncio.to_thread(_convert, output, job, solutions)
 
     async def _post_query(self, job: QueryJob, accept: str, sink: Callable[[bytes], object]) -> tuple[int, str]:
@@ -473,8 +462,9 @@ class RemoteStore:
             output = await self.execute(job, self._settings.query_timeout_seconds * 6)
         except (QuerySyntaxError, QueryEvaluationError) as error:
             # The server's own query refused: the engine's fault or ours, never the client's.
-            log.error("store_refused_own_query", extra={"engine_message": str(error)[:2000], "query": query[:2000]})
-            raise StoreUnavailableError(str(error)) from None
+            message = error.message if isinstance(error, QuerySyntaxError) else str(error)
+            log.error("store_refused_own_query", extra={"engine_message": message[:2000], "query": query[:2000]})
+            raise StoreUnavailableError(message) from None
         return json.loads(output.read())["results"]["bindings"]
 
     async def update(self, text: str) -> None:
@@ -644,21 +634,13 @@ async def sync_store(store: RemoteStore, sources: dict[str, Path], progress: Loa
     known = {g.iri: g for g in store.info.graphs}
     to_load = []
     for iri, path in sorted(sources.items()):
-        digest = await asyncio.to_thread(_digest, path)
+        digest = await asyncio.to_thread(file_sha256, path)
         if known.get(iri) is None or known[iri].sha256 != digest:
             to_load.append((iri, path, digest))
     gone = [iri for iri in known if iri not in sources and not iri.startswith(SUBMISSION_GRAPHS)]
     if not to_load and not gone and store.info.version:
         return store.info
-    total = sum(path.stat().st_size for _, path, _ in to_load)
-    done = 0
-
-    def report(size: int) -> None:
-        nonlocal done
-        done += size
-        if progress is not None:
-            progress(done, total)
-
+    report = reporter(progress, sum(path.stat().st_size for _, path, _ in to_load))
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     changed = []
     for iri, path, digest in to_load:
@@ -674,11 +656,6 @@ async def sync_store(store: RemoteStore, sources: dict[str, Path], progress: Loa
     await store.update(_record_update(changed, gone, secrets.token_hex(10)))
     await store.refresh()
     return store.info
-
-
-def _digest(path: Path) -> str:
-    with path.open("rb") as file:
-        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def _query_error(status: int, text: str) -> Exception:

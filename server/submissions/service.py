@@ -113,8 +113,12 @@ class SubmissionService:
     async def _follow(self) -> None:
         """Read the records again after another replica changed the data (between this process's own turns)."""
         async with self._lock:
-            if self._store.info.version != self._version:
-                await self._read_records()
+            await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        """Read the records again if the data changed since they were read (another replica wrote)."""
+        if self._store.info.version != self._version:
+            await self._read_records()
 
     async def _read_records(self) -> None:
         """Read the records from the store (again: another replica changed them), and the withdrawals beside it."""
@@ -313,8 +317,7 @@ class SubmissionService:
             ) from None
         try:
             async with self._store.exclusive():
-                if self._store.info.version != self._version:
-                    await self._read_records()
+                await self._catch_up()
                 yield
                 self._version = self._store.info.version
         finally:
