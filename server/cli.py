@@ -6,20 +6,25 @@ server refused the request or could not be reached, or the command was used wron
 """
 
 import asyncio
+import io
 import logging
 import sys
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, BinaryIO, NoReturn
 
 import httpx
 import typer
+from rdflib import RDF, SKOS, Graph
+from rich.console import Console
 
+from server.exchange.inputs import read_input
 from server.files import write_atomic
+from server.formats.registry import IATI
 from server.rdf.iso_codes import generate_iso_codes_turtle
-from server.rdf.parsing import ParsedDocument, RdfInputError, parse_rdf
-from server.rdf.syntaxes import BY_NAME, Format, syntax_for_path
+from server.rdf.parsing import ParsedDocument, RdfInputError
+from server.rdf.syntaxes import BY_NAME, Format, syntax_for_file
 from server.settings import Settings, get_settings
 from server.submissions.plan import DataValidator, UnknownSubmissionError, plan_validation
 from server.submissions.tokens import Role, TokenError, TokenRegistry
@@ -62,12 +67,14 @@ def collect_files(paths: list[Path], forced: Format | None) -> list[tuple[Path, 
     found: list[tuple[Path, Format]] = []
     for path in paths:
         if path.is_dir():
-            inside = sorted(p for p in path.rglob("*") if p.is_file() and (forced or syntax_for_path(p)))
+            inside = sorted(p for p in path.rglob("*") if p.is_file() and (forced or syntax_for_file(p)))
             if not inside:
-                raise UnreadableInputError(f"{path}: the folder holds no RDF files (.ttl, .trig, .nt, .nq, .jsonld, .rdf, …)")
-            found.extend((p, forced or syntax_for_path(p)) for p in inside)  # type: ignore[misc]
+                raise UnreadableInputError(
+                    f"{path}: the folder holds no files this tool reads (.ttl, .trig, .nt, .nq, .jsonld, .rdf, IATI .xml, …)"
+                )
+            found.extend((p, forced or syntax_for_file(p)) for p in inside)  # type: ignore[misc]
         elif path.is_file():
-            syntax = forced or syntax_for_path(path)
+            syntax = forced or syntax_for_file(path)
             if syntax is None:
                 raise UnreadableInputError(f"{path}: unknown RDF syntax for this extension; name it with --syntax")
             found.append((path, syntax))
@@ -81,8 +88,11 @@ def _local_contexts(settings: Settings) -> tuple[str, ...]:
     return tuple(f"http://{host}:{settings.port}/context.jsonld" for host in ("127.0.0.1", "localhost", "[::1]"))
 
 
-def read_documents(files: list[tuple[Path, Format]], settings: Settings) -> list[ParsedDocument]:
-    """Parse every file safely; all unreadable files are reported together."""
+def read_documents(
+    files: list[tuple[Path, Format]], settings: Settings, known: dict[str, str] | None = None
+) -> list[ParsedDocument]:
+    """Parse (or convert) every file safely; all unreadable files are reported together. known: the identifiers
+    the graph records, for converted formats (see server.exchange.inputs)."""
     documents, problems = [], []
     for path, syntax in files:
         try:
@@ -91,7 +101,9 @@ def read_documents(files: list[tuple[Path, Format]], settings: Settings) -> list
                 raise UnreadableInputError(
                     f"{path}: {size} bytes is more than the limit of {settings.max_input_bytes} (ILOKG_MAX_INPUT_BYTES)"
                 )
-            documents.append(parse_rdf(path.read_bytes(), syntax, str(path), own_contexts=_local_contexts(settings)))
+            documents.append(
+                read_input(path.read_bytes(), syntax, str(path), own_contexts=_local_contexts(settings), known=known)
+            )
         except RdfInputError as error:
             problems.append(str(error))
         except UnreadableInputError as error:
@@ -131,36 +143,40 @@ def validate(
 ) -> None:
     """Validate RDF files against the project's SHACL shapes, with the ontology for the class hierarchy."""
     settings = get_settings()
-    try:
-        files = collect_files(paths, BY_NAME[syntax.value] if syntax else None)
-        documents = read_documents(files, settings)
-    except UnreadableInputError as error:
-        _fail("\n".join(f"error: {problem}" for problem in error.problems))
     pyshacl_speedups.install()
     validator = Validator.from_settings(settings)
-    if with_data or replaces:
-        report = _validate_with_data(settings, validator, files, documents, replaces)
+    data = _data_validator(settings, validator) if with_data or replaces else None
+    try:
+        files = collect_files(paths, BY_NAME[syntax.value] if syntax else None)
+        documents = read_documents(files, settings, data.known_identifiers() if data else None)
+    except UnreadableInputError as error:
+        _fail("\n".join(f"error: {problem}" for problem in error.problems))
+    if data is not None:
+        report = _validate_with_data(data, files, documents, replaces)
     else:
         report = validator.validate(documents)
     sys.stdout.write(RENDERERS[output.value](report))
     raise typer.Exit(EXIT_CONFORMS if report.conforms else EXIT_VIOLATIONS)
 
 
-def _validate_with_data(
-    settings: Settings, validator: Validator, files: list[tuple[Path, Format]], documents: list[ParsedDocument],
-    replaces: str | None,
-) -> Report:
-    """Validate as the server would validate the file as a submission (see validation_context)."""
-    single = len(documents) == 1
+def _data_validator(settings: Settings, validator: Validator) -> DataValidator:
+    """The validator with this installation's data as context (--with-data), or a failure that says why not."""
     if settings.store_url is not None:
         _fail("error: --with-data reads the embedded store; this installation's data is in an external store "
               "(ILOKG_STORE_URL): send the file to the server's POST /validate, which validates it there.")
-    if replaces and not single:
-        _fail("error: --replaces checks one file, the replacement; give one file.")
     try:
-        with_data = DataValidator(settings, validator)
+        return DataValidator(settings, validator)
     except OSError as error:  # the store's files, changing under a running server's write
         _fail(f"error: the store at {settings.store_dir} cannot be read now ({error}); try again.")
+
+
+def _validate_with_data(
+    with_data: DataValidator, files: list[tuple[Path, Format]], documents: list[ParsedDocument], replaces: str | None,
+) -> Report:
+    """Validate as the server would validate the file as a submission (see validation_context)."""
+    single = len(documents) == 1
+    if replaces and not single:
+        _fail("error: --replaces checks one file, the replacement; give one file.")
     try:
         replaced = with_data.submission(replaces) if replaces else None
     except UnknownSubmissionError as error:
@@ -217,7 +233,9 @@ def send_submission(server: str, token: str, data: bytes, syntax: Format, name: 
         body = {"detail": response.text.strip()[:500]}
     if response.status_code in (200, 201):
         location = server.rstrip("/") + f"/submissions/{body['id']}"
-        verb = "replaced" if replace else ("accepted" if response.status_code == 201 else "submitted already")
+        # A 200 to a POST: the same file was there already, or (an import) it replaced the submission holding its records.
+        verb = "replaced" if replace or body.get("outcome") == "replaced" else (
+            "accepted" if response.status_code == 201 else "submitted already")
         typer.echo(f"{verb}: submission {body['id']} ({body['triples']} triples, {body['warnings']} warnings) at {location}")
         return EXIT_CONFORMS
     if response.status_code == 422 and "results" in body:
@@ -228,6 +246,62 @@ def send_submission(server: str, token: str, data: bytes, syntax: Format, name: 
         return EXIT_VIOLATIONS
     typer.echo(f"error: the server answered {response.status_code}: {body.get('detail', body)}", err=True)
     return EXIT_UNREADABLE
+
+
+import_app = typer.Typer(no_args_is_help=True, help="Import data as partners hold it (IATI activity files) into a server.")
+app.add_typer(import_app, name="import")
+
+
+class _CountingReader(io.RawIOBase):
+    """A file read through, counting its bytes for the progress bar."""
+
+    def __init__(self, file: BinaryIO, advance: Callable[[int], None]):
+        self._file, self._advance = file, advance
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        count = self._file.readinto(buffer)  # type: ignore[attr-defined]
+        self._advance(count or 0)
+        return count or 0
+
+
+@import_app.command("iati")
+def import_iati(
+    paths: Annotated[list[Path], typer.Argument(help="IATI activity files (XML).", show_default=False)],
+    server: Annotated[str, typer.Option("--server", help="The server's address, e.g. http://127.0.0.1:8000.")],
+    token: Annotated[
+        str, typer.Option("--token", envvar="ILOKG_TOKEN", help="Your submission token (or set ILOKG_TOKEN).", show_default=False)
+    ],
+    batch_bytes: Annotated[
+        int, typer.Option("--batch-bytes", min=10_000, help="Largest part sent as one submission, in bytes (keep it "
+                          "under the server's ILOKG_MAX_SUBMISSION_BYTES).")
+    ] = 1_000_000,
+) -> None:
+    """Import IATI activity files into a server: read as a stream, sent in parts of at most --batch-bytes, each a
+    submission of its own. Parts whose activities you imported before replace those submissions; the same file
+    imported again changes nothing. Exit 0 if every part was stored, 1 if any had violations, 2 on errors."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    from server.exchange.iati_batches import batches
+
+    worst = EXIT_CONFORMS
+    for path in paths:
+        if not path.is_file():
+            _fail(f"error: {path}: no such file")
+        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), transient=True,
+                      console=Console(stderr=True)) as progress, path.open("rb") as file:
+            task = progress.add_task(path.name, total=path.stat().st_size)
+            reader = io.BufferedReader(_CountingReader(file, lambda n, task=task: progress.advance(task, n)))
+            try:
+                for number, part in enumerate(batches(reader, str(path), batch_bytes), start=1):
+                    name = path.name if number == 1 else f"{path.stem}-part-{number}{path.suffix}"
+                    progress.console.print(f"{path.name}: part {number} ({len(part)} bytes)")
+                    worst = max(worst, send_submission(server, token, part, IATI, name, None))
+            except RdfInputError as error:
+                _fail(f"error: {error}")
+    raise typer.Exit(worst)
 
 
 token_app = typer.Typer(no_args_is_help=True, help="Issue, list and revoke submission tokens (kept hashed in ILOKG_TOKENS_FILE).")
@@ -269,10 +343,27 @@ def token_revoke(name: Annotated[str, typer.Argument(help="The submitter whose t
 @app.command()
 def codes(
     check: Annotated[bool, typer.Option("--check", help="Only check that the file is up to date; exit 1 if not.")] = False,
+    iati_codelists: Annotated[
+        Path | None,
+        typer.Option("--iati-codelists", help="Instead, write ontology/iati-codelists.ttl from this folder of IATI 2.03 "
+                     "codelist files (iati/resources/standard/2-03/codelists/ of the pyIATI source package)."),
+    ] = None,
 ) -> None:
-    """Write shapes/iso-codes.ttl, the ISO 3166 and ISO 4217 code shapes, from pycountry."""
-    target = get_settings().shapes_dir / "iso-codes.ttl"
-    text = generate_iso_codes_turtle()
+    """Write shapes/iso-codes.ttl, the ISO 3166 and ISO 4217 code shapes, from pycountry (or, with --iati-codelists,
+    the IATI codelists as SKOS)."""
+    settings = get_settings()
+    if iati_codelists is not None:
+        from server.exchange.iati_codelists import generate_iati_codelists_turtle
+
+        ontology = Graph()
+        for path in sorted(settings.ontology_dir.glob("*.ttl")):
+            if path.name != "iati-codelists.ttl":
+                ontology.parse(path)
+        target = settings.ontology_dir / "iati-codelists.ttl"
+        text = generate_iati_codelists_turtle(iati_codelists, {str(s) for s in ontology.subjects(RDF.type, SKOS.Concept)})
+    else:
+        target = settings.shapes_dir / "iso-codes.ttl"
+        text = generate_iso_codes_turtle()
     if check:
         current = target.read_text(encoding="utf-8") if target.exists() else ""
         if current != text:

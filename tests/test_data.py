@@ -39,6 +39,7 @@ FILE_SOURCES = {
     "un-m49-regions.ttl": "un-m49",
     "eu-country-authority.ttl": "eu-country-authority",
     "normlex.ttl": "normlex",
+    "iso-3166.ttl": "iso-3166",
 }
 
 
@@ -240,6 +241,8 @@ def test_source_documents_are_described(store: ox.Store) -> None:
             OPTIONAL { ?d dcterms:issued ?issued }
         } ORDER BY ?title""") == [
         ("Country authority table", "Publications Office of the European Union", None),
+        ("ISO 3166-1: Codes for the representation of names of countries and their subdivisions, Part 1: Country codes",
+         "International Organization for Standardization", None),
         ("MoU signed between ILO and Korea’s Ministry of Employment and Labour to promote SSE on a global scale",
          "International Labour Organization", "2021-05-26"),
         ("NORMLEX: Information System on International Labour Standards", "International Labour Organization", None),

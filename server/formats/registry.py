@@ -24,6 +24,7 @@ class Kind(Enum):
     GRAPH = "an RDF graph or dataset"
     JSON = "a JSON document of our own (rows of a canned query, a report, a catalogue)"
     PAGE = "an HTML page for people"
+    RECORDS = "records in a format of the domain (IATI activity XML), converted to and from RDF"
 
 
 @dataclass(frozen=True)
@@ -72,12 +73,16 @@ JSONLD = Format("jsonld", "application/ld+json", "JSON-LD", Kind.GRAPH, W3C_FORM
                 ("json-ld",), (), (".jsonld", ".json"))
 RDFXML = Format("rdfxml", "application/rdf+xml", "RDF/XML", Kind.GRAPH, W3C_FORMATS + "RDF_XML", ox.RdfFormat.RDF_XML,
                 ("rdf",), (), (".rdf", ".owl", ".xml"))
+# IATI activity files: read (converted into the vocabulary) and written (a project as an activity). Their
+# extension, .xml, is RDF/XML's too: a file is taken for IATI when its root element says so (is_iati).
+IATI = Format("iati", "application/xml", "IATI activity XML", Kind.RECORDS, aliases=("iati-xml",),
+              other_media_types=("text/xml", "application/vnd.iati+xml"))
 JSON = Format("json", "application/json", "JSON", Kind.JSON)
 ROWS = Format("rows", "application/json", "JSON rows", Kind.JSON)
 HTML = Format("html", "text/html", "HTML", Kind.PAGE)
 
 FORMATS: tuple[Format, ...] = (
-    SPARQL_JSON, SPARQL_XML, CSV, TSV, TURTLE, TRIG, NTRIPLES, NQUADS, JSONLD, RDFXML, JSON, ROWS, HTML,
+    SPARQL_JSON, SPARQL_XML, CSV, TSV, TURTLE, TRIG, NTRIPLES, NQUADS, JSONLD, RDFXML, IATI, JSON, ROWS, HTML,
 )
 
 
@@ -129,8 +134,9 @@ SOLUTION_FORMATS = (SPARQL_JSON, SPARQL_XML, CSV, TSV)
 # ASK has no standard CSV or TSV form.
 BOOLEAN_FORMATS = (SPARQL_JSON, SPARQL_XML)
 GRAPH_FORMATS = (TURTLE, NTRIPLES, JSONLD, RDFXML)
-# What the project reads (files, submissions): every RDF syntax pyoxigraph parses.
-READABLE_SYNTAXES = (TURTLE, TRIG, NTRIPLES, NQUADS, JSONLD, RDFXML)
+# What the project reads (files, submissions): every RDF syntax pyoxigraph parses, and the formats partners hold
+# their data in, converted into the vocabulary (server.exchange.inputs).
+READABLE_SYNTAXES = (TURTLE, TRIG, NTRIPLES, NQUADS, JSONLD, RDFXML, IATI)
 
 # /sparql, by the form of the query. A browser sent to /sparql sees the answer (or its error).
 SELECT_ANSWER = Offer(SOLUTION_FORMATS, "this query", "default-for-browsers")

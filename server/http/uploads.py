@@ -8,7 +8,8 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
-from server.rdf.syntaxes import BY_NAME, SYNTAXES, Format, syntax_for_path
+from server.formats.registry import IATI, RDFXML
+from server.rdf.syntaxes import BY_NAME, SYNTAXES, Format, is_iati, syntax_for_path
 from server.submissions.service import SubmissionError, Upload
 
 _BY_MEDIA_TYPE = {media_type: syntax for syntax in SYNTAXES for media_type in syntax.media_types}
@@ -92,4 +93,7 @@ async def _read_form(request: Request, max_bytes: int) -> Upload:
 def _upload(data: bytes, syntax: Format, media_type: str, name: str | None) -> Upload:
     if not data.strip():
         raise SubmissionError(400, "The file is empty.")
+    if syntax in (IATI, RDFXML):
+        # XML is read by what its root element says it is: RDF/XML saved as .xml, IATI sent as text/xml.
+        syntax = IATI if is_iati(data) else RDFXML
     return Upload(data, syntax, media_type, name)

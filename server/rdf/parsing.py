@@ -25,6 +25,7 @@ from rdflib.term import Node
 
 from server.namespaces import BASE, XSD
 from server.rdf.documents import CONTEXT_PATH, jsonld_context
+from server.rdf.origins import OriginGraph
 from server.rdf.syntaxes import Format
 
 # Relative IRIs are resolved against this base so that they can be found and refused;
@@ -86,6 +87,13 @@ class ParsedDocument:
     syntax: Format
     graph: Graph
     prefixes: dict[str, str] = field(default_factory=dict)
+    # For a file converted from another format (IATI, a spreadsheet): where each node and statement came from.
+    origins: "OriginGraph | None" = None
+    # Nodes the converter described only in support (organisations, countries, sources): dropped where the
+    # graph describes them already (see server.exchange.iati_mapping.drop_supporting).
+    supporting: frozenset[str] = frozenset()
+    # What the report should say about how the file was read (an old IATI version, for one).
+    notices: tuple[str, ...] = ()
 
 
 def parse_rdf(
@@ -99,7 +107,7 @@ def parse_rdf(
     project's own context by URL (its IRI, or one of own_contexts: where a server publishes it)
     is read with that context, from memory: the server's own JSON-LD comes back in.
     """
-    text = _decode(data, source)
+    text = decode(data, source)
     if syntax.oxigraph == ox.RdfFormat.RDF_XML:
         _refuse_xml_entities(data, source)
     if syntax.oxigraph == ox.RdfFormat.JSON_LD:
@@ -123,7 +131,7 @@ def parse_rdf(
     graph = Graph()
     add_quads(graph, quads, source)
     document = ParsedDocument(source, text, syntax, graph, dict(parser.prefixes or {}))
-    _refuse_unsafe_iris(document)
+    refuse_unsafe_iris(document)
     return document
 
 
@@ -144,7 +152,8 @@ def add_quads(graph: Graph, quads: Iterable[ox.Quad], source: str) -> None:
     )
 
 
-def _decode(data: bytes, source: str) -> str:
+def decode(data: bytes, source: str) -> str:
+    """The input as text: UTF-8 (a BOM allowed), without control characters; RdfInputError with the place if not."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -215,7 +224,8 @@ def _convert(term: object, source: str) -> Node:
     raise RdfInputError("RDF 1.2 triple terms are not supported", source=source)
 
 
-def _refuse_unsafe_iris(document: ParsedDocument) -> None:
+def refuse_unsafe_iris(document: ParsedDocument) -> None:
+    """Refuse (RdfInputError) relative and file: IRIs, with the line where they are written."""
     # Datatype IRIs too (Turtle ^^, JSON-LD @type of a value, RDF/XML rdf:datatype): they follow the same rules.
     terms = {t for triple in document.graph for t in triple if isinstance(t, URIRef)}
     terms |= {t.datatype for t in document.graph.objects() if isinstance(t, Literal) and t.datatype is not None}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
+from server.exchange.inputs import KNOWN_IDENTIFIERS_QUERY, known_identifiers, refer_to_described
 from server.namespaces import RESERVED_NAMESPACES, SUBMISSION_GRAPHS
 from server.rdf.canonical import canonical
 from server.rdf.parsing import ParsedDocument
@@ -114,7 +115,16 @@ class DataValidator:
         documents = [canonical(d)[0] for d in documents]
         context = walk(
             self._store, self.validator.seeds(documents), self.validator.inverse_predicates, CONTEXT_DEPTH,
-            self._max_triples, plan.excluded_graph, self.validator.described(documents),
+            self._max_triples, plan.excluded_graph,
+            # as the server: what a converter described only in support is fetched like any other node
+            [iri for iri in self.validator.described(documents) if not any(iri in d.supporting for d in documents)],
         )
+        documents = [refer_to_described(d, context.ntriples, context.described_elsewhere) for d in documents]
         report = self.validator.validate(documents, context.ntriples, reserved, context.described_elsewhere)
+        report.notices.extend(notice for d in documents for notice in d.notices)
         return plan.annotate(report)
+
+    def known_identifiers(self) -> dict[str, str]:
+        """The identifiers converted files may refer to (see server.exchange.inputs.KNOWN_IDENTIFIERS_QUERY)."""
+        answer = self._store.query(KNOWN_IDENTIFIERS_QUERY)
+        return known_identifiers(answer.serialize(format=ox.QueryResultsFormat.JSON) or b"{}")

@@ -48,6 +48,14 @@ _DEPENDANTS = """SELECT DISTINCT ?other ?iri WHERE {{
 }} ORDER BY ?other ?iri LIMIT 100"""
 
 
+# The submissions that describe (give a type to) any of the given IRIs.
+_HOLDERS = """SELECT DISTINCT ?g WHERE {{
+  VALUES ?s {{ {values} }}
+  GRAPH ?g {{ ?s a ?type }}
+  FILTER(STRSTARTS(STR(?g), "{submissions}"))
+}}"""
+
+
 class SubmissionError(ProblemError):
     """A submission request that is refused: the HTTP status and a message for the person who sent it."""
 
@@ -77,6 +85,7 @@ class Accepted:
 
     record: SubmissionRecord
     created: bool
+    replaced: bool = False  # an import that replaced the submission holding its records
 
 
 def _now() -> str:
@@ -186,7 +195,11 @@ class SubmissionService:
         return self._path(record, "report.ttl").read_bytes()
 
     async def create(self, principal: Principal, upload: Upload) -> Accepted:
-        """Validate and store a new submission; the same file sent again by its submitter is recognised."""
+        """Validate and store a new submission; the same file sent again by its submitter is recognised.
+
+        A converted file (IATI) whose activities one submission of its submitter holds already replaces that
+        submission: an import updates what it imported before instead of adding a second copy.
+        """
         async with self._turn():
             digest = hashlib.sha256(upload.data).hexdigest()
             existing = next((r for r in self._records.values() if r.sha256 == digest), None)
@@ -197,8 +210,37 @@ class SubmissionService:
                     409, f"The same file was submitted already, as submission {existing.id} by {existing.submitter}.",
                     {"Location": f"/submissions/{existing.id}"},
                 )
+            current = await self._holding(principal, upload) if upload.syntax.oxigraph is None else None
+            if current is not None:
+                record = await self._accept(upload, digest, principal.name, current.id, current)
+                return Accepted(record, created=False, replaced=True)
             record = await self._accept(upload, digest, principal.name, f"{datetime.now(UTC):%Y-%m-%d}-{secrets.token_hex(4)}")
             return Accepted(record, created=True)
+
+    async def _holding(self, principal: Principal, upload: Upload) -> SubmissionRecord | None:
+        """The one submission of this submitter that holds the records a converted file describes, if any;
+        409 if they are spread over several submissions or held by someone else's."""
+        described = await self._validation.records_described(upload.data, upload.syntax, upload.file_name or "submission")
+        if not described:
+            return None
+        values = " ".join(f"<{iri}>" for iri in described)
+        output = await self._store.execute(
+            QueryJob(_HOLDERS.format(values=values, submissions=SUBMISSION_GRAPHS), "json", max_bytes=1024 * 1024),
+            self._settings.query_timeout_seconds,
+        )
+        rows = json.loads(output.read() or b"{}").get("results", {}).get("bindings", [])
+        holders = sorted({row["g"]["value"] for row in rows})
+        records = [r for r in self._records.values() if r.graph in holders]
+        if not records:
+            return None
+        if len(records) == 1 and records[0].submitter == principal.name:
+            return records[0]
+        named = ", ".join(f"{r.id} by {r.submitter}" for r in records)
+        raise SubmissionError(
+            409, f"The records this file describes are held already by {named}. An import replaces the one submission "
+            "of yours that holds them; here they are spread over several, or another submitter's: send the file "
+            "in parts that match those submissions, or ask their submitters to withdraw them.",
+        )
 
     async def replace(
         self, principal: Principal, submission_id: str, upload: Upload, if_match: list[str] | None = None

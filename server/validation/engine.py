@@ -27,7 +27,7 @@ from server.rdf.display import display_node, display_path
 from server.rdf.parsing import ParsedDocument, add_quads
 from server.rdf.project_graphs import load_folder
 from server.settings import Settings
-from server.validation.locate import NodeLocator
+from server.validation.locate import NodeLocator, locator_for
 from server.validation.pyshacl_speedups import FrozenGraph, PreparedQueryGraph
 from server.validation.report import Finding, Report
 from server.validation.submission_rules import checked_classes, submission_rule_results
@@ -97,7 +97,7 @@ class Validator:
             # class axioms, and the shapes also need the codelists (skos:inScheme).
             data += self._ontology
         report_graph = self._run(data, focus)
-        locators = [(d, NodeLocator(d)) for d in documents]
+        locators = [(d, locator_for(d)) for d in documents]
         # Only the report's own results: nested sh:detail results are ValidationResults too.
         results = list(report_graph.objects(None, SH.result))
         found = [(r, self._finding(report_graph, r, locators, data, context is not None)) for r in results]
@@ -167,10 +167,11 @@ class Validator:
                 f"({shorten(str(value))} is not described in the data validated; if it is part of the "
                 "bundled data, validate together with it: --with-data.)"
             )
-        file, line, within = None, None, None
+        file, line, within, where = None, None, None, None
         for document, locator in locators:
             if focus is not None and (focus, None, None) in document.graph or (None, None, focus) in document.graph:
                 file, line = document.source, locator.line_of_statement(focus, path, value)
+                where = locator.where_of_statement(focus, path)
                 if isinstance(focus, BNode):
                     owner = locator.named_owner(focus)
                     within = shorten(str(owner)) if owner is not None else None
@@ -186,6 +187,7 @@ class Validator:
             file=file,
             line=line,
             within=within,
+            where=where,
         )
 
     def _shape_name(self, shape: Node | None) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
+from server.rdf.origins import OriginGraph
 from server.rdf.parsing import ParsedDocument, line_of_offset, line_starts
 
 # A full IRI in angle brackets, a prefixed name (without a final '.'), or a quoted string.
@@ -87,6 +88,10 @@ class NodeLocator:
                 return line
         return found or start
 
+    def where_of_statement(self, subject: Node, predicate: Node | None) -> str | None:
+        """For a converted file, the element or cell a statement came from; written RDF has only lines."""
+        return None
+
     def named_owner(self, node: BNode) -> URIRef | None:
         """The nearest IRI whose description contains this blank node, if any."""
         seen: set[Node] = set()
@@ -101,3 +106,28 @@ class NodeLocator:
                     return subject
                 frontier.append(subject)
         return None
+
+
+class OriginLocator(NodeLocator):
+    """Finds where a node of a converted file (IATI, spreadsheet) came from: the origins its converter recorded."""
+
+    def __init__(self, document: ParsedDocument, origins: OriginGraph):
+        self._document = document
+        self._origins = origins
+
+    def line_of(self, node: Node) -> int | None:
+        origin = self._origins.origin_of(node, None)
+        return origin.line if origin is not None else None
+
+    def line_of_statement(self, subject: Node, predicate: Node | None, value: Node | None) -> int | None:
+        origin = self._origins.origin_of(subject, predicate)
+        return origin.line if origin is not None else None
+
+    def where_of_statement(self, subject: Node, predicate: Node | None) -> str | None:
+        origin = self._origins.origin_of(subject, predicate)
+        return origin.where if origin is not None else None
+
+
+def locator_for(document: ParsedDocument) -> NodeLocator:
+    """The locator that fits how the document was read: by its text, or by its converter's origins."""
+    return OriginLocator(document, document.origins) if document.origins is not None else NodeLocator(document)

@@ -19,13 +19,15 @@ class Finding:
     file: str | None = None
     line: int | None = None
     within: str | None = None
+    # For a converted file: the element path (IATI XML) or cell (spreadsheet) the finding is about.
+    where: str | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Finding":
         """A finding from its JSON form (as_dict), as a server's report gives it."""
         return cls(
             data["severity"], data["focusNode"], data.get("path"), data.get("value"), data["message"], data["shape"],
-            data["constraint"], data.get("file"), data.get("line"), data.get("within"),
+            data["constraint"], data.get("file"), data.get("line"), data.get("within"), data.get("where"),
         )
 
     def as_dict(self) -> dict[str, object]:
@@ -41,6 +43,7 @@ class Finding:
             "file": self.file,
             "line": self.line,
             "within": self.within,
+            "where": self.where,
         }
 
 

@@ -30,6 +30,8 @@ def render_text(report: Report) -> str:
                 detail += f" = {finding.value}"
             lines.append(f"  {finding.severity}: {finding.message}")
             lines.append(f"    at {detail}  [{finding.shape}, {finding.constraint}]")
+            if finding.where:
+                lines.append(f"    in {finding.where}")
     lines.extend(f"note: {notice}" for notice in report.notices)
     violations, warnings = report.count("Violation"), report.count("Warning")
     verdict = "conforms" if report.conforms else "does not conform"

@@ -11,12 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from server.exchange.inputs import KNOWN_IDENTIFIERS_QUERY, known_identifiers
 from server.problems import ProblemError
 from server.rdf.parsing import RdfInputError, TooManyTriplesError
-from server.rdf.syntaxes import Format
+from server.rdf.syntaxes import BY_NAME, Format
 from server.settings import Settings
 from server.store.embedded import DeadlineExceededError, GraphStore, worker_policy
-from server.store.query_worker import DescribeJob
+from server.store.query_worker import DescribeJob, QueryJob
 from server.validation import worker as validation_worker
 from server.validation.engine import CONTEXT_DEPTH
 from server.validation.report import Report
@@ -49,6 +50,7 @@ class ValidationService:
         self._settings = settings
         self._store = store
         self._waiting = 0
+        self._known: tuple[str | None, tuple[tuple[str, str], ...]] = (None, ())
         # A validation holds its share from reading the file to its report; the workers are few, so
         # none is reserved, but token holders' validations (submissions) go before anonymous ones.
         self._share = FairShare(
@@ -87,12 +89,41 @@ class ValidationService:
         finally:
             self._waiting -= 1
 
+    async def records_described(self, data: bytes, syntax: Format, source: str) -> tuple[str, ...]:
+        """The IRIs a converted file describes for itself (its activities, not what it describes in support):
+        what an import matches against stored submissions. Raises SubmissionInputError if it cannot be read."""
+        async with self._share.slot(fair_share.current.get()):
+            job = ValidationJob(data, syntax.name, source, self._settings.max_submission_triples,
+                                known=await self._known_identifiers())
+            inspection = await self._run(validation_worker.inspect, (job,), self._settings.parse_timeout_seconds, "read")
+        return tuple(sorted(set(inspection.described) - set(inspection.supporting)))
+
+    async def _known_identifiers(self) -> tuple[tuple[str, str], ...]:
+        """The identifiers the graph records (for converted formats), read once per data version."""
+        version = self._store.info.version
+        if self._known[0] != version:
+            try:
+                output = await self._store.execute(
+                    QueryJob(KNOWN_IDENTIFIERS_QUERY, "json", max_bytes=self._settings.max_result_bytes),
+                    self._settings.query_timeout_seconds,
+                )
+            except (DeadlineExceededError, WorkerDiedError):
+                raise SubmissionInputError(
+                    503, "Reading the identifiers the graph records took too long; try again in a few seconds."
+                ) from None
+            self._known = (version, tuple(known_identifiers(output.read()).items()))
+        return self._known[1]
+
     async def _validate(self, job: ValidationJob, replacing: str | None) -> Outcome:
         """The three steps, in the requester's share of the workers."""
+        if BY_NAME[job.syntax].oxigraph is None:
+            job = replace(job, known=await self._known_identifiers())
         inspection = await self._run(validation_worker.inspect, (job,), self._settings.parse_timeout_seconds, "read")
+        # What a converter described only in support is fetched like any other node, so that the stored description,
+        # where there is one, stands (see server.exchange.inputs.refer_to_described).
+        own = tuple(sorted(set(inspection.described) - set(inspection.supporting)))
         describe = DescribeJob(
-            inspection.seeds, inspection.inverse_predicates, CONTEXT_DEPTH, self._settings.max_context_triples, replacing,
-            inspection.described,
+            inspection.seeds, inspection.inverse_predicates, CONTEXT_DEPTH, self._settings.max_context_triples, replacing, own,
         )
         try:
             context = await self._store.describe(describe, self._settings.query_timeout_seconds)

@@ -113,7 +113,7 @@ def submission_rule_results(
                 report.add((result, predicate, obj))
             finding = Finding(
                 "Violation", display_node(subject), None, None, message, "(submission rules)", shorten(str(_RESERVED)),
-                document.source, locator.line_of(subject),
+                document.source, locator.line_of(subject), where=locator.where_of_statement(subject, None),
             )
             found.append((result, finding))
     return found

@@ -9,9 +9,10 @@ the shapes and the ontology once, when it starts.
 from dataclasses import dataclass
 from pathlib import Path
 
+from server.exchange.inputs import read_input, refer_to_described
 from server.namespaces import RESERVED_NAMESPACES
 from server.rdf.canonical import canonical
-from server.rdf.parsing import ParsedDocument, parse_rdf
+from server.rdf.parsing import ParsedDocument
 from server.rdf.project_graphs import load_folder
 from server.rdf.syntaxes import BY_NAME
 from server.store.context_walk import Context
@@ -31,6 +32,7 @@ class ValidationJob:
     source: str
     max_triples: int
     own_contexts: tuple[str, ...] = ()  # where the server publishes its JSON-LD context (see parsing)
+    known: tuple[tuple[str, str], ...] = ()  # identifiers the graph records, for converted formats (see inputs)
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class Inspection:
     inverse_predicates: tuple[str, ...]
     triples: int
     described: tuple[str, ...] = ()
+    # Of those, the ones a converter described only in support (organisations, countries, sources).
+    supporting: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ def initialise(shapes_dir: str, ontology_dir: str) -> None:
 
 
 def _parse(job: ValidationJob) -> ParsedDocument:
-    return parse_rdf(job.data, BY_NAME[job.syntax], job.source, job.max_triples, job.own_contexts)
+    return read_input(job.data, BY_NAME[job.syntax], job.source, job.max_triples, job.own_contexts, dict(job.known))
 
 
 def _require_validator() -> Validator:
@@ -75,7 +79,7 @@ def inspect(job: ValidationJob) -> Inspection:
     document = _parse(job)
     return Inspection(
         tuple(validator.seeds([document])), validator.inverse_predicates, len(document.graph),
-        tuple(validator.described([document])),
+        tuple(validator.described([document])), tuple(sorted(document.supporting)),
     )
 
 
@@ -87,6 +91,7 @@ def validate(job: ValidationJob, context: Context) -> Validated:
     validator = _require_validator()
     # Literals in the store's canonical form, as the context has them. The N-Triples are
     # written by pyoxigraph, whose own SPARQL parser reads them back when they are stored.
-    document, ntriples = canonical(_parse(job))
+    document, ntriples = canonical(refer_to_described(_parse(job), context.ntriples, context.described_elsewhere))
     report = validator.validate([document], context.ntriples, RESERVED_NAMESPACES, context.described_elsewhere)
+    report.notices.extend(document.notices)
     return Validated(report, ntriples.decode("utf-8"))

@@ -99,7 +99,11 @@ async def create_submission(
     upload = await _read(request, settings)
     accepted = await submissions.create(principal, upload)
     location = f"/submissions/{accepted.record.id}"
-    return JSONResponse(accepted.record.as_dict(), status_code=201 if accepted.created else 200, headers={"Location": location})
+    outcome = "created" if accepted.created else "replaced" if accepted.replaced else "unchanged"
+    return JSONResponse(
+        {**accepted.record.as_dict(), "outcome": outcome}, status_code=201 if accepted.created else 200,
+        headers={"Location": location},
+    )
 
 
 @router.get("/submissions", summary="List accepted submissions")

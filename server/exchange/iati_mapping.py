@@ -1,0 +1,463 @@
+"""IATI activities into the vocabulary, as the README's mapping table says, with the origin of every fact.
+
+Each activity becomes a project (a component, when its parent activity is in the same file), its facts
+taken from the elements listed in the table and nothing else. Every node carries prov:wasDerivedFrom
+the file as a source document (its reporting organisation, its generated-datetime); every statement
+records the element and line it came from, so a finding points back into the file.
+
+IRIs: a project is id/project/iati-{identifier} unless the graph records the identifier on another
+project (then that one is described, so an import updates it); an organisation is the one the graph
+knows by its IATI identifier, else id/organisation/iati-{ref} (or iati-name-{hash} without a ref); a
+country is id/country/{ISO code}. Organisations, countries and the source are described here only as
+support: a description the graph holds already wins (server.exchange.inputs.refer_to_described).
+"""
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import BinaryIO
+
+import pycountry
+from lxml import etree
+from rdflib import BNode, Literal, URIRef
+from rdflib.namespace import DCAT, DCTERMS, ORG, PROV, RDF, RDFS, SKOS, XSD
+
+from server.exchange.iati_reading import XML_LANG, FileHeader, read_activities
+from server.namespaces import CODELIST, ID, ILOP, SCHEMA
+from server.rdf.origins import Origin, OriginGraph
+from server.rdf.parsing import RdfInputError
+
+ROLES = {"1": "funding", "2": "accountable", "3": "extending", "4": "implementing"}
+STATUSES = {"1": "pipeline", "2": "implementation", "3": "finalisation", "4": "closed", "5": "cancelled", "6": "suspended"}
+# IATI description types: 1 general, 2 objectives, 3 target groups, 4 other.
+DESCRIPTIONS = {"1": DCTERMS.description, "2": ILOP.objectives, "3": ILOP.targetGroups, "4": SKOS.note}
+# The source of the names and codes of countries that no file states but ISO 3166 does.
+ISO_3166_SOURCE = ID["source/iso-3166"]
+PROJECT_PREFIX = f"{ID}project/iati-"
+_UNSAFE = re.compile(r"[^A-Za-z0-9.-]")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def slug(identifier: str) -> str:
+    """An identifier as one path segment: other characters than letters, digits, '.' and '-' as _XX (hex of UTF-8)."""
+    return _UNSAFE.sub(lambda m: "".join(f"_{b:02X}" for b in m.group().encode("utf-8")), identifier)
+
+
+def project_iri(identifier: str) -> URIRef:
+    """The IRI an activity gets when the graph records its identifier on no other project."""
+    return URIRef(PROJECT_PREFIX + slug(identifier))
+
+
+@dataclass
+class Converted:
+    """An IATI file in the vocabulary: the graph with origins, and what was described only in support."""
+
+    graph: OriginGraph
+    header: FileHeader | None
+    activities: list[str] = field(default_factory=list)  # the projects' IRIs, in file order
+    supporting: set[URIRef] = field(default_factory=set)
+
+
+@dataclass
+class _Activity:
+    identifier: str
+    iri: URIRef
+    element_origin: Origin
+    parents: list[str] = field(default_factory=list)
+    children: list[str] = field(default_factory=list)
+
+
+def where(element: etree._Element, attribute: str | None = None) -> Origin:
+    """The element's path from the root (the activity named by its identifier) and line."""
+    steps = []
+    current: etree._Element | None = element
+    while current is not None:
+        parent = current.getparent()
+        if current.tag == "iati-activity":
+            identifier = (current.findtext("iati-identifier") or "").strip().replace("'", "")
+            steps.append(f"iati-activity[iati-identifier='{identifier}']" if identifier else "iati-activity")
+        elif parent is None:
+            steps.append(str(current.tag))
+        else:
+            same = [c for c in parent if c.tag == current.tag]
+            steps.append(f"{current.tag}[{same.index(current) + 1}]" if len(same) > 1 else str(current.tag))
+        current = parent
+    path = "/" + "/".join(reversed(steps)) + (f"/@{attribute}" if attribute else "")
+    return Origin(path, element.sourceline)
+
+
+class _Mapper:
+    def __init__(self, source_name: str, known: Mapping[str, str]):
+        self.out = OriginGraph()
+        self.known = known
+        self.source_name = source_name
+        self.converted = Converted(self.out, None)
+        self.described: set[URIRef] = set()
+        self.activities: dict[str, _Activity] = {}
+
+    # ---------------------------------------------------------------- helpers
+
+    def _narratives(self, element: etree._Element | None, default_lang: str) -> list[tuple[str, str, etree._Element]]:
+        if element is None:
+            return []
+        found = []
+        for narrative in element.findall("narrative"):
+            text = " ".join((narrative.text or "").split())
+            if text:
+                found.append((text, (narrative.get(XML_LANG) or default_lang).lower(), narrative))
+        return found
+
+    def _label(self, node: URIRef | BNode, element: etree._Element | None, lang: str, alternative=SKOS.altLabel) -> None:
+        """The English narrative as rdfs:label (else the first, whose language the shapes then question), others as
+        alternative names in their languages."""
+        narratives = self._narratives(element, lang)
+        if not narratives:
+            return
+        english = next((n for n in narratives if n[1] == "en"), narratives[0])
+        self.out.add(node, RDFS.label, Literal(english[0], lang=english[1]), where(english[2]))
+        for text, language, narrative in narratives:
+            if narrative is not english[2]:
+                self.out.add(node, alternative, Literal(text, lang=language), where(narrative))
+
+    def _source(self, node: URIRef | BNode, source: URIRef, origin: Origin) -> None:
+        self.out.add(node, PROV.wasDerivedFrom, source, origin)
+
+    def _date(self, element: etree._Element | None, attribute: str = "iso-date") -> Literal | None:
+        if element is None or element.get(attribute) is None:
+            return None
+        value = element.get(attribute, "").strip()
+        return Literal(value, datatype=XSD.date) if _DATE.match(value) and len(value) == 10 else Literal(value)
+
+    def _amount(self, value: etree._Element | None, currency: str | None) -> BNode | None:
+        if value is None:
+            return None
+        amount = self.out.node(BNode(), where(value))
+        self.out.add(amount, RDF.type, SCHEMA.MonetaryAmount, where(value))
+        text = (value.text or "").strip()
+        try:
+            number: Literal = Literal(Decimal(text), datatype=XSD.decimal)
+        except InvalidOperation:
+            number = Literal(text)
+        self.out.add(amount, SCHEMA.value, number, where(value))
+        chosen = (value.get("currency") or currency or "").strip()
+        if chosen:
+            self.out.add(amount, SCHEMA.currency, Literal(chosen), where(value, "currency" if value.get("currency") else None))
+        return amount
+
+    def _period(self, owner, predicate, start: Literal | None, end: Literal | None, origin: Origin,
+                start_origin: Origin | None = None, end_origin: Origin | None = None) -> None:
+        if start is None and end is None:
+            return
+        period = self.out.node(BNode(), origin)
+        self.out.add(owner, predicate, period, origin)
+        self.out.add(period, RDF.type, DCTERMS.PeriodOfTime, origin)
+        if start is not None:
+            self.out.add(period, DCAT.startDate, start, start_origin or origin)
+        if end is not None:
+            self.out.add(period, DCAT.endDate, end, end_origin or origin)
+
+    def organisation(self, element: etree._Element | None, lang: str, source: URIRef) -> URIRef | None:
+        """The organisation an element names (by ref, else by name), described in support if the graph may lack it."""
+        if element is None:
+            return None
+        ref = (element.get("ref") or "").strip()
+        if ref and f"org:{ref}" in self.known:
+            return URIRef(self.known[f"org:{ref}"])
+        names = self._narratives(element, lang)
+        if ref:
+            iri = URIRef(f"{ID}organisation/iati-{slug(ref)}")
+        elif names:
+            iri = URIRef(f"{ID}organisation/iati-name-{hashlib.sha256(names[0][0].encode()).hexdigest()[:12]}")
+        else:
+            return None
+        if iri not in self.described:
+            self.described.add(iri)
+            self.converted.supporting.add(iri)
+            origin = where(element)
+            self.out.node(iri, origin)
+            self.out.add(iri, RDF.type, ORG.Organization, origin)
+            if names:
+                self._label(iri, element, lang)
+            else:  # named only by its identifier, which is then its label
+                self.out.add(iri, RDFS.label, Literal(ref, lang="en"), where(element, "ref"))
+            if ref:
+                self.out.add(iri, ILOP.iatiOrganisationIdentifier, Literal(ref), where(element, "ref"))
+            kind = (element.get("type") or "").strip()
+            if kind:
+                concept = URIRef(f"{CODELIST}iati-organisation-type/{kind}")
+                self.out.add(iri, ILOP.organisationType, concept, where(element, "type"))
+            self._source(iri, source, origin)
+        return iri
+
+    def country(self, code: str, origin: Origin) -> URIRef:
+        iri = URIRef(f"{ID}country/{code}")
+        found = pycountry.countries.get(alpha_2=code) if re.fullmatch("[A-Z]{2}", code) else None
+        if found is not None and iri not in self.described:
+            self.described.add(iri)
+            self.converted.supporting.add(iri)
+            self.out.node(iri, origin)
+            self.out.add(iri, RDF.type, ILOP.Country, origin)
+            self.out.add(iri, RDFS.label, Literal(found.name, lang="en"), origin)
+            self.out.add(iri, ILOP.iso3166Alpha2, Literal(found.alpha_2), origin)
+            self.out.add(iri, ILOP.iso3166Alpha3, Literal(found.alpha_3), origin)
+            self.out.add(iri, ILOP.m49Code, Literal(found.numeric), origin)
+            self._source(iri, ISO_3166_SOURCE, origin)
+        return iri
+
+    def source(self, activity: etree._Element, header: FileHeader, lang: str) -> URIRef:
+        reporting = activity.find("reporting-org")
+        ref = (reporting.get("ref") or "").strip() if reporting is not None else ""
+        generated = header.generated or "undated"
+        iri = URIRef(f"{ID}source/iati-{slug(ref or 'unknown')}-{slug(re.sub(r'[^0-9A-Za-z]', '', generated))}")
+        if iri in self.described:
+            return iri
+        self.described.add(iri)
+        self.converted.supporting.add(iri)
+        origin = where(reporting if reporting is not None else activity)
+        publisher = self.organisation(reporting, lang, iri)
+        names = self._narratives(reporting, lang)
+        who = names[0][0] if names else (ref or "an unnamed organisation")
+        title = f"IATI activity file of {who}" + (f", generated {header.generated}" if header.generated else "")
+        self.out.node(iri, origin)
+        self.out.add(iri, RDF.type, ILOP.SourceDocument, origin)
+        self.out.add(iri, RDFS.label, Literal(title, lang="en"), origin)
+        self.out.add(iri, DCTERMS.title, Literal(title, lang="en"), origin)
+        self.out.add(iri, ILOP.documentType, URIRef(f"{CODELIST}document-type/iati-activity-file"), origin)
+        self.out.add(iri, ILOP.fileName, Literal(self.source_name), origin)
+        if publisher is not None:
+            self.out.add(iri, DCTERMS.publisher, publisher, origin)
+        if header.generated and _DATE.match(header.generated):
+            self.out.add(iri, DCTERMS.issued, Literal(header.generated[:10], datatype=XSD.date), origin)
+        return iri
+
+    # ---------------------------------------------------------------- one activity
+
+    def activity(self, header: FileHeader, activity: etree._Element) -> None:
+        identifier = " ".join((activity.findtext("iati-identifier") or "").split())
+        if not identifier:
+            raise RdfInputError(
+                "an <iati-activity> has no <iati-identifier>: every activity needs one to be imported",
+                source=self.source_name, line=activity.sourceline,
+            )
+        if identifier in self.activities:
+            raise RdfInputError(
+                f"the activity {identifier} is in the file twice; keep one of them",
+                source=self.source_name, line=activity.sourceline,
+            )
+        lang = (activity.get(XML_LANG) or "en").lower()
+        currency = activity.get("default-currency")
+        iri = URIRef(self.known.get(f"activity:{identifier}", str(project_iri(identifier))))
+        origin = where(activity)
+        record = self.activities[identifier] = _Activity(identifier, iri, origin)
+        self.converted.activities.append(str(iri))
+        source = self.source(activity, header, lang)
+        self.out.node(iri, origin)
+        self.out.add(iri, ILOP.iatiIdentifier, Literal(identifier), where(activity.find("iati-identifier")))
+        self._source(iri, source, origin)
+        self._label(iri, activity.find("title"), lang)
+        for description in activity.findall("description"):
+            predicate = DESCRIPTIONS.get((description.get("type") or "1").strip(), SKOS.note)
+            for text, language, narrative in self._narratives(description, lang):
+                self.out.add(iri, predicate, Literal(text, lang=language), where(narrative))
+        for participant in activity.findall("participating-org"):
+            agent = self.organisation(participant, lang, source)
+            role = ROLES.get((participant.get("role") or "").strip())
+            if agent is None:
+                continue
+            association = self.out.node(BNode(), where(participant))
+            self.out.add(iri, PROV.qualifiedAssociation, association, where(participant))
+            self.out.add(association, RDF.type, PROV.Association, where(participant))
+            self.out.add(association, PROV.agent, agent, where(participant))
+            self.out.add(association, PROV.hadRole, URIRef(f"{CODELIST}organisation-role/{role}") if role
+                         else Literal((participant.get("role") or "").strip()), where(participant, "role"))
+        status = activity.find("activity-status")
+        if status is not None:
+            self._status(iri, status, header, activity, source)
+        self._dates(iri, activity)
+        for place in activity.findall("recipient-country"):
+            country = self.country((place.get("code") or "").strip().upper(), where(place, "code"))
+            self.out.add(iri, DCTERMS.spatial, country, where(place, "code"))
+            self._allocation(iri, place, country)
+        for region in activity.findall("recipient-region"):
+            if (region.get("vocabulary") or "1").strip() == "1":
+                self._allocation(iri, region, URIRef(f"{CODELIST}iati-region/{(region.get('code') or '').strip()}"))
+        for sector in activity.findall("sector"):
+            vocabulary, code = (sector.get("vocabulary") or "1").strip(), (sector.get("code") or "").strip()
+            if vocabulary == "1":
+                self._allocation(iri, sector, URIRef(f"{CODELIST}dac-sector/{code}"))
+            else:
+                self._allocation(iri, sector, None, code, vocabulary, lang)
+        for budget in activity.findall("budget"):
+            self._budget(iri, budget, currency)
+        for planned in activity.findall("planned-disbursement"):
+            self._planned(iri, planned, currency, lang, source)
+        for transaction in activity.findall("transaction"):
+            self._transaction(iri, transaction, currency, lang, source)
+        for link in activity.findall("document-link"):
+            self._document(iri, link, lang)
+        for related in activity.findall("related-activity"):
+            ref, kind = (related.get("ref") or "").strip(), (related.get("type") or "").strip()
+            if kind == "1":
+                record.parents.append(ref)
+            elif kind == "2":
+                record.children.append(ref)
+            elif ref:
+                self.out.add(iri, DCTERMS.relation, URIRef(self.known.get(f"activity:{ref}", str(project_iri(ref)))),
+                             where(related))
+
+    def _status(self, iri, status, header, activity, source) -> None:
+        code = (status.get("code") or "").strip()
+        report = self.out.node(BNode(), where(status))
+        self.out.add(iri, ILOP.hasStatusReport, report, where(status))
+        self.out.add(report, RDF.type, ILOP.StatusReport, where(status))
+        self.out.add(report, ILOP.activityStatus, URIRef(f"{CODELIST}activity-status/{STATUSES[code]}")
+                     if code in STATUSES else Literal(code), where(status, "code"))
+        stamp = (activity.get("last-updated-datetime") or header.generated or "").strip()
+        if _DATE.match(stamp):
+            self.out.add(report, DCTERMS.date, Literal(stamp[:10], datatype=XSD.date), where(status))
+        self._source(report, source, where(status))
+
+    def _dates(self, iri, activity) -> None:
+        dates: dict[str, etree._Element] = {}
+        for date in activity.findall("activity-date"):
+            dates.setdefault((date.get("type") or "").strip(), date)
+
+        def value(kind: str) -> tuple[Literal | None, Origin | None]:
+            element = dates.get(kind)
+            return (self._date(element), where(element, "iso-date")) if element is not None else (None, None)
+
+        for predicate, start_kind, end_kind in ((DCTERMS.temporal, "2", "4"), (ILOP.plannedPeriod, "1", "3")):
+            (start, start_origin), (end, end_origin) = value(start_kind), value(end_kind)
+            origin = start_origin or end_origin
+            if origin is not None:
+                self._period(iri, predicate, start, end, origin, start_origin, end_origin)
+
+    def _allocation(self, iri, element, target: URIRef | None, code: str | None = None, vocabulary: str | None = None,
+                    lang: str = "en") -> None:
+        percentage = element.get("percentage")
+        if target is not None and percentage is None and target.startswith(f"{ID}country/"):
+            return  # a country without a share is said by dcterms:spatial alone
+        allocation = self.out.node(BNode(), where(element))
+        self.out.add(iri, ILOP.hasAllocation, allocation, where(element))
+        self.out.add(allocation, RDF.type, ILOP.Allocation, where(element))
+        if target is not None:
+            self.out.add(allocation, ILOP.allocatedTo, target, where(element, "code"))
+        else:
+            self.out.add(allocation, SKOS.notation, Literal(code or ""), where(element, "code"))
+            self.out.add(allocation, ILOP.codeVocabulary, URIRef(f"{CODELIST}iati-sector-vocabulary/{vocabulary}"),
+                         where(element, "vocabulary"))
+            self._label(allocation, element, lang)
+        if percentage is not None:
+            try:
+                share: Literal = Literal(Decimal(percentage.strip()), datatype=XSD.decimal)
+            except InvalidOperation:
+                share = Literal(percentage)
+            self.out.add(allocation, ILOP.percentage, share, where(element, "percentage"))
+
+    def _money(self, owner, element, currency) -> None:
+        value = element.find("value")
+        amount = self._amount(value, currency)
+        if amount is not None:
+            self.out.add(owner, SCHEMA.amount, amount, where(value))
+
+    def _budget(self, iri, budget, currency) -> None:
+        node = self.out.node(BNode(), where(budget))
+        self.out.add(iri, ILOP.hasBudget, node, where(budget))
+        self.out.add(node, RDF.type, ILOP.Budget, where(budget))
+        kind = (budget.get("type") or "").strip()
+        if kind:
+            self.out.add(node, ILOP.budgetType, URIRef(f"{CODELIST}iati-budget-type/{kind}"), where(budget, "type"))
+        start, end = budget.find("period-start"), budget.find("period-end")
+        self._period(node, DCTERMS.temporal, self._date(start), self._date(end), where(budget),
+                     where(start, "iso-date") if start is not None else None, where(end, "iso-date") if end is not None else None)
+        self._money(node, budget, currency)
+
+    def _planned(self, iri, planned, currency, lang, source) -> None:
+        node = self.out.node(BNode(), where(planned))
+        self.out.add(iri, ILOP.hasPlannedDisbursement, node, where(planned))
+        self.out.add(node, RDF.type, ILOP.PlannedDisbursement, where(planned))
+        start, end = planned.find("period-start"), planned.find("period-end")
+        self._period(node, DCTERMS.temporal, self._date(start), self._date(end), where(planned),
+                     where(start, "iso-date") if start is not None else None, where(end, "iso-date") if end is not None else None)
+        self._money(node, planned, currency)
+        self._parties(node, planned, lang, source)
+
+    def _parties(self, node, element, lang, source) -> None:
+        for tag, predicate in (("provider-org", ILOP.provider), ("receiver-org", ILOP.receiver)):
+            party = element.find(tag)
+            agent = self.organisation(party, lang, source)
+            if agent is not None:
+                self.out.add(node, predicate, agent, where(party))
+
+    def _transaction(self, iri, transaction, currency, lang, source) -> None:
+        node = self.out.node(BNode(), where(transaction))
+        self.out.add(iri, ILOP.hasTransaction, node, where(transaction))
+        self.out.add(node, RDF.type, ILOP.Transaction, where(transaction))
+        kind = transaction.find("transaction-type")
+        if kind is not None:
+            self.out.add(node, ILOP.transactionType,
+                         URIRef(f"{CODELIST}iati-transaction-type/{(kind.get('code') or '').strip()}"), where(kind, "code"))
+        date = transaction.find("transaction-date")
+        if date is not None:
+            self.out.add(node, DCTERMS.date, self._date(date), where(date, "iso-date"))
+        self._money(node, transaction, currency)
+        self._parties(node, transaction, lang, source)
+        for text, language, narrative in self._narratives(transaction.find("description"), lang):
+            self.out.add(node, DCTERMS.description, Literal(text, lang=language), where(narrative))
+
+    def _document(self, iri, link, lang) -> None:
+        node = self.out.node(BNode(), where(link))
+        self.out.add(iri, ILOP.hasDocumentLink, node, where(link))
+        self.out.add(node, RDF.type, ILOP.DocumentLink, where(link))
+        url = (link.get("url") or "").strip()
+        self.out.add(node, SCHEMA.url, URIRef(url) if re.match(r"^https?://\S+$", url) else Literal(url), where(link, "url"))
+        if link.get("format"):
+            self.out.add(node, DCTERMS.format, Literal(link.get("format", "").strip()), where(link, "format"))
+        for text, language, narrative in self._narratives(link.find("title"), lang):
+            self.out.add(node, DCTERMS.title, Literal(text, lang=language), where(narrative))
+        for category in link.findall("category"):
+            code = (category.get("code") or "").strip()
+            self.out.add(node, ILOP.documentCategory, URIRef(f"{CODELIST}iati-document-category/{code}"), where(category, "code"))
+        for language in link.findall("language"):
+            self.out.add(node, DCTERMS.language, Literal((language.get("code") or "").strip()), where(language, "code"))
+
+    # ---------------------------------------------------------------- the file as a whole
+
+    def finish(self) -> Converted:
+        """Type each activity: a component of its parent when both are in the file, else a project."""
+        order: dict[str, int] = {}
+        for identifier, record in self.activities.items():
+            parent = next((p for p in record.parents if p in self.activities), None)
+            if parent is None:
+                parent = next((p for p, r in self.activities.items() if identifier in r.children), None)
+            if parent is None:
+                self.out.add(record.iri, RDF.type, ILOP.Project, record.element_origin)
+                for ref in record.parents:
+                    self.out.add(record.iri, DCTERMS.isPartOf, self._activity_iri(ref), record.element_origin)
+            else:
+                order[parent] = order.get(parent, 0) + 1
+                self.out.add(record.iri, RDF.type, ILOP.ProjectComponent, record.element_origin)
+                self.out.add(record.iri, ILOP.sequenceNumber, Literal(order[parent]), record.element_origin)
+                self.out.add(self.activities[parent].iri, ILOP.hasComponent, record.iri, record.element_origin)
+            for ref in record.children:
+                if ref not in self.activities:
+                    self.out.add(record.iri, DCTERMS.hasPart, self._activity_iri(ref), record.element_origin)
+        return self.converted
+
+    def _activity_iri(self, identifier: str) -> URIRef:
+        if identifier in self.activities:
+            return self.activities[identifier].iri
+        return URIRef(self.known.get(f"activity:{identifier}", str(project_iri(identifier))))
+
+
+def convert(stream: BinaryIO, source: str, known: Mapping[str, str]) -> Converted:
+    """An IATI activity file in the vocabulary. known: identifiers the graph records ('org:REF' or 'activity:ID')
+    with the IRIs that carry them. Raises RdfInputError for a file that cannot be read as IATI."""
+    mapper = _Mapper(source, known)
+    header = None
+    for header, activity in read_activities(stream, source):
+        mapper.activity(header, activity)
+    mapper.converted.header = header
+    return mapper.finish()

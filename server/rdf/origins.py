@@ -1,0 +1,42 @@
+"""Where each fact of a converted document came from: the element and line of an XML file, the cell of a sheet.
+
+IATI files and spreadsheets become RDF before they are validated; a finding about the RDF is only
+useful if it points back at what the person wrote. A converter records, for each node it makes and
+each (node, property) it writes, an Origin; the report then names the element path or cell, and the line.
+"""
+
+from dataclasses import dataclass, field
+
+from rdflib import Graph
+from rdflib.term import Node
+
+
+@dataclass(frozen=True)
+class Origin:
+    """A place in the original file: a line (where lines mean something) and a path to it a person can follow."""
+
+    where: str
+    line: int | None = None
+
+
+@dataclass
+class OriginGraph:
+    """An RDF graph being built from another format, with the origin of every node and statement."""
+
+    graph: Graph = field(default_factory=Graph)
+    origins: dict[tuple[Node, Node | None], Origin] = field(default_factory=dict)
+
+    def node(self, node: Node, origin: Origin) -> Node:
+        """Record where a node is described (its first description wins) and return it."""
+        self.origins.setdefault((node, None), origin)
+        return node
+
+    def add(self, subject: Node, predicate: Node, value: Node, origin: Origin) -> None:
+        """Add a statement, recording where its value was written."""
+        self.graph.add((subject, predicate, value))
+        self.origins.setdefault((subject, predicate), origin)
+        self.origins.setdefault((subject, None), origin)
+
+    def origin_of(self, subject: Node, predicate: Node | None) -> Origin | None:
+        """Where a statement (or, failing that, its subject) was written."""
+        return self.origins.get((subject, predicate)) or self.origins.get((subject, None))
