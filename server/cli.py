@@ -234,7 +234,7 @@ def send_submission(server: str, token: str, data: bytes, syntax: Format, name: 
     if response.status_code in (200, 201):
         location = server.rstrip("/") + f"/submissions/{body['id']}"
         # A 200 to a POST: the same file was there already, or (an import) it replaced the submission holding its records.
-        verb = "replaced" if replace or body.get("outcome") == "replaced" else (
+        verb = "replaced" if replace or response.headers.get("submission-outcome") == "replaced" else (
             "accepted" if response.status_code == 201 else "submitted already")
         typer.echo(f"{verb}: submission {body['id']} ({body['triples']} triples, {body['warnings']} warnings) at {location}")
         return EXIT_CONFORMS

@@ -9,12 +9,16 @@ from pathlib import Path
 import httpx
 import pytest
 from lxml import etree
-from rdflib import Graph
+from rdflib import Graph, URIRef
+from rdflib.compare import graph_diff, to_isomorphic
 
 from server.exchange.iati_batches import batches
+from server.exchange.iati_writing import NotWritableError, schema_errors, write_activities
 from server.exchange.inputs import read_input
 from server.formats.registry import IATI
 from server.rdf.parsing import RdfInputError
+from server.rdf.project_graphs import load_folder
+from server.settings import Settings
 from server.submissions.plan import DataValidator
 from tests.support.servers import FIXTURES, SubmissionServer, run_cli, state
 
@@ -272,6 +276,35 @@ def test_batches_keep_parents_with_their_children_and_stay_under_the_limit() -> 
                             b'generated-datetime="2026-11-30T09:00:00Z">') for p in parts)
 
 
+def test_import_export_import_keeps_what_the_mapping_table_keeps(settings: Settings, validator_with_data: DataValidator) -> None:
+    known = validator_with_data.known_identifiers()
+    first = read_input(ACTIVITIES.read_bytes(), IATI, ACTIVITIES.name, known=known).graph
+    # The graph as the server holds it: the bundled data names the organisations the file refers to.
+    written = write_activities(load_folder(settings.data_dir) + first, [URIRef(PROJECT), URIRef(COMPONENT)],
+                               "2026-11-30T09:00:00Z")
+    assert schema_errors(written) == []
+    again = read_input(written, IATI, ACTIVITIES.name, known=known).graph
+    _, only_first, only_again = graph_diff(to_isomorphic(first), to_isomorphic(again))
+    assert (sorted(only_first), sorted(only_again)) == ([], [])
+    assert len(first) == 180
+
+
+def test_a_project_without_iati_data_is_not_written(settings: Settings) -> None:
+    with pytest.raises(NotWritableError) as refused:
+        write_activities(load_folder(settings.data_dir), [URIRef("https://w3id.org/ilo-partnerships/id/project/sted-maghreb")],
+                         "2026-11-30T09:00:00Z")
+    assert refused.value.reasons == [
+        "the project has no IATI identifier (ilop:iatiIdentifier)",
+        "its source is not an IATI file whose reporting organisation has an IATI identifier and type",
+        "the project has no day-precise start or end date (IATI dates are days)",
+    ]
+
+
+def test_the_schema_check_reports_what_is_wrong() -> None:
+    errors = schema_errors(b'<iati-activities version="2.03"><iati-activity><title/></iati-activity></iati-activities>')
+    assert errors and errors[0].startswith("line 1: Element 'title': This element is not expected. Expected is ")
+
+
 # ---------------------------------------------------------------- through a server
 
 
@@ -306,6 +339,15 @@ def test_validate_reports_the_element_and_line(server: SubmissionServer) -> None
     assert '<li id="L23" value="23" class="marked violation">' in page.text
 
 
+def test_a_project_the_data_does_not_allow_is_not_exported(server: SubmissionServer) -> None:
+    response = httpx.get(server.url + "/id/project/sted-maghreb", headers={"Accept": "application/xml"})
+    assert response.status_code == 406
+    assert response.json()["detail"].startswith(
+        "<https://w3id.org/ilo-partnerships/id/project/sted-maghreb> cannot be written as an IATI activity: the project "
+        "has no IATI identifier (ilop:iatiIdentifier); "
+    )
+
+
 def test_an_unreadable_file_is_a_400_with_its_line(server: SubmissionServer) -> None:
     before = state(server)
     text, line, message = UNREADABLE["entity declarations"]
@@ -319,16 +361,27 @@ def test_an_import_is_stored_queried_and_updated_in_place(server: SubmissionServ
     data = ACTIVITIES.read_bytes()
     created = submit(server, data)
     assert created.status_code == 201, created.text
-    assert created.json()["outcome"] == "created"
+    assert created.headers["submission-outcome"] == "created"
     assert label(server, "XM-DAC-41302-TEST-001") == ["Decent work for young people in the Mekong"]
     assert label(server, "XM-DAC-41302-TEST-001-A") == ["Youth employment services in Cambodia"]
     again = submit(server, data)
-    assert (again.status_code, again.json()["outcome"], again.json()["id"]) == (200, "unchanged", created.json()["id"])
+    outcome = (again.status_code, again.headers["submission-outcome"], again.json()["id"])
+    assert outcome == (200, "unchanged", created.json()["id"])
     # The publisher's next file: the same activities, one title changed. It replaces the submission, not adds one.
     changed = submit(server, data.replace(b"Decent work for young people in the Mekong", b"Decent work for youth in the Mekong"))
-    assert (changed.status_code, changed.json()["outcome"], changed.json()["id"]) == (200, "replaced", created.json()["id"])
+    outcome = (changed.status_code, changed.headers["submission-outcome"], changed.json()["id"])
+    assert outcome == (200, "replaced", created.json()["id"])
     assert label(server, "XM-DAC-41302-TEST-001") == ["Decent work for youth in the Mekong"]
     assert [s["id"] for s in httpx.get(server.url + "/submissions").json()["submissions"]] == [created.json()["id"]]
+    # And out again as IATI, valid against the schema.
+    exported = httpx.get(server.url + "/id/project/iati-XM-DAC-41302-TEST-001", params={"format": "iati"})
+    assert exported.status_code == 200
+    assert exported.headers["content-type"] == "application/xml; charset=utf-8"
+    assert schema_errors(exported.content) == []
+    assert b"<narrative>Decent work for youth in the Mekong</narrative>" in exported.content
+    assert re.findall(rb'<related-activity ref="([^"]+)" type="(\d)"/>', exported.content) == [
+        (b"XM-DAC-41302-TEST-001-A", b"2"), (b"XM-DAC-41302-OTHER-9", b"3"),
+    ]
     # Someone else's file about the same activities is refused, saying whose they are.
     before = state(server)
     other = submit(server, data, who="bob")

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
-from tests.support.servers import EXAMPLES, RunningServer, SubmissionServer
+from tests.support.servers import EXAMPLES, FIXTURES, RunningServer, SubmissionServer
 
 CHROMIUM = os.environ.get("ILOKG_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -218,6 +218,49 @@ def test_the_submission_page_shows_the_report_of_a_bad_file_then_submits_a_good_
     assert (record["submitter"], record["fileName"]) == ("alice", "first-submission.ttl")
     guarded.screenshot("submission-stored.png")
     assert guarded.outside == [] and guarded.errors == []
+
+
+def test_an_iati_file_is_checked_with_its_mistakes_marked_then_submitted_and_queried(
+    submission_server: SubmissionServer, guarded: GuardedPage
+) -> None:
+    for record in httpx.get(submission_server.url + "/submissions").json()["submissions"]:
+        httpx.delete(submission_server.url + record["links"]["self"], headers=submission_server.auth("operator"))
+    page = guarded.page
+    page.goto(submission_server.url + "/submit")
+    page.set_input_files("#s-file", str(FIXTURES / "iati" / "activities-mistakes.xml"))
+    page.get_by_role("button", name="Check").click()
+    page.locator("#s-result .verdict").first.wait_for()
+    assert page.locator("#s-result .verdict").inner_text() == "The file does not conform: 9 violations, 1 warning in 50 triples."
+    # The transaction's negative value: its line, and its element in the file.
+    row = page.locator("#s-result table.findings tbody tr", has_text="An amount cannot be negative.")
+    assert row.locator("td").first.inner_text() == "23"
+    assert row.locator("td code").nth(0).inner_text() == "[]"
+    assert row.locator("small code").inner_text() == (
+        "/iati-activities/iati-activity[iati-identifier='XM-DAC-41302-MISTAKES-1']/transaction/value"
+    )
+    marked = page.locator("#s-result ol.source li.marked")
+    assert [marked.nth(i).get_attribute("id") for i in range(marked.count())] == [
+        "L5", "L8", "L9", "L11", "L12", "L13", "L14", "L18", "L21", "L23",
+    ]
+    guarded.screenshot("submission-iati-report.png")
+
+    page.set_input_files("#s-file", str(FIXTURES / "iati" / "activities-2.03.xml"))
+    page.get_by_role("button", name="Check").click()
+    page.locator("#s-result .verdict.good").wait_for()
+    page.fill("#s-token", submission_server.tokens["alice"])
+    page.get_by_role("button", name="Submit").click()
+    # (The report of the check has links of its own: wait for the outcome, not for a link.)
+    page.locator("#s-status", has_text="Submitted.").wait_for()
+    (record,) = httpx.get(submission_server.url + "/submissions").json()["submissions"]
+    assert page.locator("#s-result a", has_text=record["id"]).is_visible()
+    assert (record["fileName"], record["mediaType"]) == ("activities-2.03.xml", "application/xml")
+    query = ('SELECT ?label WHERE { ?p <https://w3id.org/ilo-partnerships/ontology#iatiIdentifier> "XM-DAC-41302-TEST-001" ; '
+             "<http://www.w3.org/2000/01/rdf-schema#label> ?label }")
+    answer = httpx.post(submission_server.url + "/sparql", data={"query": query}, headers={"Accept": "text/csv"})
+    assert answer.text.splitlines() == ["label", "Decent work for young people in the Mekong"]
+    guarded.screenshot("submission-iati-stored.png")
+    assert guarded.outside == [] and guarded.errors == []
+    httpx.delete(submission_server.url + record["links"]["self"], headers=submission_server.auth("alice"))
 
 
 def test_entity_vocabulary_and_dataset_pages_read_and_link_with_no_request_leaving_127_0_0_1(

@@ -228,6 +228,10 @@ class _Mapper:
         self.out.add(iri, ILOP.fileName, Literal(self.source_name), origin)
         if publisher is not None:
             self.out.add(iri, DCTERMS.publisher, publisher, origin)
+        kind = (reporting.get("type") or "").strip() if reporting is not None else ""
+        if kind:
+            concept = URIRef(f"{CODELIST}iati-organisation-type/{kind}")
+            self.out.add(iri, ILOP.reportingOrganisationType, concept, where(reporting, "type"))
         if header.generated and _DATE.match(header.generated):
             self.out.add(iri, DCTERMS.issued, Literal(header.generated[:10], datatype=XSD.date), origin)
         return iri

@@ -144,7 +144,7 @@ ASK_ANSWER = Offer(BOOLEAN_FORMATS, "this query", "default-for-browsers")
 GRAPH_ANSWER = Offer(GRAPH_FORMATS, "this query", "default-for-browsers")
 # A published resource (entity, vocabulary, dataset or service description): HTML second, as a
 # client that accepts anything (*/*) is more likely an RDF tool than a person.
-RESOURCE = Offer((TURTLE, HTML, NTRIPLES, JSONLD, RDFXML))
+RESOURCE = Offer((TURTLE, HTML, NTRIPLES, JSONLD, RDFXML, IATI))
 RESOURCE_WITHOUT_PAGE = Offer(GRAPH_FORMATS)
 # A canned query's page of answers.
 CANNED_PAGE = Offer((ROWS, SPARQL_JSON, CSV, TSV, SPARQL_XML, HTML))

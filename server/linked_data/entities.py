@@ -8,9 +8,12 @@ the source documents its subject is derived from (prov:wasDerivedFrom) in that g
 """
 
 from collections import defaultdict
+from datetime import UTC, datetime
 
 import pyoxigraph as ox
+from rdflib import Graph, URIRef
 
+from server.exchange.iati_writing import construct_query, write_activities
 from server.linked_data.link_targets import target_of
 from server.linked_data.page_model import EntityView, Fact, Term
 from server.namespaces import BASE, CODELIST, DISPLAY_PREFIXES, ID, RDF_TYPE, shorten
@@ -61,6 +64,15 @@ class EntityService:
         )
         answer = await self._sparql.construct(text)
         return answer or None
+
+    async def iati(self, iri: str) -> bytes | None:
+        """The project as an IATI activity file (2.03, checked against the schema), or None if the graph does not
+        mention it; NotWritableError with the reasons if its data does not make a valid activity."""
+        answer = await self._sparql.construct(construct_query(iri))
+        if not answer:
+            return None
+        graph = Graph().parse(data=answer, format="nt")
+        return write_activities(graph, [URIRef(iri)], datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
     async def view(self, iri: str) -> EntityView | None:
         """The entity's page data, or None if the graph does not mention it."""

@@ -11,6 +11,8 @@ the described IRIs of the same kind.
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from server.exchange.iati_writing import NotWritableError
+from server.formats.registry import IATI
 from server.http.conditional import etag, not_modified, validators
 from server.http.deps import EntitiesDep, StoreDep, VocabulariesDep
 from server.http.errors import problem_response
@@ -106,6 +108,8 @@ async def _resource(request: Request, entities: EntityService, store: StoreDep) 
             request, "entity.html", view=view, facts=group_by_predicate(view.facts),
             incoming=group_by_predicate(view.incoming), headers=headers, local=entities.local_path,
         )
+    if chosen is IATI:
+        return await _iati(request, entities, iri, headers)
     ntriples = await entities.triples(iri)
     if ntriples is None:
         return problem_response(request, 404, _unknown(iri), {"Vary": "Accept"})
@@ -113,6 +117,18 @@ async def _resource(request: Request, entities: EntityService, store: StoreDep) 
         return Response(status_code=304, headers=headers)
     context_url = str(request.url_for("context"))
     return rdf_response(serialise(ntriples, chosen, context_url), chosen, headers)
+
+
+async def _iati(request: Request, entities: EntityService, iri: str, headers: dict[str, str]) -> Response:
+    try:
+        document = await entities.iati(iri)
+    except NotWritableError as error:
+        return problem_response(
+            request, 406, f"<{iri}> cannot be written as an IATI activity: {'; '.join(error.reasons)}.", {"Vary": "Accept"},
+        )
+    if document is None:
+        return problem_response(request, 404, _unknown(iri), {"Vary": "Accept"})
+    return Response(document, media_type=IATI.content_type, headers=headers)
 
 
 async def _not_found(request: Request, entities: EntityService, iri: str) -> Response:

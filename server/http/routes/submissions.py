@@ -85,9 +85,12 @@ async def validate(
 
 @router.post(
     "/submissions", summary="Submit an RDF file", status_code=201, openapi_extra=_RDF_BODY,
-    responses={201: {"description": "Accepted and stored; Location names it."},
-               200: {"description": "The same file was submitted already by the same submitter."},
-               401: {"description": "No valid token."}, 409: {"description": "Submitted already by someone else."},
+    responses={201: {"description": "Accepted and stored; Location names it; Submission-Outcome: created."},
+               200: {"description": "The same file was submitted already by the same submitter (Submission-Outcome: "
+                     "unchanged), or an IATI file replaced the one submission of its submitter that holds its activities "
+                     "(Submission-Outcome: replaced)."},
+               401: {"description": "No valid token."},
+               409: {"description": "Submitted already by someone else, or its activities are held by other submissions."},
                422: _REPORT_RESPONSE, 429: {"description": "Too many submissions; see Retry-After."}},
 )
 async def create_submission(
@@ -99,10 +102,12 @@ async def create_submission(
     upload = await _read(request, settings)
     accepted = await submissions.create(principal, upload)
     location = f"/submissions/{accepted.record.id}"
+    # What happened, beside the record itself (the body is the record, as GET gives it): a 200 is either the same
+    # file sent again or an import that replaced the submission holding its records.
     outcome = "created" if accepted.created else "replaced" if accepted.replaced else "unchanged"
     return JSONResponse(
-        {**accepted.record.as_dict(), "outcome": outcome}, status_code=201 if accepted.created else 200,
-        headers={"Location": location},
+        accepted.record.as_dict(), status_code=201 if accepted.created else 200,
+        headers={"Location": location, "Submission-Outcome": outcome},
     )
 
 

@@ -52,15 +52,10 @@ def _editor_text(query: CannedQuery) -> str:
     return f"# {query.title}: its parameters and description are at /queries/{query.name}\n{body}\n"
 
 
-_SYNTAX_LABELS = {
-    "turtle": "Turtle", "trig": "TriG", "ntriples": "N-Triples", "nquads": "N-Quads", "jsonld": "JSON-LD", "rdfxml": "RDF/XML",
-}
-
-
 @router.get("/submit")
 async def submit(request: Request, settings: SettingsDep) -> HTMLResponse:
     """The submission page: check a file (the form works without script), then submit it with a token."""
-    syntaxes = [{"name": s.name, "label": _SYNTAX_LABELS[s.name]} for s in SYNTAXES]
+    syntaxes = [{"name": s.name, "label": s.label} for s in SYNTAXES]
     return render(request, "submit.html", syntaxes=syntaxes, max_mb=f"{settings.max_submission_bytes / 1024 / 1024:g}")
 
 
