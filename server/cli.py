@@ -10,7 +10,7 @@ import io
 import logging
 import sys
 from collections.abc import Callable
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, BinaryIO, NoReturn
 
@@ -248,6 +248,34 @@ def send_submission(server: str, token: str, data: bytes, syntax: Format, name: 
     return EXIT_UNREADABLE
 
 
+class TemplateFormat(StrEnum):
+    """The forms of the spreadsheet template."""
+
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+@app.command()
+def template(
+    output: Annotated[Path, typer.Argument(help="Where to write it: a folder (CSV: one file per sheet) or an .xlsx file.")],
+    form: Annotated[TemplateFormat, typer.Option("--format", "-f", help="CSV files or one XLSX workbook.")] = TemplateFormat.xlsx,
+) -> None:
+    """Write the spreadsheet template (projects, partners and roles, countries, funding): each column says whether the
+    shapes require it and which codes it takes, with an example row. Filled in, it goes back through validate,
+    /validate and /submissions."""
+    from server.exchange.template import column_rules, write_csv, write_xlsx
+    from server.rdf.project_graphs import load_folder
+
+    settings = get_settings()
+    rules = column_rules(load_folder(settings.shapes_dir), load_folder(settings.ontology_dir), load_folder(settings.data_dir))
+    if form is TemplateFormat.csv:
+        for path in write_csv(output, rules):
+            typer.echo(f"wrote {path}")
+    else:
+        write_xlsx(output, rules)
+        typer.echo(f"wrote {output}")
+
+
 import_app = typer.Typer(no_args_is_help=True, help="Import data as partners hold it (IATI activity files) into a server.")
 app.add_typer(import_app, name="import")
 
@@ -302,6 +330,39 @@ def import_iati(
             except RdfInputError as error:
                 _fail(f"error: {error}")
     raise typer.Exit(worst)
+
+
+@import_app.command("sheets")
+def import_sheets(
+    paths: Annotated[list[Path], typer.Argument(help="A workbook (.xlsx), or the template's sheets as CSV files.",
+                                                show_default=False)],
+    server: Annotated[str, typer.Option("--server", help="The server's address, e.g. http://127.0.0.1:8000.")],
+    token: Annotated[
+        str, typer.Option("--token", envvar="ILOKG_TOKEN", help="Your submission token (or set ILOKG_TOKEN).", show_default=False)
+    ],
+) -> None:
+    """Import a filled-in spreadsheet template into a server as one submission: a workbook as it is, CSV files of
+    its sheets combined into one workbook (a project's rows belong together). Sent again after changes, it replaces
+    the submission that holds its projects. Exit 0 if stored, 1 if it has violations, 2 on errors."""
+    from server.exchange.spreadsheets import workbook_of_sheets
+    from server.formats.registry import XLSX
+
+    for path in paths:
+        if not path.is_file():
+            _fail(f"error: {path}: no such file")
+    if len(paths) == 1 and path.suffix.lower() == ".xlsx":
+        data, name = paths[0].read_bytes(), paths[0].name
+    elif all(p.suffix.lower() == ".csv" for p in paths):
+        try:
+            data = workbook_of_sheets([(str(p), p.read_text(encoding="utf-8-sig")) for p in paths])
+        except RdfInputError as error:
+            _fail(f"error: {error}")
+        except UnicodeDecodeError as error:
+            _fail(f"error: a CSV file is not UTF-8 ({error.reason}); save it as UTF-8")
+        name = f"{paths[0].stem}.xlsx" if len(paths) == 1 else "sheets.xlsx"
+    else:
+        _fail("error: give one .xlsx workbook, or CSV files of the template's sheets")
+    raise typer.Exit(send_submission(server, token, data, XLSX, name, None))
 
 
 token_app = typer.Typer(no_args_is_help=True, help="Issue, list and revoke submission tokens (kept hashed in ILOKG_TOKENS_FILE).")

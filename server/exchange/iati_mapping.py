@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
 
-import pycountry
 from lxml import etree
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, ORG, PROV, RDF, RDFS, SKOS, XSD
 
 from server.exchange.iati_reading import XML_LANG, FileHeader, read_activities
+from server.exchange.support import Supporting, slug
 from server.namespaces import CODELIST, ID, ILOP, SCHEMA
 from server.rdf.origins import Origin, OriginGraph
 from server.rdf.parsing import RdfInputError
@@ -33,16 +33,8 @@ ROLES = {"1": "funding", "2": "accountable", "3": "extending", "4": "implementin
 STATUSES = {"1": "pipeline", "2": "implementation", "3": "finalisation", "4": "closed", "5": "cancelled", "6": "suspended"}
 # IATI description types: 1 general, 2 objectives, 3 target groups, 4 other.
 DESCRIPTIONS = {"1": DCTERMS.description, "2": ILOP.objectives, "3": ILOP.targetGroups, "4": SKOS.note}
-# The source of the names and codes of countries that no file states but ISO 3166 does.
-ISO_3166_SOURCE = ID["source/iso-3166"]
 PROJECT_PREFIX = f"{ID}project/iati-"
-_UNSAFE = re.compile(r"[^A-Za-z0-9.-]")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
-
-
-def slug(identifier: str) -> str:
-    """An identifier as one path segment: other characters than letters, digits, '.' and '-' as _XX (hex of UTF-8)."""
-    return _UNSAFE.sub(lambda m: "".join(f"_{b:02X}" for b in m.group().encode("utf-8")), identifier)
 
 
 def project_iri(identifier: str) -> URIRef:
@@ -94,7 +86,7 @@ class _Mapper:
         self.known = known
         self.source_name = source_name
         self.converted = Converted(self.out, None)
-        self.described: set[URIRef] = set()
+        self.support = Supporting(self.out)
         self.activities: dict[str, _Activity] = {}
 
     # ---------------------------------------------------------------- helpers
@@ -172,9 +164,7 @@ class _Mapper:
             iri = URIRef(f"{ID}organisation/iati-name-{hashlib.sha256(names[0][0].encode()).hexdigest()[:12]}")
         else:
             return None
-        if iri not in self.described:
-            self.described.add(iri)
-            self.converted.supporting.add(iri)
+        if self.support.first(iri):
             origin = where(element)
             self.out.node(iri, origin)
             self.out.add(iri, RDF.type, ORG.Organization, origin)
@@ -191,30 +181,13 @@ class _Mapper:
             self._source(iri, source, origin)
         return iri
 
-    def country(self, code: str, origin: Origin) -> URIRef:
-        iri = URIRef(f"{ID}country/{code}")
-        found = pycountry.countries.get(alpha_2=code) if re.fullmatch("[A-Z]{2}", code) else None
-        if found is not None and iri not in self.described:
-            self.described.add(iri)
-            self.converted.supporting.add(iri)
-            self.out.node(iri, origin)
-            self.out.add(iri, RDF.type, ILOP.Country, origin)
-            self.out.add(iri, RDFS.label, Literal(found.name, lang="en"), origin)
-            self.out.add(iri, ILOP.iso3166Alpha2, Literal(found.alpha_2), origin)
-            self.out.add(iri, ILOP.iso3166Alpha3, Literal(found.alpha_3), origin)
-            self.out.add(iri, ILOP.m49Code, Literal(found.numeric), origin)
-            self._source(iri, ISO_3166_SOURCE, origin)
-        return iri
-
     def source(self, activity: etree._Element, header: FileHeader, lang: str) -> URIRef:
         reporting = activity.find("reporting-org")
         ref = (reporting.get("ref") or "").strip() if reporting is not None else ""
         generated = header.generated or "undated"
         iri = URIRef(f"{ID}source/iati-{slug(ref or 'unknown')}-{slug(re.sub(r'[^0-9A-Za-z]', '', generated))}")
-        if iri in self.described:
+        if not self.support.first(iri):
             return iri
-        self.described.add(iri)
-        self.converted.supporting.add(iri)
         origin = where(reporting if reporting is not None else activity)
         publisher = self.organisation(reporting, lang, iri)
         names = self._narratives(reporting, lang)
@@ -281,7 +254,7 @@ class _Mapper:
             self._status(iri, status, header, activity, source)
         self._dates(iri, activity)
         for place in activity.findall("recipient-country"):
-            country = self.country((place.get("code") or "").strip().upper(), where(place, "code"))
+            country = self.support.country((place.get("code") or "").strip().upper(), where(place, "code"))
             self.out.add(iri, DCTERMS.spatial, country, where(place, "code"))
             self._allocation(iri, place, country)
         for region in activity.findall("recipient-region"):
@@ -464,4 +437,6 @@ def convert(stream: BinaryIO, source: str, known: Mapping[str, str]) -> Converte
     for header, activity in read_activities(stream, source):
         mapper.activity(header, activity)
     mapper.converted.header = header
-    return mapper.finish()
+    converted = mapper.finish()
+    converted.supporting = set(mapper.support.described)
+    return converted

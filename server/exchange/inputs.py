@@ -14,7 +14,8 @@ import pyoxigraph as ox
 from rdflib import URIRef
 
 from server.exchange.iati_mapping import convert
-from server.formats.registry import IATI
+from server.exchange.spreadsheets import convert_csv, convert_workbook
+from server.formats.registry import IATI, SHEET_CSV, Kind
 from server.namespaces import ID, ILOP, RDF_TYPE
 from server.rdf.parsing import ParsedDocument, TooManyTriplesError, decode, parse_rdf, refuse_unsafe_iris
 from server.rdf.syntaxes import Format
@@ -26,20 +27,27 @@ def read_input(
 ) -> ParsedDocument:
     """The document a file holds. known: identifiers the graph records, with their IRIs ('org:REF', 'activity:ID'),
     so that converted files refer to what the graph already holds. Raises RdfInputError (with the place)."""
-    if syntax is not IATI:
+    if syntax.kind is not Kind.RECORDS:
         return parse_rdf(data, syntax, source, max_triples, own_contexts)
-    text = decode(data, source)
-    converted = convert(io.BytesIO(data), source, known or {})
-    graph = converted.graph.graph
+    notices: tuple[str, ...] = ()
+    if syntax is IATI:
+        text = decode(data, source)
+        converted = convert(io.BytesIO(data), source, known or {})
+        origins, supporting = converted.graph, converted.supporting
+        notices = tuple(converted.header.notices) if converted.header else ()
+    elif syntax is SHEET_CSV:
+        text = decode(data, source)
+        origins, supporting = convert_csv(text, source, known or {})
+    else:  # a workbook: binary, no lines to show
+        text = ""
+        origins, supporting = convert_workbook(data, source, known or {})
+    graph = origins.graph
     if max_triples is not None and len(graph) > max_triples:
         raise TooManyTriplesError(
             f"the file becomes {len(graph)} triples, more than the {max_triples} accepted at once; split it into "
             "smaller files (`ilo-kg import iati` does so)", source=source,
         )
-    document = ParsedDocument(
-        source, text, syntax, graph, {}, converted.graph, frozenset(str(i) for i in converted.supporting),
-        tuple(converted.header.notices) if converted.header else (),
-    )
+    document = ParsedDocument(source, text, syntax, graph, {}, origins, frozenset(str(i) for i in supporting), notices)
     refuse_unsafe_iris(document)
     return document
 

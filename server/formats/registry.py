@@ -24,7 +24,7 @@ class Kind(Enum):
     GRAPH = "an RDF graph or dataset"
     JSON = "a JSON document of our own (rows of a canned query, a report, a catalogue)"
     PAGE = "an HTML page for people"
-    RECORDS = "records in a format of the domain (IATI activity XML), converted to and from RDF"
+    RECORDS = "records in a format partners hold them in (IATI activity XML, spreadsheets), converted to and from RDF"
 
 
 @dataclass(frozen=True)
@@ -43,11 +43,12 @@ class Format:
     aliases: tuple[str, ...] = ()
     other_media_types: tuple[str, ...] = ()
     extensions: tuple[str, ...] = ()
+    binary: bool = False  # not text (a workbook): no charset, no lines to show
 
     @property
     def content_type(self) -> str:
         """The Content-Type header value (every text format is written in UTF-8)."""
-        return f"{self.media_type}; charset=utf-8"
+        return self.media_type if self.binary else f"{self.media_type}; charset=utf-8"
 
     @property
     def media_types(self) -> tuple[str, ...]:
@@ -77,12 +78,17 @@ RDFXML = Format("rdfxml", "application/rdf+xml", "RDF/XML", Kind.GRAPH, W3C_FORM
 # extension, .xml, is RDF/XML's too: a file is taken for IATI when its root element says so (is_iati).
 IATI = Format("iati", "application/xml", "IATI activity XML", Kind.RECORDS, aliases=("iati-xml",),
               other_media_types=("text/xml", "application/vnd.iati+xml"))
+# Spreadsheets of the template (`ilo-kg template`): a CSV file holds one sheet, a workbook all of them.
+SHEET_CSV = Format("csv", "text/csv", "Spreadsheet sheet (CSV)", Kind.RECORDS, extensions=(".csv",))
+XLSX = Format("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Spreadsheet (XLSX)",
+              Kind.RECORDS, extensions=(".xlsx",), binary=True)
 JSON = Format("json", "application/json", "JSON", Kind.JSON)
 ROWS = Format("rows", "application/json", "JSON rows", Kind.JSON)
 HTML = Format("html", "text/html", "HTML", Kind.PAGE)
 
 FORMATS: tuple[Format, ...] = (
-    SPARQL_JSON, SPARQL_XML, CSV, TSV, TURTLE, TRIG, NTRIPLES, NQUADS, JSONLD, RDFXML, IATI, JSON, ROWS, HTML,
+    SPARQL_JSON, SPARQL_XML, CSV, TSV, TURTLE, TRIG, NTRIPLES, NQUADS, JSONLD, RDFXML, IATI, SHEET_CSV, XLSX, JSON, ROWS,
+    HTML,
 )
 
 
@@ -136,7 +142,7 @@ BOOLEAN_FORMATS = (SPARQL_JSON, SPARQL_XML)
 GRAPH_FORMATS = (TURTLE, NTRIPLES, JSONLD, RDFXML)
 # What the project reads (files, submissions): every RDF syntax pyoxigraph parses, and the formats partners hold
 # their data in, converted into the vocabulary (server.exchange.inputs).
-READABLE_SYNTAXES = (TURTLE, TRIG, NTRIPLES, NQUADS, JSONLD, RDFXML, IATI)
+READABLE_SYNTAXES = (TURTLE, TRIG, NTRIPLES, NQUADS, JSONLD, RDFXML, IATI, SHEET_CSV, XLSX)
 
 # /sparql, by the form of the query. A browser sent to /sparql sees the answer (or its error).
 SELECT_ANSWER = Offer(SOLUTION_FORMATS, "this query", "default-for-browsers")

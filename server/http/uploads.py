@@ -9,10 +9,9 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from server.formats.registry import IATI, RDFXML
-from server.rdf.syntaxes import BY_NAME, SYNTAXES, Format, is_iati, syntax_for_path
+from server.rdf.syntaxes import BY_MEDIA_TYPE, BY_NAME, SYNTAXES, Format, is_iati, syntax_for_path
 from server.submissions.service import SubmissionError, Upload
 
-_BY_MEDIA_TYPE = {media_type: syntax for syntax in SYNTAXES for media_type in syntax.media_types}
 _ACCEPTED = ", ".join(s.media_types[0] for s in SYNTAXES)
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 
@@ -41,7 +40,7 @@ def _disposition_name(header: str | None) -> str | None:
 
 
 def _syntax_of_media_type(media_type: str) -> Format:
-    syntax = _BY_MEDIA_TYPE.get(media_type)
+    syntax = BY_MEDIA_TYPE.get(media_type)
     if syntax is not None:
         return syntax
     hint = " (JSON-LD is application/ld+json)" if media_type == "application/json" else ""
@@ -80,7 +79,7 @@ async def _read_form(request: Request, max_bytes: int) -> Upload:
         name = _file_name(upload.filename)
         data = await upload.read()
         part_type = _parse_content_type(upload.content_type or "")[0]
-        syntax = BY_NAME[chosen] if chosen else _BY_MEDIA_TYPE.get(part_type) or syntax_for_path(PurePosixPath(name or ""))
+        syntax = BY_NAME[chosen] if chosen else BY_MEDIA_TYPE.get(part_type) or syntax_for_path(PurePosixPath(name or ""))
         if syntax is None:
             raise SubmissionError(415, f"Cannot tell the RDF syntax of {name!r} from its name; choose a format.")
         return _upload(data, syntax, syntax.media_types[0], name)
@@ -95,5 +94,7 @@ def _upload(data: bytes, syntax: Format, media_type: str, name: str | None) -> U
         raise SubmissionError(400, "The file is empty.")
     if syntax in (IATI, RDFXML):
         # XML is read by what its root element says it is: RDF/XML saved as .xml, IATI sent as text/xml.
-        syntax = IATI if is_iati(data) else RDFXML
+        sniffed = IATI if is_iati(data) else RDFXML
+        if sniffed is not syntax:
+            syntax, media_type = sniffed, sniffed.media_type
     return Upload(data, syntax, media_type, name)

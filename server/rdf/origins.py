@@ -24,7 +24,8 @@ class OriginGraph:
     """An RDF graph being built from another format, with the origin of every node and statement."""
 
     graph: Graph = field(default_factory=Graph)
-    origins: dict[tuple[Node, Node | None], Origin] = field(default_factory=dict)
+    # By (node, None), (node, property) and (node, property, value): where the node, the property, the statement is.
+    origins: dict[tuple[Node, ...], Origin] = field(default_factory=dict)
 
     def node(self, node: Node, origin: Origin) -> Node:
         """Record where a node is described (its first description wins) and return it."""
@@ -34,9 +35,11 @@ class OriginGraph:
     def add(self, subject: Node, predicate: Node, value: Node, origin: Origin) -> None:
         """Add a statement, recording where its value was written."""
         self.graph.add((subject, predicate, value))
+        self.origins.setdefault((subject, predicate, value), origin)
         self.origins.setdefault((subject, predicate), origin)
         self.origins.setdefault((subject, None), origin)
 
-    def origin_of(self, subject: Node, predicate: Node | None) -> Origin | None:
-        """Where a statement (or, failing that, its subject) was written."""
-        return self.origins.get((subject, predicate)) or self.origins.get((subject, None))
+    def origin_of(self, subject: Node, predicate: Node | None, value: Node | None = None) -> Origin | None:
+        """Where a statement was written (or, failing that, the property, or the subject)."""
+        return (self.origins.get((subject, predicate, value)) or self.origins.get((subject, predicate))
+                or self.origins.get((subject, None)))

@@ -6,11 +6,23 @@ The syntaxes themselves are entries of the one format registry (server.formats.r
 import re
 from pathlib import Path, PurePath
 
-from server.formats.registry import IATI, RDFXML, READABLE_SYNTAXES, Format
+from server.formats.registry import IATI, RDFXML, READABLE_SYNTAXES, Format, Kind
 
 SYNTAXES: tuple[Format, ...] = READABLE_SYNTAXES
 BY_NAME: dict[str, Format] = {syntax.name: syntax for syntax in SYNTAXES}
 BY_EXTENSION: dict[str, Format] = {ext: syntax for syntax in SYNTAXES for ext in syntax.extensions}
+BY_MEDIA_TYPE: dict[str, Format] = {media_type: syntax for syntax in SYNTAXES for media_type in syntax.media_types}
+
+
+def shown_text(data: bytes, media_type: str) -> str:
+    """A submitted file as the text a report shows beside its findings ('' for a binary format: a workbook)."""
+    syntax = BY_MEDIA_TYPE.get(media_type)
+    return "" if syntax is not None and syntax.binary else data.decode("utf-8-sig", errors="replace")
+
+
+def is_converted(syntax: Format) -> bool:
+    """Whether files of this format are converted into the vocabulary (IATI, spreadsheets) rather than parsed as RDF."""
+    return syntax.kind is Kind.RECORDS
 
 
 def syntax_for_path(path: PurePath) -> Format | None:

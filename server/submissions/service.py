@@ -24,7 +24,7 @@ from pathlib import Path
 from server.files import sync_folder, write_atomic
 from server.namespaces import SUBMISSION_GRAPHS
 from server.problems import ProblemError
-from server.rdf.syntaxes import Format
+from server.rdf.syntaxes import Format, is_converted, shown_text
 from server.settings import Settings
 from server.store.embedded import GraphChange, GraphInfo, GraphStore
 from server.store.query_worker import QueryJob
@@ -210,7 +210,7 @@ class SubmissionService:
                     409, f"The same file was submitted already, as submission {existing.id} by {existing.submitter}.",
                     {"Location": f"/submissions/{existing.id}"},
                 )
-            current = await self._holding(principal, upload) if upload.syntax.oxigraph is None else None
+            current = await self._holding(principal, upload) if is_converted(upload.syntax) else None
             if current is not None:
                 record = await self._accept(upload, digest, principal.name, current.id, current)
                 return Accepted(record, created=False, replaced=True)
@@ -308,7 +308,7 @@ class SubmissionService:
             upload.data, upload.syntax, upload.file_name or "submission", replacing, upload.own_contexts
         )
         if not outcome.report.conforms:
-            raise SubmissionRejectedError(outcome.report, upload.data.decode("utf-8-sig"))
+            raise SubmissionRejectedError(outcome.report, shown_text(upload.data, upload.syntax.media_type))
         record = SubmissionRecord(
             id=submission_id, submitter=submitter, created=_now(), modified=None, sha256=digest,
             media_type=upload.media_type, file_name=upload.file_name, triples=outcome.report.triples,

@@ -168,10 +168,10 @@ class Validator:
                 "bundled data, validate together with it: --with-data.)"
             )
         file, line, within, where = None, None, None, None
-        for document, locator in locators:
+        for document, locator in _placing(locators, focus, path):
             if focus is not None and (focus, None, None) in document.graph or (None, None, focus) in document.graph:
                 file, line = document.source, locator.line_of_statement(focus, path, value)
-                where = locator.where_of_statement(focus, path)
+                where = locator.where_of_statement(focus, path, value)
                 if isinstance(focus, BNode):
                     owner = locator.named_owner(focus)
                     within = shorten(str(owner)) if owner is not None else None
@@ -224,6 +224,20 @@ def _mentioned_nodes(graph: Graph) -> set[Node]:
         if isinstance(obj, (URIRef, BNode)):
             nodes.add(obj)
     return nodes
+
+
+def _placing(
+    locators: list[tuple[ParsedDocument, NodeLocator]], focus: Node | None, path: Node | None
+) -> list[tuple[ParsedDocument, NodeLocator]]:
+    """The documents in the order a finding is placed in them: first one that states the property, then one that
+    types the node (its main description), then the rest; a node several files describe is placed where it is
+    described, not in the first file that mentions it."""
+    def rank(pair: tuple[ParsedDocument, NodeLocator]) -> int:
+        graph = pair[0].graph
+        if isinstance(path, URIRef) and (focus, path, None) in graph:
+            return 0
+        return 1 if (focus, RDF.type, None) in graph else 2
+    return sorted(locators, key=rank)
 
 
 def _order(finding: Finding) -> tuple[str, int, str, str, str, str]:

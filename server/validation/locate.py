@@ -88,7 +88,7 @@ class NodeLocator:
                 return line
         return found or start
 
-    def where_of_statement(self, subject: Node, predicate: Node | None) -> str | None:
+    def where_of_statement(self, subject: Node, predicate: Node | None, value: Node | None = None) -> str | None:
         """For a converted file, the element or cell a statement came from; written RDF has only lines."""
         return None
 
@@ -120,11 +120,11 @@ class OriginLocator(NodeLocator):
         return origin.line if origin is not None else None
 
     def line_of_statement(self, subject: Node, predicate: Node | None, value: Node | None) -> int | None:
-        origin = self._origins.origin_of(subject, predicate)
+        origin = self._origins.origin_of(subject, predicate, value)
         return origin.line if origin is not None else None
 
-    def where_of_statement(self, subject: Node, predicate: Node | None) -> str | None:
-        origin = self._origins.origin_of(subject, predicate)
+    def where_of_statement(self, subject: Node, predicate: Node | None, value: Node | None = None) -> str | None:
+        origin = self._origins.origin_of(subject, predicate, value)
         return origin.where if origin is not None else None
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from server.exchange.inputs import KNOWN_IDENTIFIERS_QUERY, known_identifiers
 from server.problems import ProblemError
 from server.rdf.parsing import RdfInputError, TooManyTriplesError
-from server.rdf.syntaxes import BY_NAME, Format
+from server.rdf.syntaxes import BY_NAME, Format, is_converted
 from server.settings import Settings
 from server.store.embedded import DeadlineExceededError, GraphStore, worker_policy
 from server.store.query_worker import DescribeJob, QueryJob
@@ -116,7 +116,7 @@ class ValidationService:
 
     async def _validate(self, job: ValidationJob, replacing: str | None) -> Outcome:
         """The three steps, in the requester's share of the workers."""
-        if BY_NAME[job.syntax].oxigraph is None:
+        if is_converted(BY_NAME[job.syntax]):
             job = replace(job, known=await self._known_identifiers())
         inspection = await self._run(validation_worker.inspect, (job,), self._settings.parse_timeout_seconds, "read")
         # What a converter described only in support is fetched like any other node, so that the stored description,

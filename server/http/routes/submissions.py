@@ -13,6 +13,7 @@ from server.http.deps import GuardDep, MetricsDep, ServiceDep, SettingsDep, Subm
 from server.http.report_pages import report_response
 from server.http.routes.sparql import answer_query
 from server.http.uploads import read_upload
+from server.rdf.syntaxes import shown_text
 from server.settings import Settings
 from server.sparql.service import QueryRequest
 from server.submissions.plan import plan_validation
@@ -52,7 +53,7 @@ def _client(request: Request) -> str:
 async def _read(request: Request, settings: Settings) -> Upload:
     """The submitted file; its text is kept on the request, so that an error page can show its lines."""
     upload = await read_upload(request, settings.max_submission_bytes)
-    request.state.submitted_text = upload.data.decode("utf-8", errors="replace")
+    request.state.submitted_text = shown_text(upload.data, upload.syntax.media_type)
     # JSON-LD fetched from this server names its context by this URL: read it from memory.
     return dataclasses.replace(upload, own_contexts=(str(request.url_for("context")),))
 
@@ -140,7 +141,7 @@ async def get_report(
     """The report the submission was accepted with (an HTML page shows the first findings and links here for all)."""
     record = submissions.get(submission_id)
     report = json.loads(submissions.report_json(record))
-    text = submissions.original(record).decode("utf-8-sig")
+    text = shown_text(submissions.original(record), record.media_type)
     return report_response(request, report, submissions.report_turtle(record).decode("utf-8"), text,
                            stored_at=request.url.path, wanted=format)
 

@@ -46,4 +46,4 @@ def test_the_readable_syntaxes_are_found_by_extension() -> None:
     assert len(extensions) == len(set(extensions)) >= 8
     # RDF is parsed by pyoxigraph; records of the domain (IATI) are converted (server.exchange.inputs).
     assert all(isinstance(f.oxigraph, ox.RdfFormat) or f.kind is Kind.RECORDS for f in registry.READABLE_SYNTAXES)
-    assert [f.name for f in registry.READABLE_SYNTAXES if f.kind is Kind.RECORDS] == ["iati"]
+    assert [f.name for f in registry.READABLE_SYNTAXES if f.kind is Kind.RECORDS] == ["iati", "csv", "xlsx"]

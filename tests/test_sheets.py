@@ -1,0 +1,212 @@
+"""Spreadsheets: the template written from the shapes, filled-in sheets (CSV and XLSX) read into the vocabulary
+with findings at their sheet, row and column, workbooks refused when they cannot be read safely, and the
+import through a server."""
+
+import csv
+import datetime
+import io
+import zipfile
+from pathlib import Path
+
+import httpx
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from server.exchange.inputs import read_input
+from server.exchange.spreadsheets import MAX_UNPACKED_BYTES, SHEETS, workbook_of_sheets
+from server.formats.registry import SHEET_CSV, XLSX
+from server.rdf.parsing import RdfInputError
+from server.submissions.plan import DataValidator
+from tests.support.servers import FIXTURES, SubmissionServer, run_cli, state
+
+SHEET_FIXTURES = FIXTURES / "sheets"
+VALID = sorted((SHEET_FIXTURES / "valid").glob("*.csv"))
+MISTAKES = sorted((SHEET_FIXTURES / "mistakes").glob("*.csv"))
+PROJECT = "https://w3id.org/ilo-partnerships/id/project/green-jobs-cambodia"
+XLSX_TYPE = {"Content-Type": XLSX.media_type}
+
+
+def test_fixtures_were_found() -> None:
+    assert [p.name for p in VALID] == ["countries.csv", "funding.csv", "partners.csv", "projects.csv"]
+    assert [p.name for p in MISTAKES] == ["countries.csv", "funding.csv", "partners.csv", "projects.csv"]
+
+
+def csv_documents(paths: list[Path], validator: DataValidator):
+    return [read_input(p.read_bytes(), SHEET_CSV, p.name, known=validator.known_identifiers()) for p in paths]
+
+
+def test_the_template_lists_every_sheet_with_what_the_shapes_require(tmp_path: Path) -> None:
+    result = run_cli("template", "--format", "csv", str(tmp_path / "template"))
+    assert result.returncode == 0, result.stderr
+    written = sorted(p.name for p in (tmp_path / "template").iterdir())
+    assert written == ["countries.csv", "funding.csv", "partners.csv", "projects.csv"]
+    rows = list(csv.reader((tmp_path / "template" / "projects.csv").open(encoding="utf-8")))
+    assert rows[0] == [c.header for c in SHEETS["projects"]]
+    notes = dict(zip(rows[0], rows[1], strict=True))
+    assert notes["name"] == "required · in English"  # ilosh:label's sh:minCount 1
+    assert notes["description"] == "optional · in English"
+    assert notes["status"] == (
+        "required with a status date · A status report needs exactly one ilop:activityStatus from the IATI "
+        "ActivityStatus codes. · one of: cancelled, closed, finalisation, implementation, pipeline, suspended"
+    )
+    assert notes["source"].startswith("required · the id of a source document the graph holds")
+    assert "ilo-brief-korea-2020-07" in notes["source"] and "iso-3166" in notes["source"]
+    assert rows[2][0] == "# e.g. green-jobs-cambodia"
+    # The template itself reads back as nothing: its notes and examples are comments.
+    document = read_input((tmp_path / "template" / "projects.csv").read_bytes(), SHEET_CSV, "projects.csv")
+    assert len(document.graph) == 0
+
+
+def test_the_workbook_template_has_the_sheets_codes_and_pick_lists(tmp_path: Path) -> None:
+    result = run_cli("template", str(tmp_path / "template.xlsx"))
+    assert result.returncode == 0, result.stderr
+    book = load_workbook(tmp_path / "template.xlsx")
+    assert book.sheetnames == ["projects", "partners", "countries", "funding", "codes"]
+    assert [c.value for c in book["funding"][1]] == [c.header for c in SHEETS["funding"]]
+    assert book["projects"]["A1"].font.color.rgb.endswith("B00020")  # required
+    assert not book["projects"]["C1"].font.color.rgb.endswith("B00020")  # optional
+    lists = [v.formula1 for v in book["funding"].data_validations.dataValidation]
+    headers = [c.value for c in book["codes"][1]]
+    assert "funding: currency" in headers and len(lists) == 2  # currency and source
+    currency = headers.index("funding: currency") + 1
+    assert "USD" in [row[currency - 1] for row in book["codes"].iter_rows(min_row=2, values_only=True)]
+
+
+def test_the_filled_in_sheets_conform_and_say_what_they_should(validator_with_data: DataValidator) -> None:
+    documents = csv_documents(VALID, validator_with_data)
+    report = validator_with_data.validate(documents)
+    assert [f.as_dict() for f in report.findings] == []
+    graph = documents[3].graph + documents[0].graph + documents[1].graph + documents[2].graph
+    rows = sorted(tuple(str(v) for v in row) for row in graph.query(f"""
+        PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX schema: <https://schema.org/>
+        SELECT ?agent ?role WHERE {{ <{PROJECT}> prov:qualifiedAssociation [ prov:agent ?agent ; prov:hadRole ?role ] }}"""))
+    assert rows == [
+        ("https://w3id.org/ilo-partnerships/id/organisation/iati-KH-MOLVT-1",
+         "https://w3id.org/ilo-partnerships/codelist/organisation-role/partner"),
+        ("https://w3id.org/ilo-partnerships/id/organisation/ilo",
+         "https://w3id.org/ilo-partnerships/codelist/organisation-role/implementing"),
+        ("https://w3id.org/ilo-partnerships/id/organisation/koica",
+         "https://w3id.org/ilo-partnerships/codelist/organisation-role/funding"),
+    ]
+    amounts = [tuple(str(v) for v in row) for row in graph.query("""
+        PREFIX schema: <https://schema.org/>
+        SELECT ?funding ?value ?currency WHERE { ?funding schema:amount [ schema:value ?value ; schema:currency ?currency ] }""")]
+    assert amounts == [("https://w3id.org/ilo-partnerships/id/funding/green-jobs-cambodia-koica-1", "1500000", "USD")]
+
+
+PLANTED = [
+    ("countries.csv", 2, "countries!C2", "ilop:percentage", "An allocation takes at most one ilop:percentage"),
+    ("countries.csv", 3, "countries!B3", "dcterms:spatial", "dcterms:spatial must point to a country"),
+    ("funding.csv", 2, "funding!E2", "schema:value", "An amount needs exactly one schema:value"),
+    ("funding.csv", 2, "funding!I2", "prov:wasDerivedFrom", "Every fact must name the document it comes from"),
+    ("funding.csv", 3, "funding!F3", "schema:currency", "Not an ISO 4217 currency code"),
+    ("funding.csv", 3, "funding!E3", "schema:value", "An amount cannot be negative."),
+    ("partners.csv", 2, "partners!D2", "prov:hadRole", "A role assignment needs exactly one prov:hadRole"),
+    ("partners.csv", 3, "partners!B3", "prov:agent", "A role assignment needs exactly one prov:agent"),
+    ("projects.csv", 2, "projects!E2", "dcat:endDate", "The period ends (2023-12) before it starts (2024-03)."),
+    ("projects.csv", 2, "projects!F2", "ilop:activityStatus", "A status report needs exactly one ilop:activityStatus"),
+    ("projects.csv", 2, "projects!H2", "dcterms:subject", "A subject (dcterms:subject) must be a theme"),
+    ("projects.csv", 2, "projects!B2", "rdfs:label", "Needs exactly one English name"),
+]
+
+
+def test_each_planted_mistake_is_reported_at_its_sheet_row_and_column(validator_with_data: DataValidator) -> None:
+    report = validator_with_data.validate(csv_documents(MISTAKES, validator_with_data))
+    found = [(f.file, f.line, f.where, f.path, f.message) for f in report.findings]
+    assert [f[:4] for f in found] == [p[:4] for p in PLANTED]
+    assert all(message.startswith(p[4]) for (*_, message), p in zip(found, PLANTED, strict=True))
+
+
+def test_a_workbook_gives_the_same_findings_by_sheet_and_cell(validator_with_data: DataValidator) -> None:
+    book = workbook_of_sheets([(p.name, p.read_text(encoding="utf-8")) for p in MISTAKES])
+    document = read_input(book, XLSX, "mistakes.xlsx", known=validator_with_data.known_identifiers())
+    report = validator_with_data.validate([document])
+    # A workbook has no lines: the cell says where.
+    assert sorted((f.file, f.line, f.where, f.path) for f in report.findings) == sorted(
+        ("mistakes.xlsx", None, where, path) for _, _, where, path, _ in PLANTED
+    )
+
+
+def test_typed_cells_of_a_workbook_read_as_the_sheet_means_them(validator_with_data: DataValidator) -> None:
+    book = Workbook()
+    book.active.title = "funding"
+    book["funding"].append([c.header for c in SHEETS["funding"]])
+    book["funding"].append(["sted-maghreb", "koica", None, "A second KOICA grant", 250000.0, "USD",
+                            datetime.datetime(2021, 3, 1), 2022, "ilo-brief-korea-2020-07"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    document = read_input(buffer.getvalue(), XLSX, "typed.xlsx", known=validator_with_data.known_identifiers())
+    values = sorted(str(o) for _, p, o in document.graph if str(p).endswith(("value", "startDate", "endDate")))
+    assert values == ["2021-03-01", "2022", "250000"]
+    assert validator_with_data.validate([document]).conforms
+
+
+def _other_sheet() -> bytes:
+    book = Workbook()
+    book.active.title = "notes"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _zip_bomb() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (MAX_UNPACKED_BYTES + 1))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"not a zip", "the file is not an XLSX workbook (not a ZIP archive)"),
+    (None, f"the workbook unpacks into {MAX_UNPACKED_BYTES + 1} bytes, more than the {MAX_UNPACKED_BYTES} read; split it"),
+    (b"other sheet", "the workbook holds none of the template's sheets (projects, partners, countries, funding)"),
+], ids=["not-a-zip", "zip-bomb", "no-sheet"])
+def test_a_workbook_that_cannot_be_read_safely_is_refused(data: bytes | None, message: str) -> None:
+    with pytest.raises(RdfInputError) as refused:
+        read_input(_zip_bomb() if data is None else _other_sheet() if data == b"other sheet" else data, XLSX, "bad.xlsx")
+    assert refused.value.message == message
+
+
+def test_a_csv_file_of_no_sheet_is_refused_at_its_first_line() -> None:
+    with pytest.raises(RdfInputError) as refused:
+        read_input(b"name,amount\nx,1\n", SHEET_CSV, "other.csv")
+    assert refused.value.line == 1
+    assert refused.value.message.startswith("the first row names no sheet of the template (`ilo-kg template`)")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    running = SubmissionServer(tmp_path_factory.mktemp("sheets"), {
+        "ILOKG_SUBMISSION_RATE": "1000/minute", "ILOKG_VALIDATION_RATE": "1000/minute",
+    }).start()
+    yield running
+    running.stop()
+
+
+def test_sheets_are_imported_as_one_submission_and_updated_in_place(server: SubmissionServer, tmp_path: Path) -> None:
+    command = ("import", "sheets", *map(str, VALID), "--server", server.url, "--token", server.tokens["alice"])
+    first = run_cli(*command, timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.stdout.startswith("accepted: submission ")
+    query = f"SELECT ?l WHERE {{ <{PROJECT}> <http://www.w3.org/2000/01/rdf-schema#label> ?l }}"
+    answer = httpx.post(server.url + "/sparql", data={"query": query}, headers={"Accept": "text/csv"})
+    assert answer.text.splitlines() == ["l", "Green jobs for young people in Cambodia"]
+    (record,) = httpx.get(server.url + "/submissions").json()["submissions"]
+    assert (record["fileName"], record["mediaType"]) == ("sheets.xlsx", XLSX.media_type)
+    # The sheets changed and sent again: they replace the submission that holds the project.
+    changed = tmp_path / "projects.csv"
+    changed.write_text(VALID[3].read_text(encoding="utf-8").replace("Green jobs for young people", "Green jobs for youth"))
+    files = [*map(str, VALID[:3]), str(changed)]
+    second = run_cli("import", "sheets", *files, "--server", server.url, "--token", server.tokens["alice"], timeout=300)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert second.stdout.startswith(f"replaced: submission {record['id']} ")
+    answer = httpx.post(server.url + "/sparql", data={"query": query}, headers={"Accept": "text/csv"})
+    assert answer.text.splitlines() == ["l", "Green jobs for youth in Cambodia"]
+    # A workbook of mistakes is refused with the cells, and nothing changes.
+    before = state(server)
+    book = workbook_of_sheets([(p.name, p.read_text(encoding="utf-8")) for p in MISTAKES])
+    refused = httpx.post(server.url + "/submissions", content=book, headers={**XLSX_TYPE, **server.auth("alice")}, timeout=120)
+    assert refused.status_code == 422
+    assert sorted(r["where"] for r in refused.json()["results"]) == sorted(p[2] for p in PLANTED)
+    assert state(server) == before
+    assert httpx.delete(server.url + f"/submissions/{record['id']}", headers=server.auth("alice")).status_code == 204
