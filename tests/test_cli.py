@@ -29,7 +29,7 @@ def test_the_bundled_data_conforms(settings: Settings) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     triples = len(load_folder(settings.data_dir))
     files = len(list(settings.data_dir.glob("*.ttl")))
-    assert files == 7
+    assert files == 8
     assert result.stdout == f"conforms: 0 violations, 0 warnings in {files} files ({triples} triples)\n"
 
 
@@ -181,7 +181,7 @@ def test_a_folder_without_rdf_exits_2(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("nothing here")
     result = run_cli("validate", str(tmp_path))
     assert (result.returncode, result.stderr) == (
-        2, f"error: {tmp_path}: the folder holds no RDF files (.ttl, .trig, .nt, .nq, .jsonld, .rdf, …)\n")
+        2, f"error: {tmp_path}: the folder holds no files this tool reads (.ttl, .trig, .nt, .nq, .jsonld, .rdf, IATI .xml, …)\n")
 
 
 def test_an_unknown_syntax_name_is_a_usage_error() -> None:

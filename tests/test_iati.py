@@ -224,7 +224,7 @@ UNREADABLE = {
     "no identifier": (HEAD + '<iati-activities version="2.03">\n <iati-activity>\n  <title/>\n </iati-activity>\n'
                       '</iati-activities>\n', 3, "an <iati-activity> has no <iati-identifier>"),
     "not well-formed": (HEAD + '<iati-activities version="2.03">\n <iati-activity>\n</iati-activities>\n', 4,
-                        "the XML is not well-formed"),
+                        "the XML cannot be read: "),
 }
 
 
@@ -388,6 +388,12 @@ def test_an_import_is_stored_queried_and_updated_in_place(server: SubmissionServ
     assert other.status_code == 409
     assert f"held already by {created.json()['id']} by alice" in other.json()["detail"]
     assert state(server) == before
+    # /validate checks such a file as POST /submissions would act on it: as the replacement.
+    checked = httpx.post(server.url + "/validate", content=data, headers=XML, timeout=120).json()
+    assert checked["conforms"] and checked["notices"][0] == (
+        f"Checked as the replacement of submission {created.json()['id']} (by alice): its stored content is left out "
+        "of the context."
+    )
     assert httpx.delete(server.url + f"/submissions/{created.json()['id']}", headers=server.auth("alice")).status_code == 204
 
 

@@ -93,11 +93,11 @@ def test_the_convention_is_direct_negotiation_with_alternates(sparql_server: Run
 def test_unknown_formats_and_types_are_refused_with_what_is_offered(sparql_server: RunningServer) -> None:
     response = httpx.get(sparql_server.url + "/id/country/KR", params={"format": "yaml"})
     assert problem(response) == (
-        400, "Unknown format 'yaml'; use one of: turtle, html, ntriples, jsonld, rdfxml.")
+        400, "Unknown format 'yaml'; use one of: turtle, html, ntriples, jsonld, rdfxml, iati.")
     response = httpx.get(sparql_server.url + "/id/country/KR", headers={"Accept": "image/png"})
     assert problem(response) == (
         406, "None of the accepted media types is available; available: text/turtle, text/html, "
-        "application/n-triples, application/ld+json, application/rdf+xml.")
+        "application/n-triples, application/ld+json, application/rdf+xml, application/xml.")
 
 
 def test_a_current_copy_gets_304(sparql_server: RunningServer) -> None:

@@ -179,7 +179,7 @@ def test_service_description_names_the_endpoint_and_its_graphs(url: str) -> None
                 ?service a sd:Service ; sd:endpoint ?endpoint ; sd:supportedLanguage sd:SPARQL11Query ;
                          sd:feature sd:UnionDefaultGraph ; sd:defaultDataset/sd:namedGraph/sd:name ?graph .
             } GROUP BY ?endpoint"""))
-        assert [(str(r.endpoint), int(r.graphs)) for r in rows] == [(url + "/sparql", 12)]
+        assert [(str(r.endpoint), int(r.graphs)) for r in rows] == [(url + "/sparql", 14)]
 
 
 def test_a_browser_gets_the_query_page(url: str) -> None:
@@ -418,7 +418,7 @@ def test_a_client_cannot_ask_for_more_than_the_deadline(url: str) -> None:
 
 def test_health_reports_the_store(url: str) -> None:
     body = httpx.get(url + "/health").json()
-    assert body["status"] == "ok" and body["ready"] is True and body["graphs"] == 12
+    assert body["status"] == "ok" and body["ready"] is True and body["graphs"] == 14
     assert body["triples"] == count(url)
 
 

@@ -61,7 +61,7 @@ def _default_and_union(store_dir: Path) -> tuple[set, set]:
 
 def test_each_file_is_its_own_named_graph(project_copy: Settings) -> None:
     sources = project_sources(project_copy)
-    assert len(sources) == 12
+    assert len(sources) == 14
     info = sync_files(project_copy.store_dir, sources)
     counts = _graph_counts(project_copy.store_dir)
     assert set(counts) == set(sources)
@@ -260,8 +260,8 @@ def test_ilo_kg_load_loads_the_files_and_then_only_what_changed(project_copy: Se
     manifest = json.loads(project_copy.store_dir.with_name("store-manifest.json").read_text())
     counts = _graph_counts(project_copy.store_dir)
     default, union = _default_and_union(project_copy.store_dir)
-    assert default == union and set(counts) == {g["iri"] for g in manifest["graphs"]} and len(counts) == 12
-    assert first.stdout == (f"{len(default):,} triples in 12 named graphs at {project_copy.store_dir} "
+    assert default == union and set(counts) == {g["iri"] for g in manifest["graphs"]} and len(counts) == 14
+    assert first.stdout == (f"{len(default):,} triples in 14 named graphs at {project_copy.store_dir} "
                             f"(version {manifest['version']})\n")
     loaded = {g["iri"]: g["loaded"] for g in manifest["graphs"]}
     again = run_cli("load", env=_load_env(project_copy))

@@ -2,9 +2,14 @@
 nothing fetched (a listener on 127.0.0.1 stands where a remote context or entity would be),
 nothing stored, and the server still answering."""
 
+import io
+import zipfile
+
 import httpx
 import pytest
 
+from server.exchange.spreadsheets import MAX_UNPACKED_BYTES
+from server.formats.registry import XLSX
 from tests.support.problems import problem
 from tests.support.servers import FIXTURES, SubmissionServer, state
 
@@ -51,6 +56,37 @@ def _cases() -> list[tuple[str, str, str, int, str]]:
         ("latin1-charset", "text/turtle; charset=iso-8859-1", "<https://example.org/a> <https://example.org/p> 1 .", 415,
          "Only UTF-8 is read"),
         ("empty", "text/turtle", "  \n", 400, "The file is empty."),
+        # IATI activity files: no document type (so no entity of any kind), nothing included or fetched.
+        ("iati-entity-bomb", "application/xml", (HOSTILE / "entity-bomb.rdf").read_text().replace("rdf:RDF", "iati-activities"),
+         400, "the XML declares a document type"),
+        ("iati-external-entity", "application/xml",
+         '<?xml version="1.0"?><!DOCTYPE iati-activities [<!ENTITY e SYSTEM "{listener}secret">]>'
+         '<iati-activities version="2.03"><iati-activity><iati-identifier>&e;</iati-identifier></iati-activity>'
+         "</iati-activities>", 400, "the XML declares a document type"),
+        ("iati-parameter-entity", "application/xml",
+         '<?xml version="1.0"?><!DOCTYPE iati-activities [<!ENTITY % p SYSTEM "{listener}p.dtd"> %p;]>'
+         '<iati-activities version="2.03"/>', 400, "the XML declares a document type"),
+        ("iati-external-dtd", "text/xml",
+         '<?xml version="1.0"?><!DOCTYPE iati-activities SYSTEM "{listener}iati.dtd"><iati-activities version="2.03"/>',
+         400, "the XML declares a document type"),
+        ("iati-undeclared-entity", "application/xml",
+         '<iati-activities version="2.03"><iati-activity><iati-identifier>&e;</iati-identifier></iati-activity>'
+         "</iati-activities>", 400, "the XML cannot be read: "),
+        ("iati-xinclude-and-stylesheet", "application/xml",
+         '<?xml-stylesheet type="text/xsl" href="{listener}s.xsl"?><iati-activities version="2.03" '
+         'xmlns:xi="http://www.w3.org/2001/XInclude"><iati-activity><iati-identifier>XM-DAC-41302-X</iati-identifier>'
+         '<xi:include href="{listener}secret" parse="text"/></iati-activity></iati-activities>', 200, ""),
+        ("iati-deep", "application/xml",
+         '<iati-activities version="2.03"><iati-activity><iati-identifier>XM-DAC-41302-Y</iati-identifier>'
+         + "<x>" * DEEP + "</x>" * DEEP + "</iati-activity></iati-activities>", 400, "the XML cannot be read: "),
+        ("iati-file-document-link", "application/xml",
+         '<iati-activities version="2.03"><iati-activity><iati-identifier>XM-DAC-41302-Z</iati-identifier>'
+         '<document-link url="file:///etc/passwd" format="text/plain"/></iati-activity></iati-activities>', 200, ""),
+        # XML is read by its root element: not IATI, so RDF/XML, which this is not either.
+        ("iati-not-iati", "application/xml", "<html><body>hello</body></html>", 400, "XML namespaces are required in RDF/XML"),
+        ("csv-no-sheet", "text/csv", "a,b\n1,2\n", 400, "the first row names no sheet of the template"),
+        ("csv-formula", "text/csv", "id,name,description,start,end,status,status date,themes,iati identifier,source\n"
+         "x,\"=HYPERLINK(\"\"{listener}\"\")\",,,,,,,,ilo-news-2021-05-26\n", 200, ""),
     ]
 
 
@@ -119,3 +155,45 @@ def test_a_file_with_too_many_triples_is_refused(submission_server: SubmissionSe
     assert problem(response) == (
         413, "submission: the input holds more than 5000 triples, the most accepted at once; split it into smaller files"
     )
+
+
+def _workbook_with(member: str, content: bytes) -> bytes:
+    """A ZIP archive shaped like a workbook, one of whose parts is content."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
+                                                b'package/2006/content-types"/>')
+        archive.writestr(member, content)
+    return buffer.getvalue()
+
+
+def _external_entity(url: str) -> bytes:
+    text = f'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY e SYSTEM "{url}secret">]><workbook>&e;</workbook>'
+    return _workbook_with("xl/workbook.xml", text.encode())
+
+
+XLSX_CASES = {
+    "not-a-zip": (lambda _: b"PK not really", "the file is not an XLSX workbook"),
+    "zip-bomb": (lambda _: _workbook_with("xl/worksheets/sheet1.xml", b" " * (MAX_UNPACKED_BYTES + 1)),
+                 "the workbook unpacks into"),
+    "external-entity": (_external_entity, "the workbook cannot be read"),
+    "entity-bomb": (lambda _: _workbook_with("xl/workbook.xml", (HOSTILE / "entity-bomb.rdf").read_bytes()),
+                    "the workbook cannot be read"),
+}
+
+
+@pytest.mark.parametrize("name", XLSX_CASES)
+def test_a_hostile_workbook_is_refused_without_fetching_or_storing_anything(
+    submission_server: SubmissionServer, listener: tuple[int, list[bytes]], name: str,
+) -> None:
+    port, received = listener
+    build, message = XLSX_CASES[name]
+    data = build(LISTENER.format(port=port))
+    before = state(submission_server)
+    for path, headers in (("/validate", {}), ("/submissions", submission_server.auth("alice"))):
+        response = httpx.post(submission_server.url + path, content=data, timeout=30,
+                              headers={"Content-Type": XLSX.media_type, **headers})
+        assert response.status_code == 400, response.text
+        assert problem(response)[1].split(": ", 1)[-1].startswith(message)
+    assert state(submission_server) == before
+    assert received == []

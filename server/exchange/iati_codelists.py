@@ -82,12 +82,13 @@ def generate_iati_codelists_turtle(folder: Path, already: set[str]) -> str:
                 f"    skos:definition {_literal(gloss)} ;\n"
                 f"    dcterms:source <{page}> ;\n    rdfs:isDefinedBy {_ONTOLOGY} .\n"
             )
+        tops = ",\n        ".join(concepts)
         if slug != "dac-sector":  # the DAC scheme itself is described in codelists.ttl
             parts.append(
                 f"\ncl:{slug} a skos:ConceptScheme ;\n    rdfs:label {_literal(label)} ;\n"
                 f"    skos:definition {_literal(definition)} ;\n    dcterms:source <{page}> ;\n"
-                f"    rdfs:isDefinedBy {_ONTOLOGY} .\n"
+                f"    skos:hasTopConcept {tops} ;\n    rdfs:isDefinedBy {_ONTOLOGY} .\n"
             )
         else:
-            parts.append(f"\ncl:{slug} skos:hasTopConcept {', '.join(concepts)} .\n")
+            parts.append(f"\ncl:{slug} skos:hasTopConcept {tops} .\n")
     return "".join(parts)

@@ -33,7 +33,7 @@ class FileHeader:
 def _error(error: etree.XMLSyntaxError, source: str) -> RdfInputError:
     line, column = error.position if error.position else (error.lineno, None)
     message = str(error.msg or error).split(", line ")[0]
-    return RdfInputError(f"the XML is not well-formed: {message}", source=source, line=line, column=column)
+    return RdfInputError(f"the XML cannot be read: {message}", source=source, line=line, column=column)
 
 
 def read_activities(stream: BinaryIO, source: str) -> Iterator[tuple[FileHeader, etree._Element]]:

@@ -217,20 +217,25 @@ class SubmissionService:
             record = await self._accept(upload, digest, principal.name, f"{datetime.now(UTC):%Y-%m-%d}-{secrets.token_hex(4)}")
             return Accepted(record, created=True)
 
-    async def _holding(self, principal: Principal, upload: Upload) -> SubmissionRecord | None:
-        """The one submission of this submitter that holds the records a converted file describes, if any;
-        409 if they are spread over several submissions or held by someone else's."""
+    async def holders(self, upload: Upload) -> list[SubmissionRecord]:
+        """The accepted submissions that hold the records (projects, funding) a converted file describes: those an
+        import of it updates."""
         described = await self._validation.records_described(upload.data, upload.syntax, upload.file_name or "submission")
         if not described:
-            return None
+            return []
         values = " ".join(f"<{iri}>" for iri in described)
         output = await self._store.execute(
             QueryJob(_HOLDERS.format(values=values, submissions=SUBMISSION_GRAPHS), "json", max_bytes=1024 * 1024),
             self._settings.query_timeout_seconds,
         )
         rows = json.loads(output.read() or b"{}").get("results", {}).get("bindings", [])
-        holders = sorted({row["g"]["value"] for row in rows})
-        records = [r for r in self._records.values() if r.graph in holders]
+        graphs = {row["g"]["value"] for row in rows}
+        return sorted((r for r in self._records.values() if r.graph in graphs), key=lambda r: r.id)
+
+    async def _holding(self, principal: Principal, upload: Upload) -> SubmissionRecord | None:
+        """The one submission of this submitter that holds the records a converted file describes, if any;
+        409 if they are spread over several submissions or held by someone else's."""
+        records = await self.holders(upload)
         if not records:
             return None
         if len(records) == 1 and records[0].submitter == principal.name:

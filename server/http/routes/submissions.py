@@ -13,7 +13,7 @@ from server.http.deps import GuardDep, MetricsDep, ServiceDep, SettingsDep, Subm
 from server.http.report_pages import report_response
 from server.http.routes.sparql import answer_query
 from server.http.uploads import read_upload
-from server.rdf.syntaxes import shown_text
+from server.rdf.syntaxes import is_converted, shown_text
 from server.settings import Settings
 from server.sparql.service import QueryRequest
 from server.submissions.plan import plan_validation
@@ -76,6 +76,10 @@ async def validate(
     guard.spend_validation(_client(request))
     replaced = submissions.get(replaces) if replaces is not None else None
     upload = await _read(request, settings)
+    if replaced is None and is_converted(upload.syntax):
+        # As POST /submissions would: a file about what one submission holds is checked as its replacement.
+        holders = await submissions.holders(upload)
+        replaced = holders[0] if len(holders) == 1 else None
     plan = plan_validation(submissions.records(), upload.data, replaced)
     outcome = await validation.validate(
         upload.data, upload.syntax, upload.file_name or "submission", plan.excluded_graph, upload.own_contexts
