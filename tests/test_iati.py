@@ -20,6 +20,7 @@ from server.rdf.parsing import RdfInputError
 from server.rdf.project_graphs import load_folder
 from server.settings import Settings
 from server.submissions.plan import DataValidator
+from tests.support.problems import problem
 from tests.support.servers import FIXTURES, SubmissionServer, run_cli, state
 
 IATI_FIXTURES = FIXTURES / "iati"
@@ -193,6 +194,10 @@ PLANTED = [
     ("Warning", 5, ACTIVITY, "dcterms:subject", "A project should have at least one theme"),
     ("Violation", 8, f"{ACTIVITY}/title/narrative", "rdfs:label", "Needs exactly one English name"),
     ("Violation", 9, f"{ACTIVITY}/participating-org/@role", "prov:hadRole", "A role assignment needs exactly one prov:hadRole"),
+    # The file has no description, which the IATI schema requires before the participating organisations: a warning
+    # (the mapping does not need it), placed where the schema noticed.
+    ("Warning", 9, f"{ACTIVITY}/participating-org", None,
+     "The IATI 2.03 schema: Element 'participating-org': This element is not expected. Expected is ( description )."),
     ("Violation", 11, f"{ACTIVITY}/activity-date/@iso-date", "dcat:startDate", "A period takes at most one dcat:startDate"),
     ("Violation", 12, f"{ACTIVITY}/recipient-country/@code", "dcterms:spatial", "dcterms:spatial must point to a country"),
     ("Violation", 13, f"{ACTIVITY}/sector[1]/@percentage", "ilop:percentage", "An allocation takes at most one ilop:percentage"),
@@ -382,6 +387,13 @@ def test_an_import_is_stored_queried_and_updated_in_place(server: SubmissionServ
     assert re.findall(rb'<related-activity ref="([^"]+)" type="(\d)"/>', exported.content) == [
         (b"XM-DAC-41302-TEST-001-A", b"2"), (b"XM-DAC-41302-OTHER-9", b"3"),
     ]
+    # The dumps too: every project with IATI data, as one file.
+    dump = httpx.get(server.url + "/dumps", params={"format": "iati"}, timeout=60)
+    assert dump.status_code == 200 and dump.headers["omitted-projects"] == "0"
+    assert schema_errors(dump.content) == []
+    assert re.findall(rb"<iati-identifier>([^<]+)", dump.content) == [b"XM-DAC-41302-TEST-001", b"XM-DAC-41302-TEST-001-A"]
+    assert problem(httpx.get(server.url + "/dumps", params={"format": "yaml"})) == (
+        400, "Unknown format 'yaml' for /dumps; use html or iati.")
     # Someone else's file about the same activities is refused, saying whose they are.
     before = state(server)
     other = submit(server, data, who="bob")

@@ -230,7 +230,7 @@ def test_an_iati_file_is_checked_with_its_mistakes_marked_then_submitted_and_que
     page.set_input_files("#s-file", str(FIXTURES / "iati" / "activities-mistakes.xml"))
     page.get_by_role("button", name="Check").click()
     page.locator("#s-result .verdict").first.wait_for()
-    assert page.locator("#s-result .verdict").inner_text() == "The file does not conform: 9 violations, 1 warning in 50 triples."
+    assert page.locator("#s-result .verdict").inner_text() == "The file does not conform: 9 violations, 2 warnings in 50 triples."
     # The transaction's negative value: its line, and its element in the file.
     row = page.locator("#s-result table.findings tbody tr", has_text="An amount cannot be negative.")
     assert row.locator("td").first.inner_text() == "23"

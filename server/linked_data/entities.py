@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
-from server.exchange.iati_writing import construct_query, write_activities
+from server.exchange.iati_writing import construct_query, write_activities, write_all_activities
 from server.linked_data.link_targets import target_of
 from server.linked_data.page_model import EntityView, Fact, Term
 from server.namespaces import BASE, CODELIST, DISPLAY_PREFIXES, ID, RDF_TYPE, shorten
@@ -72,7 +72,14 @@ class EntityService:
         if not answer:
             return None
         graph = Graph().parse(data=answer, format="nt")
-        return write_activities(graph, [URIRef(iri)], datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        return write_activities(graph, [URIRef(iri)], _now())
+
+    async def iati_all(self) -> tuple[bytes, list[tuple[str, list[str]]]]:
+        """Every project with an IATI identifier whose data makes a valid activity, as one IATI file; and the others,
+        each with the reasons it is left out."""
+        answer = await self._sparql.construct(construct_query())
+        document, refused = write_all_activities(Graph().parse(data=answer or b"", format="nt"), _now())
+        return document, [(str(p), reasons) for p, reasons in refused]
 
     async def view(self, iri: str) -> EntityView | None:
         """The entity's page data, or None if the graph does not mention it."""
@@ -201,3 +208,7 @@ def group_by_predicate(facts: list[Fact]) -> list[tuple[Term, list[Fact]]]:
         groups[fact.predicate.iri].append(fact)
         predicates.setdefault(fact.predicate.iri, fact.predicate)
     return [(predicates[k], v) for k, v in groups.items()]
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -94,6 +94,8 @@ class ParsedDocument:
     supporting: frozenset[str] = frozenset()
     # What the report should say about how the file was read (an old IATI version, for one).
     notices: tuple[str, ...] = ()
+    # What reading found against the format's own schema: (node IRI, where, line, message), reported as warnings.
+    warnings: tuple[tuple[str, str, int | None, str], ...] = ()
 
 
 def parse_rdf(

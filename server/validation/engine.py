@@ -107,8 +107,7 @@ class Validator:
         found += submission_rule_results(
             report_graph, locators, reserved, data, self._checked_classes, described_elsewhere
         )
-        found.sort(key=lambda rf: _order(rf[1]))
-        findings = [f for _, f in found]
+        findings = sorted([f for _, f in found] + [f for d in documents for f in _read_findings(d)], key=_order)
         conforms = not any(f.severity == "Violation" for f in findings)
         turtle = _report_turtle(report_graph, conforms, [r for r, _ in found])
         return Report(conforms, findings, [d.source for d in documents], triples, turtle)
@@ -224,6 +223,19 @@ def _mentioned_nodes(graph: Graph) -> set[Node]:
         if isinstance(obj, (URIRef, BNode)):
             nodes.add(obj)
     return nodes
+
+
+def _read_findings(document: ParsedDocument) -> list[Finding]:
+    """What reading the document found (a converted file's own schema), as warnings beside the shapes' findings.
+
+    Warnings, not violations: files in use often stray from their schema in ways the mapping does not depend on,
+    and the shapes check everything the graph keeps. They are not in the SHACL (Turtle) report, which is the shapes'.
+    """
+    return [
+        Finding("Warning", display_node(URIRef(focus)), None, None, message, "(the format's schema)", "xsd:schema",
+                document.source, line, None, where)
+        for focus, where, line, message in document.warnings
+    ]
 
 
 def _placing(

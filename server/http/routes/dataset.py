@@ -6,12 +6,15 @@ written once per version of the data, served with ETag and Last-Modified; a name
 IRI (/graph/…) answers its Turtle dump.
 """
 
+from typing import Annotated
+
 import pyoxigraph as ox
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 
+from server.formats.registry import IATI
 from server.http.conditional import etag, validators
-from server.http.deps import DatasetDep, DumpsDep, StoreDep
+from server.http.deps import DatasetDep, DumpsDep, EntitiesDep, StoreDep
 from server.http.errors import problem_response
 from server.http.pages import render
 from server.http.representations import alternates, pick, rdf_response
@@ -54,10 +57,25 @@ async def _description(request: Request, describer: DatasetDescriber, store: Gra
     return rdf_response(serialise(ntriples, chosen, str(request.url_for("context"))), chosen, headers)
 
 
-@router.get("/dumps", summary="The list of dump files", include_in_schema=False)
-async def dump_list(request: Request, dumps: DumpsDep) -> Response:
-    """A page listing the dump files of the current data."""
-    return render(request, "dumps.html", dumps=dumps.files())
+@router.get("/dumps", summary="The list of dump files; with format=iati, every project as IATI activity XML",
+            responses={200: {"content": {"application/xml": {}}}})
+async def dump_list(
+    request: Request, dumps: DumpsDep, entities: EntitiesDep, store: StoreDep,
+    format: Annotated[str | None, Query(description="iati: the projects with IATI data as one IATI 2.03 activity file.")] = None,
+) -> Response:
+    """A page listing the dump files of the current data; or (format=iati) every project with an IATI identifier whose
+    data makes a valid activity, as one IATI activity file (those left out, and why, in the header Omitted-Projects)."""
+    if format is None or format == "html":
+        return render(request, "dumps.html", dumps=dumps.files())
+    if format != "iati":
+        return problem_response(request, 400, f"Unknown format {format[:40]!r} for /dumps; use html or iati.")
+    headers, current = validators(request, etag(store.info.version, "iati"), store.info.last_modified)
+    if current:
+        return Response(status_code=304, headers=headers)
+    document, refused = await entities.iati_all()
+    headers["Omitted-Projects"] = str(len(refused))
+    headers["Content-Disposition"] = 'attachment; filename="iati-activities.xml"'
+    return Response(document, media_type=IATI.content_type, headers=headers)
 
 
 @router.get("/dumps/{name:path}", summary="One dump file", responses={404: {"description": "No such dump file."}})
