@@ -16,7 +16,7 @@ from server.rdf.project_graphs import load_folder, turtle_files
 from server.settings import Settings, get_settings
 from server.submissions.plan import DataValidator
 from tests.support.engines import start_oxigraph, start_virtuoso
-from tests.support.servers import RunningServer, SubmissionServer
+from tests.support.servers import RunningServer, SubmissionServer, withdraw_all
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -228,3 +228,10 @@ def submission_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.T
         server.backend = request.param
         yield server
         server.stop()
+
+
+@pytest.fixture
+def clean(submission_server: SubmissionServer) -> SubmissionServer:
+    """The submission server with no submissions: the stored graph is the context of every validation."""
+    withdraw_all(submission_server)
+    return submission_server

@@ -313,13 +313,10 @@ def test_the_schema_check_reports_what_is_wrong() -> None:
 # ---------------------------------------------------------------- through a server
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    running = SubmissionServer(tmp_path_factory.mktemp("iati"), {
-        "ILOKG_SUBMISSION_RATE": "1000/minute", "ILOKG_VALIDATION_RATE": "1000/minute",
-    }).start()
-    yield running
-    running.stop()
+@pytest.fixture
+def server(clean: SubmissionServer) -> SubmissionServer:
+    """The shared submission server (embedded store), without submissions."""
+    return clean
 
 
 def submit(server: SubmissionServer, data: bytes, who: str = "alice") -> httpx.Response:

@@ -174,13 +174,10 @@ def test_a_csv_file_of_no_sheet_is_refused_at_its_first_line() -> None:
     assert refused.value.message.startswith("the first row names no sheet of the template (`ilo-kg template`)")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    running = SubmissionServer(tmp_path_factory.mktemp("sheets"), {
-        "ILOKG_SUBMISSION_RATE": "1000/minute", "ILOKG_VALIDATION_RATE": "1000/minute",
-    }).start()
-    yield running
-    running.stop()
+@pytest.fixture
+def server(clean: SubmissionServer) -> SubmissionServer:
+    """The shared submission server (embedded store), without submissions."""
+    return clean
 
 
 def test_sheets_are_imported_as_one_submission_and_updated_in_place(server: SubmissionServer, tmp_path: Path) -> None:

@@ -54,21 +54,6 @@ def ask(server: SubmissionServer, query: str) -> bool:
     return response.json()["boolean"]
 
 
-def withdraw_all(server: SubmissionServer) -> None:
-    """Withdraw every submission, those that others depend on after those others (each round frees some)."""
-    while records := httpx.get(server.url + "/submissions").json()["submissions"]:
-        statuses = [httpx.delete(server.url + r["links"]["self"], headers=server.auth("operator"), timeout=60).status_code
-                    for r in records]
-        assert set(statuses) <= {204, 409} and 204 in statuses, statuses
-
-
-@pytest.fixture
-def clean(submission_server: SubmissionServer) -> SubmissionServer:
-    """The server with no submissions: the stored graph is the context of every validation."""
-    withdraw_all(submission_server)
-    return submission_server
-
-
 def test_the_invalid_fixtures_were_found() -> None:
     assert len(REFUSED) >= 60
 

@@ -87,3 +87,11 @@ def state(server: SubmissionServer) -> tuple[str, int, list[str]]:
     health = httpx.get(server.url + "/health").json()
     listed = [s["id"] for s in httpx.get(server.url + "/submissions").json()["submissions"]]
     return health["dataVersion"], health["triples"], listed
+
+
+def withdraw_all(server: SubmissionServer) -> None:
+    """Withdraw every submission, those that others depend on after those others (each round frees some)."""
+    while records := httpx.get(server.url + "/submissions").json()["submissions"]:
+        statuses = [httpx.delete(server.url + r["links"]["self"], headers=server.auth("operator"), timeout=60).status_code
+                    for r in records]
+        assert set(statuses) <= {204, 409} and 204 in statuses, statuses
