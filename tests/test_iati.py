@@ -242,6 +242,14 @@ def test_a_file_that_cannot_be_read_as_iati_is_refused_with_the_place(name: str)
     assert refused.value.line == line
 
 
+@pytest.mark.parametrize("version", ["2.01", "2.02", "2.03"])
+def test_versions_2_01_to_2_03_are_read_alike(version: str, validator_with_data: DataValidator, activities: Graph) -> None:
+    text = ACTIVITIES.read_text(encoding="utf-8").replace('version="2.03"', f'version="{version}"')
+    document = read_input(text.encode(), IATI, ACTIVITIES.name, known=validator_with_data.known_identifiers())
+    _, only_here, only_there = graph_diff(to_isomorphic(document.graph), to_isomorphic(activities))
+    assert (list(only_here), list(only_there), document.notices) == ([], [], ())
+
+
 def test_version_1_files_are_read_with_a_notice(validator_with_data: DataValidator) -> None:
     text = ACTIVITIES.read_text(encoding="utf-8").replace('version="2.03"', 'version="1.05"')
     document = read_input(text.encode(), IATI, "old.xml", known=validator_with_data.known_identifiers())

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
+from server.exchange.spreadsheets import workbook_of_sheets
 from tests.support.servers import EXAMPLES, FIXTURES, RunningServer, SubmissionServer
 
 CHROMIUM = os.environ.get("ILOKG_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -259,6 +260,44 @@ def test_an_iati_file_is_checked_with_its_mistakes_marked_then_submitted_and_que
     answer = httpx.post(submission_server.url + "/sparql", data={"query": query}, headers={"Accept": "text/csv"})
     assert answer.text.splitlines() == ["label", "Decent work for young people in the Mekong"]
     guarded.screenshot("submission-iati-stored.png")
+    assert guarded.outside == [] and guarded.errors == []
+    httpx.delete(submission_server.url + record["links"]["self"], headers=submission_server.auth("alice"))
+
+
+def test_a_filled_in_workbook_is_checked_then_submitted_and_queried(
+    submission_server: SubmissionServer, guarded: GuardedPage, tmp_path: Path
+) -> None:
+    for record in httpx.get(submission_server.url + "/submissions").json()["submissions"]:
+        httpx.delete(submission_server.url + record["links"]["self"], headers=submission_server.auth("operator"))
+    sheets = sorted((FIXTURES / "sheets" / "mistakes").glob("*.csv"))
+    assert len(sheets) == 4
+    workbook = tmp_path / "mistakes.xlsx"
+    workbook.write_bytes(workbook_of_sheets([(p.name, p.read_text(encoding="utf-8")) for p in sheets]))
+    page = guarded.page
+    page.goto(submission_server.url + "/submit")
+    page.set_input_files("#s-file", str(workbook))
+    page.get_by_role("button", name="Check").click()
+    page.locator("#s-result .verdict").first.wait_for()
+    assert page.locator("#s-result .verdict").inner_text().startswith("The file does not conform: 12 violations")
+    row = page.locator("#s-result table.findings tbody tr", has_text="An amount cannot be negative.")
+    assert row.locator("small code").inner_text() == "funding!E3"
+    guarded.screenshot("submission-workbook-report.png")
+
+    good = sorted((FIXTURES / "sheets" / "valid").glob("*.csv"))
+    workbook = tmp_path / "partners.xlsx"
+    workbook.write_bytes(workbook_of_sheets([(p.name, p.read_text(encoding="utf-8")) for p in good]))
+    page.set_input_files("#s-file", str(workbook))
+    page.get_by_role("button", name="Check").click()
+    page.locator("#s-result .verdict.good").wait_for()
+    page.fill("#s-token", submission_server.tokens["alice"])
+    page.get_by_role("button", name="Submit").click()
+    page.locator("#s-status", has_text="Submitted.").wait_for()
+    (record,) = httpx.get(submission_server.url + "/submissions").json()["submissions"]
+    assert record["fileName"] == "partners.xlsx"
+    query = ("SELECT ?label WHERE { <https://w3id.org/ilo-partnerships/id/project/green-jobs-cambodia> "
+             "<http://www.w3.org/2000/01/rdf-schema#label> ?label }")
+    answer = httpx.post(submission_server.url + "/sparql", data={"query": query}, headers={"Accept": "text/csv"})
+    assert answer.text.splitlines() == ["label", "Green jobs for young people in Cambodia"]
     assert guarded.outside == [] and guarded.errors == []
     httpx.delete(submission_server.url + record["links"]["self"], headers=submission_server.auth("alice"))
 
