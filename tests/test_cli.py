@@ -3,6 +3,7 @@
 import hashlib
 import json
 import re
+import tarfile
 from pathlib import Path
 
 import httpx
@@ -201,6 +202,21 @@ def test_oversized_input_exits_2(tmp_path: Path) -> None:
 def test_iso_code_shapes_are_up_to_date() -> None:
     result = run_cli("codes", "--check")
     assert result.returncode == 0, result.stderr
+
+
+# Downloaded by `make test` (the Makefile says why it is not installed).
+PYIATI = Path(__file__).parent.parent / "build" / "pyIATI-0.4.1.tar.gz"
+CODELISTS = "pyIATI-0.4.1/iati/resources/standard/2-03/codelists/"
+
+
+def test_the_iati_codelists_are_what_pyiati_ships(tmp_path: Path) -> None:
+    assert PYIATI.is_file(), "make test downloads pyIATI's source package into build/"
+    with tarfile.open(PYIATI) as archive:
+        members = [m for m in archive.getmembers() if m.name.startswith(CODELISTS) and m.isfile()]
+        assert len(members) > 60
+        archive.extractall(tmp_path, members=members, filter="data")
+    result = run_cli("codes", "--iati-codelists", str(tmp_path / CODELISTS), "--check")
+    assert (result.returncode, result.stdout.endswith("iati-codelists.ttl is up to date\n")) == (0, True), result.stderr
 
 
 def test_token_add_list_revoke_keeps_only_hashes(tmp_path: Path) -> None:
