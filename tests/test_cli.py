@@ -13,7 +13,7 @@ from rdflib.namespace import RDF, SH
 
 from server.rdf.project_graphs import load_folder
 from server.settings import Settings
-from tests.support.servers import EXAMPLES, FIXTURES, SubmissionServer, run_cli
+from tests.support.servers import EXAMPLES, FIXTURES, SubmissionServer, run_cli, withdraw_all
 
 HOSTILE = FIXTURES / "hostile"
 # The server's own submission records are checked by their shape only: as a file to submit, they are
@@ -239,8 +239,7 @@ def test_token_add_list_revoke_keeps_only_hashes(tmp_path: Path) -> None:
 
 
 def test_submit_stores_a_valid_file_and_reports_an_invalid_one(submission_server: SubmissionServer) -> None:
-    for record in httpx.get(submission_server.url + "/submissions").json()["submissions"]:
-        httpx.delete(submission_server.url + record["links"]["self"], headers=submission_server.auth("operator"))
+    withdraw_all(submission_server)
     new_project = EXAMPLES / "first-submission.ttl"
     env = {"ILOKG_TOKEN": submission_server.tokens["bob"]}
     stored = run_cli("submit", str(new_project), "--server", submission_server.url, env=env)
@@ -261,8 +260,7 @@ def test_submit_stores_a_valid_file_and_reports_an_invalid_one(submission_server
 
 
 def test_validate_gives_the_same_findings_as_the_server(submission_server: SubmissionServer) -> None:
-    for record in httpx.get(submission_server.url + "/submissions").json()["submissions"]:
-        httpx.delete(submission_server.url + record["links"]["self"], headers=submission_server.auth("operator"))
+    withdraw_all(submission_server)
     path = FIXTURES / "shapes" / "FundingShape" / "valid.ttl"
     broken = path.read_text().replace('    schema:funder organisation:koica ;\n', "")
     local = Path(submission_server.store_dir).parent / "broken-funding.ttl"
@@ -291,8 +289,7 @@ def test_a_value_of_the_wrong_datatype_gives_one_finding_on_the_line_of_its_trip
 
 
 def test_the_readme_walkthrough_of_a_first_submission_works_as_shown(submission_server: SubmissionServer) -> None:
-    for record in httpx.get(submission_server.url + "/submissions").json()["submissions"]:
-        httpx.delete(submission_server.url + record["links"]["self"], headers=submission_server.auth("operator"))
+    withdraw_all(submission_server)
     readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
     walkthrough = readme.split("\n## Your first submission\n")[1].split("\n## ")[0]
     example = EXAMPLES / "first-submission.ttl"

@@ -157,6 +157,20 @@ def test_document_links_and_related_activities(activities: Graph) -> None:
     ]
 
 
+def test_results_with_their_indicators(activities: Graph) -> None:
+    assert rows(activities, f"""SELECT ?type ?title ?description ?measure ?indicator WHERE {{
+        <{PROJECT}> ilop:hasResult ?r . ?r ilop:resultType ?type ; dcterms:title ?title ; dcterms:description ?description ;
+            ilop:hasIndicator [ ilop:indicatorMeasure ?measure ; dcterms:title ?indicator ] }}""") == [
+        ("https://w3id.org/ilo-partnerships/codelist/iati-result-type/2", "More young people in decent jobs",
+         "Young people trained find jobs within six months.",
+         "https://w3id.org/ilo-partnerships/codelist/iati-indicator-measure/1",
+         "Number of young people employed six months after training"),
+        ("https://w3id.org/ilo-partnerships/codelist/iati-result-type/2", "More young people in decent jobs",
+         "Young people trained find jobs within six months.",
+         "https://w3id.org/ilo-partnerships/codelist/iati-indicator-measure/2", "Share of them who are women"),
+    ]
+
+
 def test_every_imported_fact_names_the_file_it_comes_from(activities: Graph) -> None:
     unsourced = rows(activities, """SELECT ?s WHERE { ?s a ?class FILTER(isIRI(?s))
         FILTER(?class NOT IN (ilop:SourceDocument)) FILTER NOT EXISTS { ?s prov:wasDerivedFrom ?source } }""")
@@ -299,7 +313,7 @@ def test_import_export_import_keeps_what_the_mapping_table_keeps(settings: Setti
     again = read_input(written, IATI, ACTIVITIES.name, known=known).graph
     _, only_first, only_again = graph_diff(to_isomorphic(first), to_isomorphic(again))
     assert (sorted(only_first), sorted(only_again)) == ([], [])
-    assert len(first) == 180
+    assert len(first) == 193
 
 
 def test_a_project_without_iati_data_is_not_written(settings: Settings) -> None:

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from server.exchange.spreadsheets import workbook_of_sheets
-from tests.support.servers import EXAMPLES, FIXTURES, RunningServer, SubmissionServer
+from tests.support.servers import EXAMPLES, FIXTURES, RunningServer, SubmissionServer, withdraw_all
 
 CHROMIUM = os.environ.get("ILOKG_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -187,8 +187,7 @@ def test_the_api_docs_render_every_operation_from_local_assets(sparql_server: Ru
 def test_the_submission_page_shows_the_report_of_a_bad_file_then_submits_a_good_one(
     submission_server: SubmissionServer, guarded: GuardedPage, tmp_path: Path
 ) -> None:
-    for record in httpx.get(submission_server.url + "/submissions").json()["submissions"]:
-        httpx.delete(submission_server.url + record["links"]["self"], headers=submission_server.auth("operator"))
+    withdraw_all(submission_server)
     good = EXAMPLES / "first-submission.ttl"
     bad = tmp_path / "new-project.ttl"
     bad.write_text(good.read_text().replace('    rdfs:label "Green jobs: Cambodia"@en ;\n', ""))
@@ -224,8 +223,7 @@ def test_the_submission_page_shows_the_report_of_a_bad_file_then_submits_a_good_
 def test_an_iati_file_is_checked_with_its_mistakes_marked_then_submitted_and_queried(
     submission_server: SubmissionServer, guarded: GuardedPage
 ) -> None:
-    for record in httpx.get(submission_server.url + "/submissions").json()["submissions"]:
-        httpx.delete(submission_server.url + record["links"]["self"], headers=submission_server.auth("operator"))
+    withdraw_all(submission_server)
     page = guarded.page
     page.goto(submission_server.url + "/submit")
     page.set_input_files("#s-file", str(FIXTURES / "iati" / "activities-mistakes.xml"))
@@ -267,8 +265,7 @@ def test_an_iati_file_is_checked_with_its_mistakes_marked_then_submitted_and_que
 def test_a_filled_in_workbook_is_checked_then_submitted_and_queried(
     submission_server: SubmissionServer, guarded: GuardedPage, tmp_path: Path
 ) -> None:
-    for record in httpx.get(submission_server.url + "/submissions").json()["submissions"]:
-        httpx.delete(submission_server.url + record["links"]["self"], headers=submission_server.auth("operator"))
+    withdraw_all(submission_server)
     sheets = sorted((FIXTURES / "sheets" / "mistakes").glob("*.csv"))
     assert len(sheets) == 4
     workbook = tmp_path / "mistakes.xlsx"

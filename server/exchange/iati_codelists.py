@@ -25,6 +25,11 @@ SCHEMES: tuple[tuple[str, str, str, str], ...] = (
      "The kinds of document an IATI activity links to (IATI DocumentCategory codelist)."),
     ("BudgetType", "iati-budget-type", "IATI budget types",
      "Whether a budget is the original one or a revision (IATI BudgetType codelist)."),
+    ("ResultType", "iati-result-type", "IATI result types",
+     "Whether a result an activity reports is an output, an outcome, an impact or another kind (IATI ResultType codelist)."),
+    ("IndicatorMeasure", "iati-indicator-measure", "IATI indicator measures",
+     "How an indicator of a result is measured: a unit, a percentage, a qualitative description… (IATI IndicatorMeasure "
+     "codelist)."),
     ("Sector", "dac-sector", "DAC sector codes",
      "The OECD DAC CRS purpose codes (5 digit), sector vocabulary 1 of IATI (IATI Sector codelist)."),
 )

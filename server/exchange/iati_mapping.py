@@ -282,6 +282,8 @@ class _Mapper:
             self._transaction(iri, transaction, currency, lang, source)
         for link in activity.findall("document-link"):
             self._document(iri, link, lang)
+        for result in activity.findall("result"):
+            self._result(iri, result, lang)
         for related in activity.findall("related-activity"):
             ref, kind = (related.get("ref") or "").strip(), (related.get("type") or "").strip()
             if kind == "1":
@@ -407,6 +409,29 @@ class _Mapper:
             self.out.add(node, ILOP.documentCategory, URIRef(f"{CODELIST}iati-document-category/{code}"), where(category, "code"))
         for language in link.findall("language"):
             self.out.add(node, DCTERMS.language, Literal((language.get("code") or "").strip()), where(language, "code"))
+
+    def _titled(self, node: BNode, element: etree._Element, lang: str) -> None:
+        for child, predicate in (("title", DCTERMS.title), ("description", DCTERMS.description)):
+            for text, language, narrative in self._narratives(element.find(child), lang):
+                self.out.add(node, predicate, Literal(text, lang=language), where(narrative))
+
+    def _result(self, iri, result, lang) -> None:
+        node = self.out.node(BNode(), where(result))
+        self.out.add(iri, ILOP.hasResult, node, where(result))
+        self.out.add(node, RDF.type, ILOP.Result, where(result))
+        kind = (result.get("type") or "").strip()
+        if kind:
+            self.out.add(node, ILOP.resultType, URIRef(f"{CODELIST}iati-result-type/{kind}"), where(result, "type"))
+        self._titled(node, result, lang)
+        for indicator in result.findall("indicator"):
+            measured = self.out.node(BNode(), where(indicator))
+            self.out.add(node, ILOP.hasIndicator, measured, where(indicator))
+            self.out.add(measured, RDF.type, ILOP.Indicator, where(indicator))
+            measure = (indicator.get("measure") or "").strip()
+            if measure:
+                self.out.add(measured, ILOP.indicatorMeasure, URIRef(f"{CODELIST}iati-indicator-measure/{measure}"),
+                             where(indicator, "measure"))
+            self._titled(measured, indicator, lang)
 
     # ---------------------------------------------------------------- the file as a whole
 

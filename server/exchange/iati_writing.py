@@ -174,7 +174,26 @@ class _Writer:
         self._flows(activity)
         self._documents(activity)
         self._related(activity)
+        self._results(activity)
         return activity
+
+    def _titled(self, parent: etree._Element, node: Node) -> None:
+        self._narratives(etree.SubElement(parent, "title"), self.g.objects(node, DCTERMS.title))
+        descriptions = list(self.g.objects(node, DCTERMS.description))
+        if descriptions:
+            self._narratives(etree.SubElement(parent, "description"), descriptions)
+
+    def _results(self, activity: etree._Element) -> None:
+        g = self.g
+        def titles(node: Node) -> list[str]:
+            return sorted(map(str, g.objects(node, DCTERMS.title)))
+
+        for result in sorted(g.objects(self.project, ILOP.hasResult), key=titles):
+            element = etree.SubElement(activity, "result", type=_code(g.value(result, ILOP.resultType), "iati-result-type") or "")
+            self._titled(element, result)
+            for indicator in sorted(g.objects(result, ILOP.hasIndicator), key=titles):
+                measure = _code(g.value(indicator, ILOP.indicatorMeasure), "iati-indicator-measure") or ""
+                self._titled(etree.SubElement(element, "indicator", measure=measure), indicator)
 
     def _status(self, activity: etree._Element) -> None:
         reports = sorted(self.g.objects(self.project, ILOP.hasStatusReport),
