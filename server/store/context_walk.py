@@ -8,7 +8,9 @@ the nodes that point to it with a few predicates. So from the seeds (the IRIs a 
 mentions) the walk follows outgoing triples `depth` steps, incoming triples of the named
 inverse predicates at each step, every blank node to its end (a blank node is part of its
 owner's description), and takes the types of the nodes where it stops. Objects of rdf:type
-(classes) are not followed: the validator holds the whole ontology anyway.
+(classes) are not followed: the validator holds the whole ontology anyway; nor are a concept
+scheme's top concepts (skos:hasTopConcept), which no shape looks at from the scheme: followed,
+a theme's DAC sector would bring in all 286 DAC codes. Only their types are taken, for sh:class.
 
 A file is validated as what it would add to the graph, never mixed with an earlier copy of
 itself: for the nodes the file describes (its subjects), what only accepted submissions say of
@@ -22,9 +24,14 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from server.namespaces import RDF_TYPE, SUBMISSION_GRAPHS
+from server.namespaces import RDF_TYPE, SKOS, SUBMISSION_GRAPHS
 
 _RDF_TYPE = ox.NamedNode(RDF_TYPE)
+# Predicates whose objects the walk does not follow (see the module's notes); of TYPED_ONLY's, it takes the types.
+TYPED_ONLY = frozenset({SKOS + "hasTopConcept"})
+NOT_FOLLOWED = frozenset({RDF_TYPE, *TYPED_ONLY})
+_NOT_FOLLOWED = frozenset(ox.NamedNode(p) for p in NOT_FOLLOWED)
+_TYPED_ONLY = frozenset(ox.NamedNode(p) for p in TYPED_ONLY)
 _DEFAULT = ox.DefaultGraph()
 # Enough pairs to name every overlapping submission for a file of ordinary size.
 MAX_DESCRIBED_ELSEWHERE = 1000
@@ -52,6 +59,7 @@ class _Collector:
         self.triples: set[ox.Triple] = set()
         self.described: set[ox.NamedNode | ox.BlankNode] = set()
         self.elsewhere: set[tuple[str, str]] = set()
+        self.typed_only: list[ox.NamedNode] = []
 
     @property
     def full(self) -> bool:
@@ -76,8 +84,10 @@ class _Collector:
                 if isinstance(node, ox.BlankNode) and node not in self.described:
                     self.described.add(node)
                     blanks.append(node)
-            if follow and isinstance(quad.object, ox.NamedNode) and quad.predicate != _RDF_TYPE:
+            if follow and isinstance(quad.object, ox.NamedNode) and quad.predicate not in _NOT_FOLLOWED:
                 reached.append(quad.object)
+            elif isinstance(quad.object, ox.NamedNode) and quad.predicate in _TYPED_ONLY:
+                self.typed_only.append(quad.object)
 
     def _kept(self, quad: ox.Quad) -> bool:
         """Whether the triple belongs in the context: asserted by a named graph other than the excluded
@@ -121,8 +131,9 @@ def walk(
                 collector.add(incoming, reached, follow=False)
                 reached.extend(q.subject for q in incoming if isinstance(q.subject, ox.NamedNode))
         frontier = reached
-    for node in frontier:
+    for node in [*frontier, *collector.typed_only]:
         if node not in collector.described:
+            collector.described.add(node)
             collector.add(store.quads_for_pattern(node, _RDF_TYPE, None, _DEFAULT), [], follow=False)
     ntriples = ox.serialize(sorted(collector.triples, key=str), format=ox.RdfFormat.N_TRIPLES) or b""
     return Context(ntriples, tuple(sorted(collector.elsewhere)))

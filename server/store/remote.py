@@ -53,7 +53,7 @@ from server.formats.rows import rows_document
 from server.namespaces import DCTERMS, GRAPH, ILOP, RDF_TYPE, SUBMISSION_GRAPHS, XSD
 from server.problems import ProblemError
 from server.settings import Settings
-from server.store.context_walk import Context, walk
+from server.store.context_walk import NOT_FOLLOWED, TYPED_ONLY, Context, walk
 from server.store.dumps import write_dumps
 from server.store.embedded import (
     DataChangedError,
@@ -499,7 +499,10 @@ class RemoteStore:
                         frontier += await self._fetch_described(scratch, _outgoing(batch))
                         if job.inverse_predicates:
                             frontier += await self._fetch_described(scratch, _incoming(batch, job.inverse_predicates))
-                last = sorted({n for n in frontier if n not in seen})
+                # The walk takes the types of the objects it does not follow (a scheme's top concepts) too.
+                typed_only = [q.object.value for p in TYPED_ONLY for q in scratch.quads_for_pattern(None, ox.NamedNode(p), None)
+                              if isinstance(q.object, ox.NamedNode)]
+                last = sorted({n for n in [*frontier, *typed_only] if n not in seen})
                 for start in range(0, len(last), _BATCH):
                     await self._fetch(scratch, _types(last[start:start + _BATCH]))
                 return await asyncio.to_thread(
@@ -531,7 +534,7 @@ class RemoteStore:
             for graph in (ox.NamedNode(row["g"]["value"]), ox.DefaultGraph()):
                 quads.append(ox.Quad(subject, predicate, obj, graph))  # type: ignore[arg-type]
             for node in (subject, obj):
-                if isinstance(node, ox.NamedNode) and predicate.value != RDF_TYPE:
+                if isinstance(node, ox.NamedNode) and predicate.value not in NOT_FOLLOWED:
                     reached.append(node.value)
         if not quads:
             return None
@@ -650,9 +653,12 @@ async def sync_store(store: RemoteStore, sources: dict[str, Path], progress: Loa
         await store.update(f"DROP SILENT GRAPH <{iri}>")
     # The union rebuilt from all the graphs (kept ones too, and submissions): the copies of the graphs' own blank
     # nodes. A load cut short leaves the old record, so the next one rebuilds it again.
+    # One statement per graph: an engine's limit on a statement's time (Virtuoso's MaxQueryExecutionTime) then
+    # bounds the largest graph's copy, not the whole dataset's.
     graphs = sorted({*(g.iri for g in store.info.graphs if g.iri not in gone), *(g.iri for g in changed)})
-    await store.update(f"DROP SILENT GRAPH <{UNION}> ;\nINSERT {{ GRAPH <{UNION}> {{ ?s ?p ?o }} }} WHERE {{ "
-                       f"VALUES ?g {{ {_values(graphs)} }} GRAPH ?g {{ ?s ?p ?o }} }}")
+    await store.update(f"DROP SILENT GRAPH <{UNION}>")
+    for graph in graphs:
+        await store.update(f"INSERT {{ GRAPH <{UNION}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
     await store.update(_record_update(changed, gone, secrets.token_hex(10)))
     await store.refresh()
     return store.info

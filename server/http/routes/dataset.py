@@ -58,7 +58,10 @@ async def _description(request: Request, describer: DatasetDescriber, store: Gra
 
 
 @router.get("/dumps", summary="The list of dump files; with format=iati, every project as IATI activity XML",
-            responses={200: {"content": {"application/xml": {}}}})
+            responses={200: {"description": "The list (a page), or the projects as IATI activity XML (format=iati).",
+                              "content": {"text/html": {}, "application/xml": {}}},
+                       304: {"description": "The client's copy is current."},
+                       400: {"description": "An unknown format."}})
 async def dump_list(
     request: Request, dumps: DumpsDep, entities: EntitiesDep, store: StoreDep,
     format: Annotated[str | None, Query(description="iati: the projects with IATI data as one IATI 2.03 activity file.")] = None,
