@@ -1,9 +1,9 @@
 """Reading a submitted or local file into a document, whatever its format: RDF parsed, other formats converted.
 
-The one entry point for input: RDF syntaxes go to pyoxigraph (server.rdf.parsing); an IATI activity file
-is converted into the vocabulary (server.exchange.iati_mapping), keeping where each fact came from. Every path
-ends in the same ParsedDocument, checked by the same rules (size, IRIs), so validation, submissions and
-the command line treat every format alike.
+The one entry point for input: RDF syntaxes go to pyoxigraph (server.rdf.parsing); IATI activity files
+(iati_mapping) and the spreadsheet template's sheets (spreadsheets) are converted into the vocabulary, keeping
+where each fact came from. Every path ends in the same ParsedDocument, checked by the same rules (size, IRIs),
+so validation, submissions and the command line treat every format alike.
 """
 
 import io
