@@ -220,6 +220,19 @@ def test_the_submission_page_shows_the_report_of_a_bad_file_then_submits_a_good_
     assert guarded.outside == [] and guarded.errors == []
 
 
+def check_and_submit(page: Page, server: SubmissionServer, path: Path) -> dict:
+    """Check a good file on the submission page, submit it as alice, and return its record (the only one)."""
+    page.set_input_files("#s-file", str(path))
+    page.get_by_role("button", name="Check").click()
+    page.locator("#s-result .verdict.good").wait_for()
+    page.fill("#s-token", server.tokens["alice"])
+    page.get_by_role("button", name="Submit").click()
+    # (The report of the check has links of its own: wait for the outcome, not for a link.)
+    page.locator("#s-status", has_text="Submitted.").wait_for()
+    (record,) = httpx.get(server.url + "/submissions").json()["submissions"]
+    return record
+
+
 def test_an_iati_file_is_checked_with_its_mistakes_marked_then_submitted_and_queried(
     submission_server: SubmissionServer, guarded: GuardedPage
 ) -> None:
@@ -243,14 +256,7 @@ def test_an_iati_file_is_checked_with_its_mistakes_marked_then_submitted_and_que
     ]
     guarded.screenshot("submission-iati-report.png")
 
-    page.set_input_files("#s-file", str(FIXTURES / "iati" / "activities-2.03.xml"))
-    page.get_by_role("button", name="Check").click()
-    page.locator("#s-result .verdict.good").wait_for()
-    page.fill("#s-token", submission_server.tokens["alice"])
-    page.get_by_role("button", name="Submit").click()
-    # (The report of the check has links of its own: wait for the outcome, not for a link.)
-    page.locator("#s-status", has_text="Submitted.").wait_for()
-    (record,) = httpx.get(submission_server.url + "/submissions").json()["submissions"]
+    record = check_and_submit(page, submission_server, FIXTURES / "iati" / "activities-2.03.xml")
     assert page.locator("#s-result a", has_text=record["id"]).is_visible()
     assert (record["fileName"], record["mediaType"]) == ("activities-2.03.xml", "application/xml")
     query = ('SELECT ?label WHERE { ?p <https://w3id.org/ilo-partnerships/ontology#iatiIdentifier> "XM-DAC-41302-TEST-001" ; '
@@ -283,13 +289,7 @@ def test_a_filled_in_workbook_is_checked_then_submitted_and_queried(
     good = sorted((FIXTURES / "sheets" / "valid").glob("*.csv"))
     workbook = tmp_path / "partners.xlsx"
     workbook.write_bytes(workbook_of_sheets([(p.name, p.read_text(encoding="utf-8")) for p in good]))
-    page.set_input_files("#s-file", str(workbook))
-    page.get_by_role("button", name="Check").click()
-    page.locator("#s-result .verdict.good").wait_for()
-    page.fill("#s-token", submission_server.tokens["alice"])
-    page.get_by_role("button", name="Submit").click()
-    page.locator("#s-status", has_text="Submitted.").wait_for()
-    (record,) = httpx.get(submission_server.url + "/submissions").json()["submissions"]
+    record = check_and_submit(page, submission_server, workbook)
     assert record["fileName"] == "partners.xlsx"
     query = ("SELECT ?label WHERE { <https://w3id.org/ilo-partnerships/id/project/green-jobs-cambodia> "
              "<http://www.w3.org/2000/01/rdf-schema#label> ?label }")

@@ -116,6 +116,13 @@ class _Mapper:
             if narrative is not english[2]:
                 self.out.add(node, alternative, Literal(text, lang=language), where(narrative))
 
+    def _part(self, owner: URIRef | BNode, predicate: URIRef, kind: URIRef, element: etree._Element) -> BNode:
+        """A new node of the given class that the owner has by the predicate, written at the element."""
+        node = self.out.node(BNode(), where(element))
+        self.out.add(owner, predicate, node, where(element))
+        self.out.add(node, RDF.type, kind, where(element))
+        return node
+
     def _source(self, node: URIRef | BNode, source: URIRef, origin: Origin) -> None:
         self.out.add(node, PROV.wasDerivedFrom, source, origin)
 
@@ -251,9 +258,7 @@ class _Mapper:
             role = ROLES.get((participant.get("role") or "").strip())
             if agent is None:
                 continue
-            association = self.out.node(BNode(), where(participant))
-            self.out.add(iri, PROV.qualifiedAssociation, association, where(participant))
-            self.out.add(association, RDF.type, PROV.Association, where(participant))
+            association = self._part(iri, PROV.qualifiedAssociation, PROV.Association, participant)
             self.out.add(association, PROV.agent, agent, where(participant))
             self.out.add(association, PROV.hadRole, URIRef(f"{CODELIST}organisation-role/{role}") if role
                          else Literal((participant.get("role") or "").strip()), where(participant, "role"))
@@ -296,9 +301,7 @@ class _Mapper:
 
     def _status(self, iri, status, header, activity, source) -> None:
         code = (status.get("code") or "").strip()
-        report = self.out.node(BNode(), where(status))
-        self.out.add(iri, ILOP.hasStatusReport, report, where(status))
-        self.out.add(report, RDF.type, ILOP.StatusReport, where(status))
+        report = self._part(iri, ILOP.hasStatusReport, ILOP.StatusReport, status)
         self.out.add(report, ILOP.activityStatus, URIRef(f"{CODELIST}activity-status/{STATUSES[code]}")
                      if code in STATUSES else Literal(code), where(status, "code"))
         stamp = (activity.get("last-updated-datetime") or header.generated or "").strip()
@@ -326,9 +329,7 @@ class _Mapper:
         percentage = element.get("percentage")
         if target is not None and percentage is None and target.startswith(f"{ID}country/"):
             return  # a country without a share is said by dcterms:spatial alone
-        allocation = self.out.node(BNode(), where(element))
-        self.out.add(iri, ILOP.hasAllocation, allocation, where(element))
-        self.out.add(allocation, RDF.type, ILOP.Allocation, where(element))
+        allocation = self._part(iri, ILOP.hasAllocation, ILOP.Allocation, element)
         if target is not None:
             self.out.add(allocation, ILOP.allocatedTo, target, where(element, "code"))
         else:
@@ -350,9 +351,7 @@ class _Mapper:
             self.out.add(owner, SCHEMA.amount, amount, where(value))
 
     def _budget(self, iri, budget, currency) -> None:
-        node = self.out.node(BNode(), where(budget))
-        self.out.add(iri, ILOP.hasBudget, node, where(budget))
-        self.out.add(node, RDF.type, ILOP.Budget, where(budget))
+        node = self._part(iri, ILOP.hasBudget, ILOP.Budget, budget)
         kind = (budget.get("type") or "").strip()
         if kind:
             self.out.add(node, ILOP.budgetType, URIRef(f"{CODELIST}iati-budget-type/{kind}"), where(budget, "type"))
@@ -362,9 +361,7 @@ class _Mapper:
         self._money(node, budget, currency)
 
     def _planned(self, iri, planned, currency, lang, source) -> None:
-        node = self.out.node(BNode(), where(planned))
-        self.out.add(iri, ILOP.hasPlannedDisbursement, node, where(planned))
-        self.out.add(node, RDF.type, ILOP.PlannedDisbursement, where(planned))
+        node = self._part(iri, ILOP.hasPlannedDisbursement, ILOP.PlannedDisbursement, planned)
         start, end = planned.find("period-start"), planned.find("period-end")
         self._period(node, DCTERMS.temporal, self._date(start), self._date(end), where(planned),
                      where(start, "iso-date") if start is not None else None, where(end, "iso-date") if end is not None else None)
@@ -379,9 +376,7 @@ class _Mapper:
                 self.out.add(node, predicate, agent, where(party))
 
     def _transaction(self, iri, transaction, currency, lang, source) -> None:
-        node = self.out.node(BNode(), where(transaction))
-        self.out.add(iri, ILOP.hasTransaction, node, where(transaction))
-        self.out.add(node, RDF.type, ILOP.Transaction, where(transaction))
+        node = self._part(iri, ILOP.hasTransaction, ILOP.Transaction, transaction)
         kind = transaction.find("transaction-type")
         if kind is not None:
             self.out.add(node, ILOP.transactionType,
@@ -395,9 +390,7 @@ class _Mapper:
             self.out.add(node, DCTERMS.description, Literal(text, lang=language), where(narrative))
 
     def _document(self, iri, link, lang) -> None:
-        node = self.out.node(BNode(), where(link))
-        self.out.add(iri, ILOP.hasDocumentLink, node, where(link))
-        self.out.add(node, RDF.type, ILOP.DocumentLink, where(link))
+        node = self._part(iri, ILOP.hasDocumentLink, ILOP.DocumentLink, link)
         url = (link.get("url") or "").strip()
         self.out.add(node, SCHEMA.url, URIRef(url) if re.match(r"^https?://\S+$", url) else Literal(url), where(link, "url"))
         if link.get("format"):
@@ -416,17 +409,13 @@ class _Mapper:
                 self.out.add(node, predicate, Literal(text, lang=language), where(narrative))
 
     def _result(self, iri, result, lang) -> None:
-        node = self.out.node(BNode(), where(result))
-        self.out.add(iri, ILOP.hasResult, node, where(result))
-        self.out.add(node, RDF.type, ILOP.Result, where(result))
+        node = self._part(iri, ILOP.hasResult, ILOP.Result, result)
         kind = (result.get("type") or "").strip()
         if kind:
             self.out.add(node, ILOP.resultType, URIRef(f"{CODELIST}iati-result-type/{kind}"), where(result, "type"))
         self._titled(node, result, lang)
         for indicator in result.findall("indicator"):
-            measured = self.out.node(BNode(), where(indicator))
-            self.out.add(node, ILOP.hasIndicator, measured, where(indicator))
-            self.out.add(measured, RDF.type, ILOP.Indicator, where(indicator))
+            measured = self._part(node, ILOP.hasIndicator, ILOP.Indicator, indicator)
             measure = (indicator.get("measure") or "").strip()
             if measure:
                 self.out.add(measured, ILOP.indicatorMeasure, URIRef(f"{CODELIST}iati-indicator-measure/{measure}"),
