@@ -83,6 +83,25 @@ def _cases() -> list[tuple[str, str, str, int, str]]:
          '<iati-activities version="2.03"><iati-activity><iati-identifier>XM-DAC-41302-Z</iati-identifier>'
          '<document-link url="file:///etc/passwd" format="text/plain"/></iati-activity></iati-activities>', 200, ""),
         # XML is read by its root element: not IATI, so RDF/XML, which this is not either.
+        # Codes and addresses that no IRI can hold, in every attribute that names a code: each a finding, never a 500.
+        ("iati-codes-no-iri-can-hold", "application/xml",
+         '<iati-activities version="2.03"><iati-activity xml:lang="en" default-currency="USD">'
+         "<iati-identifier>XM-DAC-41302-Q</iati-identifier>"
+         '<reporting-org ref="XM-DAC-41302" type="4 0"><narrative>ILO</narrative></reporting-org>'
+         "<title><narrative>Q</narrative></title>"
+         '<participating-org ref="a b" role="1" type="&lt;x&gt;"><narrative>Q</narrative></participating-org>'
+         '<recipient-country code="K H" percentage="50"/><recipient-region code="7 98"/>'
+         '<sector code="{{x}}"/><sector vocabulary="9 9" code="q"/>'
+         '<budget type="1 "><period-start iso-date="2025-01-01"/><value>1</value></budget>'
+         '<transaction><transaction-type code="a&quot;b"/><transaction-date iso-date="2025-01-01"/><value>1</value></transaction>'
+         '<document-link url="https://example.org/a b" format="x"><title><narrative>d</narrative></title>'
+         '<category code="&gt;"/></document-link>'
+         '<result type="1 1"><title><narrative>r</narrative></title><indicator measure="|"><title><narrative>i</narrative>'
+         "</title></indicator></result></iati-activity></iati-activities>", 200, ""),
+        ("iati-language-no-tag", "application/xml",
+         '<iati-activities version="2.03"><iati-activity><iati-identifier>XM-DAC-41302-L</iati-identifier>'
+         '<title><narrative xml:lang="en_GB">Q</narrative></title></iati-activity></iati-activities>', 400,
+         "xml:lang='en_GB' is not a language tag"),
         ("iati-not-iati", "application/xml", "<html><body>hello</body></html>", 400, "XML namespaces are required in RDF/XML"),
         ("csv-no-sheet", "text/csv", "a,b\n1,2\n", 400, "the first row names no sheet of the template"),
         ("csv-formula", "text/csv", "id,name,description,start,end,status,status date,themes,iati identifier,source\n"

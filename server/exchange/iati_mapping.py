@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
 
+import pyoxigraph as ox
 from lxml import etree
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, ORG, PROV, RDF, RDFS, SKOS, XSD
 
 from server.exchange.iati_reading import SUPPORTED_VERSIONS, XML_LANG, FileHeader, read_activities
 from server.exchange.iati_schema import activity_errors
-from server.exchange.support import Supporting, slug
+from server.exchange.support import Supporting, concept, language_tag, slug
 from server.namespaces import CODELIST, ID, ILOP, SCHEMA
 from server.rdf.origins import Origin, OriginGraph
 from server.rdf.parsing import RdfInputError
@@ -62,6 +63,17 @@ class _Activity:
     element_origin: Origin
     parents: list[str] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
+
+
+def _web_address(url: str) -> URIRef | Literal:
+    """An http(s) address as an IRI; anything else (or an address no IRI can hold) as a literal, which the shapes
+    report at the document link."""
+    if re.match(r"^https?://\S+$", url):
+        try:
+            return URIRef(ox.NamedNode(url).value)
+        except ValueError:
+            pass
+    return Literal(url)
 
 
 def where(element: etree._Element, attribute: str | None = None) -> Origin:
@@ -101,7 +113,14 @@ class _Mapper:
         for narrative in element.findall("narrative"):
             text = " ".join((narrative.text or "").split())
             if text:
-                found.append((text, (narrative.get(XML_LANG) or default_lang).lower(), narrative))
+                written = narrative.get(XML_LANG) or default_lang
+                language = language_tag(written)
+                if language is None:
+                    raise RdfInputError(
+                        f"xml:lang={written!r} is not a language tag: write one such as en, fr or es-419",
+                        source=self.source_name, line=narrative.sourceline,
+                    )
+                found.append((text, language, narrative))
         return found
 
     def _label(self, node: URIRef | BNode, element: etree._Element | None, lang: str, alternative=SKOS.altLabel) -> None:
@@ -186,8 +205,7 @@ class _Mapper:
                 self.out.add(iri, ILOP.iatiOrganisationIdentifier, Literal(ref), where(element, "ref"))
             kind = (element.get("type") or "").strip()
             if kind:
-                concept = URIRef(f"{CODELIST}iati-organisation-type/{kind}")
-                self.out.add(iri, ILOP.organisationType, concept, where(element, "type"))
+                self.out.add(iri, ILOP.organisationType, concept("iati-organisation-type", kind), where(element, "type"))
             self._source(iri, source, origin)
         return iri
 
@@ -213,8 +231,8 @@ class _Mapper:
             self.out.add(iri, DCTERMS.publisher, publisher, origin)
         kind = (reporting.get("type") or "").strip() if reporting is not None else ""
         if kind:
-            concept = URIRef(f"{CODELIST}iati-organisation-type/{kind}")
-            self.out.add(iri, ILOP.reportingOrganisationType, concept, where(reporting, "type"))
+            kind_concept = concept("iati-organisation-type", kind)
+            self.out.add(iri, ILOP.reportingOrganisationType, kind_concept, where(reporting, "type"))
         if header.generated and _DATE.match(header.generated):
             self.out.add(iri, DCTERMS.issued, Literal(header.generated[:10], datatype=XSD.date), origin)
         return iri
@@ -272,11 +290,11 @@ class _Mapper:
             self._allocation(iri, place, country)
         for region in activity.findall("recipient-region"):
             if (region.get("vocabulary") or "1").strip() == "1":
-                self._allocation(iri, region, URIRef(f"{CODELIST}iati-region/{(region.get('code') or '').strip()}"))
+                self._allocation(iri, region, concept("iati-region", region.get("code") or ""))
         for sector in activity.findall("sector"):
             vocabulary, code = (sector.get("vocabulary") or "1").strip(), (sector.get("code") or "").strip()
             if vocabulary == "1":
-                self._allocation(iri, sector, URIRef(f"{CODELIST}dac-sector/{code}"))
+                self._allocation(iri, sector, concept("dac-sector", code))
             else:
                 self._allocation(iri, sector, None, code, vocabulary, lang)
         for budget in activity.findall("budget"):
@@ -334,7 +352,7 @@ class _Mapper:
             self.out.add(allocation, ILOP.allocatedTo, target, where(element, "code"))
         else:
             self.out.add(allocation, SKOS.notation, Literal(code or ""), where(element, "code"))
-            self.out.add(allocation, ILOP.codeVocabulary, URIRef(f"{CODELIST}iati-sector-vocabulary/{vocabulary}"),
+            self.out.add(allocation, ILOP.codeVocabulary, concept("iati-sector-vocabulary", vocabulary or ""),
                          where(element, "vocabulary"))
             self._label(allocation, element, lang)
         if percentage is not None:
@@ -354,7 +372,7 @@ class _Mapper:
         node = self._part(iri, ILOP.hasBudget, ILOP.Budget, budget)
         kind = (budget.get("type") or "").strip()
         if kind:
-            self.out.add(node, ILOP.budgetType, URIRef(f"{CODELIST}iati-budget-type/{kind}"), where(budget, "type"))
+            self.out.add(node, ILOP.budgetType, concept("iati-budget-type", kind), where(budget, "type"))
         start, end = budget.find("period-start"), budget.find("period-end")
         self._period(node, DCTERMS.temporal, self._date(start), self._date(end), where(budget),
                      where(start, "iso-date") if start is not None else None, where(end, "iso-date") if end is not None else None)
@@ -380,7 +398,7 @@ class _Mapper:
         kind = transaction.find("transaction-type")
         if kind is not None:
             self.out.add(node, ILOP.transactionType,
-                         URIRef(f"{CODELIST}iati-transaction-type/{(kind.get('code') or '').strip()}"), where(kind, "code"))
+                         concept("iati-transaction-type", kind.get("code") or ""), where(kind, "code"))
         date = transaction.find("transaction-date")
         if date is not None:
             self.out.add(node, DCTERMS.date, self._date(date), where(date, "iso-date"))
@@ -392,14 +410,14 @@ class _Mapper:
     def _document(self, iri, link, lang) -> None:
         node = self._part(iri, ILOP.hasDocumentLink, ILOP.DocumentLink, link)
         url = (link.get("url") or "").strip()
-        self.out.add(node, SCHEMA.url, URIRef(url) if re.match(r"^https?://\S+$", url) else Literal(url), where(link, "url"))
+        self.out.add(node, SCHEMA.url, _web_address(url), where(link, "url"))
         if link.get("format"):
             self.out.add(node, DCTERMS.format, Literal(link.get("format", "").strip()), where(link, "format"))
         for text, language, narrative in self._narratives(link.find("title"), lang):
             self.out.add(node, DCTERMS.title, Literal(text, lang=language), where(narrative))
         for category in link.findall("category"):
             code = (category.get("code") or "").strip()
-            self.out.add(node, ILOP.documentCategory, URIRef(f"{CODELIST}iati-document-category/{code}"), where(category, "code"))
+            self.out.add(node, ILOP.documentCategory, concept("iati-document-category", code), where(category, "code"))
         for language in link.findall("language"):
             self.out.add(node, DCTERMS.language, Literal((language.get("code") or "").strip()), where(language, "code"))
 
@@ -412,13 +430,13 @@ class _Mapper:
         node = self._part(iri, ILOP.hasResult, ILOP.Result, result)
         kind = (result.get("type") or "").strip()
         if kind:
-            self.out.add(node, ILOP.resultType, URIRef(f"{CODELIST}iati-result-type/{kind}"), where(result, "type"))
+            self.out.add(node, ILOP.resultType, concept("iati-result-type", kind), where(result, "type"))
         self._titled(node, result, lang)
         for indicator in result.findall("indicator"):
             measured = self._part(node, ILOP.hasIndicator, ILOP.Indicator, indicator)
             measure = (indicator.get("measure") or "").strip()
             if measure:
-                self.out.add(measured, ILOP.indicatorMeasure, URIRef(f"{CODELIST}iati-indicator-measure/{measure}"),
+                self.out.add(measured, ILOP.indicatorMeasure, concept("iati-indicator-measure", measure),
                              where(indicator, "measure"))
             self._titled(measured, indicator, lang)
 
