@@ -50,3 +50,16 @@ def test_triples_only_the_excluded_graph_asserts_are_left_out() -> None:
     store.add(ox.Quad(_node("a"), P, _node("c"), ox.DefaultGraph()))
     store.add(ox.Quad(_node("a"), P, _node("c"), _node("other")))
     assert _walked(store, [EX + "a"], depth=1, excluded_graph=EX + "replaced") == {f"<{EX}a> <{EX}p> <{EX}c> ."}
+
+
+def test_a_schemes_top_concepts_are_typed_not_followed() -> None:
+    top = ox.NamedNode("http://www.w3.org/2004/02/skos/core#hasTopConcept")
+    label = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+    triples = [(_node("concept"), P, _node("scheme")), (_node("scheme"), top, _node("other")),
+               (_node("other"), TYPE, _node("Concept")), (_node("other"), label, ox.Literal("another code"))]
+    walked = _walked(_store(*triples), [EX + "concept"], depth=3)
+    assert walked == {
+        f"<{EX}concept> <{EX}p> <{EX}scheme> .",
+        f"<{EX}scheme> <http://www.w3.org/2004/02/skos/core#hasTopConcept> <{EX}other> .",
+        f"<{EX}other> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <{EX}Concept> .",
+    }
