@@ -16,17 +16,16 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
 
 import pyoxigraph as ox
 from lxml import etree
 from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import DCAT, DCTERMS, ORG, PROV, RDF, RDFS, SKOS, XSD
+from rdflib.namespace import DCTERMS, ORG, PROV, RDF, RDFS, SKOS, XSD
 
 from server.exchange.iati_reading import SUPPORTED_VERSIONS, XML_LANG, FileHeader, read_activities
 from server.exchange.iati_schema import activity_errors
-from server.exchange.support import Supporting, concept, language_tag, slug
+from server.exchange.support import Supporting, concept, decimal, language_tag, period, slug
 from server.namespaces import CODELIST, ID, ILOP, SCHEMA
 from server.rdf.origins import Origin, OriginGraph
 from server.rdf.parsing import RdfInputError
@@ -50,7 +49,6 @@ class Converted:
 
     graph: OriginGraph
     header: FileHeader | None
-    activities: list[str] = field(default_factory=list)  # the projects' IRIs, in file order
     supporting: set[URIRef] = field(default_factory=set)
     # The IATI 2.03 schema's complaints, activity by activity: (project IRI, where, line, message).
     schema_warnings: list[tuple[str, str, int | None, str]] = field(default_factory=list)
@@ -135,13 +133,6 @@ class _Mapper:
             if narrative is not english[2]:
                 self.out.add(node, alternative, Literal(text, lang=language), where(narrative))
 
-    def _part(self, owner: URIRef | BNode, predicate: URIRef, kind: URIRef, element: etree._Element) -> BNode:
-        """A new node of the given class that the owner has by the predicate, written at the element."""
-        node = self.out.node(BNode(), where(element))
-        self.out.add(owner, predicate, node, where(element))
-        self.out.add(node, RDF.type, kind, where(element))
-        return node
-
     def _source(self, node: URIRef | BNode, source: URIRef, origin: Origin) -> None:
         self.out.add(node, PROV.wasDerivedFrom, source, origin)
 
@@ -150,34 +141,6 @@ class _Mapper:
             return None
         value = element.get(attribute, "").strip()
         return Literal(value, datatype=XSD.date) if _DATE.match(value) and len(value) == 10 else Literal(value)
-
-    def _amount(self, value: etree._Element | None, currency: str | None) -> BNode | None:
-        if value is None:
-            return None
-        amount = self.out.node(BNode(), where(value))
-        self.out.add(amount, RDF.type, SCHEMA.MonetaryAmount, where(value))
-        text = (value.text or "").strip()
-        try:
-            number: Literal = Literal(Decimal(text), datatype=XSD.decimal)
-        except InvalidOperation:
-            number = Literal(text)
-        self.out.add(amount, SCHEMA.value, number, where(value))
-        chosen = (value.get("currency") or currency or "").strip()
-        if chosen:
-            self.out.add(amount, SCHEMA.currency, Literal(chosen), where(value, "currency" if value.get("currency") else None))
-        return amount
-
-    def _period(self, owner, predicate, start: Literal | None, end: Literal | None, origin: Origin,
-                start_origin: Origin | None = None, end_origin: Origin | None = None) -> None:
-        if start is None and end is None:
-            return
-        period = self.out.node(BNode(), origin)
-        self.out.add(owner, predicate, period, origin)
-        self.out.add(period, RDF.type, DCTERMS.PeriodOfTime, origin)
-        if start is not None:
-            self.out.add(period, DCAT.startDate, start, start_origin or origin)
-        if end is not None:
-            self.out.add(period, DCAT.endDate, end, end_origin or origin)
 
     def organisation(self, element: etree._Element | None, lang: str, source: URIRef) -> URIRef | None:
         """The organisation an element names (by ref, else by name), described in support if the graph may lack it."""
@@ -256,7 +219,6 @@ class _Mapper:
         iri = URIRef(self.known.get(f"activity:{identifier}", str(project_iri(identifier))))
         origin = where(activity)
         record = self.activities[identifier] = _Activity(identifier, iri, origin)
-        self.converted.activities.append(str(iri))
         source = self.source(activity, header, lang)
         if header.version in SUPPORTED_VERSIONS:
             self.converted.schema_warnings += [
@@ -276,7 +238,7 @@ class _Mapper:
             role = ROLES.get((participant.get("role") or "").strip())
             if agent is None:
                 continue
-            association = self._part(iri, PROV.qualifiedAssociation, PROV.Association, participant)
+            association = self.out.part(iri, PROV.qualifiedAssociation, PROV.Association, where(participant))
             self.out.add(association, PROV.agent, agent, where(participant))
             self.out.add(association, PROV.hadRole, URIRef(f"{CODELIST}organisation-role/{role}") if role
                          else Literal((participant.get("role") or "").strip()), where(participant, "role"))
@@ -319,7 +281,7 @@ class _Mapper:
 
     def _status(self, iri, status, header, activity, source) -> None:
         code = (status.get("code") or "").strip()
-        report = self._part(iri, ILOP.hasStatusReport, ILOP.StatusReport, status)
+        report = self.out.part(iri, ILOP.hasStatusReport, ILOP.StatusReport, where(status))
         self.out.add(report, ILOP.activityStatus, URIRef(f"{CODELIST}activity-status/{STATUSES[code]}")
                      if code in STATUSES else Literal(code), where(status, "code"))
         stamp = (activity.get("last-updated-datetime") or header.generated or "").strip()
@@ -340,14 +302,14 @@ class _Mapper:
             (start, start_origin), (end, end_origin) = value(start_kind), value(end_kind)
             origin = start_origin or end_origin
             if origin is not None:
-                self._period(iri, predicate, start, end, origin, start_origin, end_origin)
+                period(self.out, iri, predicate, origin, start, end, start_origin, end_origin)
 
     def _allocation(self, iri, element, target: URIRef | None, code: str | None = None, vocabulary: str | None = None,
                     lang: str = "en") -> None:
         percentage = element.get("percentage")
         if target is not None and percentage is None and target.startswith(f"{ID}country/"):
             return  # a country without a share is said by dcterms:spatial alone
-        allocation = self._part(iri, ILOP.hasAllocation, ILOP.Allocation, element)
+        allocation = self.out.part(iri, ILOP.hasAllocation, ILOP.Allocation, where(element))
         if target is not None:
             self.out.add(allocation, ILOP.allocatedTo, target, where(element, "code"))
         else:
@@ -356,33 +318,35 @@ class _Mapper:
                          where(element, "vocabulary"))
             self._label(allocation, element, lang)
         if percentage is not None:
-            try:
-                share: Literal = Literal(Decimal(percentage.strip()), datatype=XSD.decimal)
-            except InvalidOperation:
-                share = Literal(percentage)
-            self.out.add(allocation, ILOP.percentage, share, where(element, "percentage"))
+            self.out.add(allocation, ILOP.percentage, decimal(percentage), where(element, "percentage"))
 
     def _money(self, owner, element, currency) -> None:
         value = element.find("value")
-        amount = self._amount(value, currency)
-        if amount is not None:
-            self.out.add(owner, SCHEMA.amount, amount, where(value))
+        if value is None:
+            return
+        amount = self.out.part(owner, SCHEMA.amount, SCHEMA.MonetaryAmount, where(value))
+        self.out.add(amount, SCHEMA.value, decimal((value.text or "").strip()), where(value))
+        chosen = (value.get("currency") or currency or "").strip()
+        if chosen:
+            self.out.add(amount, SCHEMA.currency, Literal(chosen), where(value, "currency" if value.get("currency") else None))
+
+    def _span(self, node, element) -> None:
+        """A budget's or planned disbursement's period, from its period-start and period-end."""
+        start, end = element.find("period-start"), element.find("period-end")
+        period(self.out, node, DCTERMS.temporal, where(element), self._date(start), self._date(end),
+               where(start, "iso-date") if start is not None else None, where(end, "iso-date") if end is not None else None)
 
     def _budget(self, iri, budget, currency) -> None:
-        node = self._part(iri, ILOP.hasBudget, ILOP.Budget, budget)
+        node = self.out.part(iri, ILOP.hasBudget, ILOP.Budget, where(budget))
         kind = (budget.get("type") or "").strip()
         if kind:
             self.out.add(node, ILOP.budgetType, concept("iati-budget-type", kind), where(budget, "type"))
-        start, end = budget.find("period-start"), budget.find("period-end")
-        self._period(node, DCTERMS.temporal, self._date(start), self._date(end), where(budget),
-                     where(start, "iso-date") if start is not None else None, where(end, "iso-date") if end is not None else None)
+        self._span(node, budget)
         self._money(node, budget, currency)
 
     def _planned(self, iri, planned, currency, lang, source) -> None:
-        node = self._part(iri, ILOP.hasPlannedDisbursement, ILOP.PlannedDisbursement, planned)
-        start, end = planned.find("period-start"), planned.find("period-end")
-        self._period(node, DCTERMS.temporal, self._date(start), self._date(end), where(planned),
-                     where(start, "iso-date") if start is not None else None, where(end, "iso-date") if end is not None else None)
+        node = self.out.part(iri, ILOP.hasPlannedDisbursement, ILOP.PlannedDisbursement, where(planned))
+        self._span(node, planned)
         self._money(node, planned, currency)
         self._parties(node, planned, lang, source)
 
@@ -394,7 +358,7 @@ class _Mapper:
                 self.out.add(node, predicate, agent, where(party))
 
     def _transaction(self, iri, transaction, currency, lang, source) -> None:
-        node = self._part(iri, ILOP.hasTransaction, ILOP.Transaction, transaction)
+        node = self.out.part(iri, ILOP.hasTransaction, ILOP.Transaction, where(transaction))
         kind = transaction.find("transaction-type")
         if kind is not None:
             self.out.add(node, ILOP.transactionType,
@@ -408,7 +372,7 @@ class _Mapper:
             self.out.add(node, DCTERMS.description, Literal(text, lang=language), where(narrative))
 
     def _document(self, iri, link, lang) -> None:
-        node = self._part(iri, ILOP.hasDocumentLink, ILOP.DocumentLink, link)
+        node = self.out.part(iri, ILOP.hasDocumentLink, ILOP.DocumentLink, where(link))
         url = (link.get("url") or "").strip()
         self.out.add(node, SCHEMA.url, _web_address(url), where(link, "url"))
         if link.get("format"):
@@ -427,13 +391,13 @@ class _Mapper:
                 self.out.add(node, predicate, Literal(text, lang=language), where(narrative))
 
     def _result(self, iri, result, lang) -> None:
-        node = self._part(iri, ILOP.hasResult, ILOP.Result, result)
+        node = self.out.part(iri, ILOP.hasResult, ILOP.Result, where(result))
         kind = (result.get("type") or "").strip()
         if kind:
             self.out.add(node, ILOP.resultType, concept("iati-result-type", kind), where(result, "type"))
         self._titled(node, result, lang)
         for indicator in result.findall("indicator"):
-            measured = self._part(node, ILOP.hasIndicator, ILOP.Indicator, indicator)
+            measured = self.out.part(node, ILOP.hasIndicator, ILOP.Indicator, where(indicator))
             measure = (indicator.get("measure") or "").strip()
             if measure:
                 self.out.add(measured, ILOP.indicatorMeasure, concept("iati-indicator-measure", measure),

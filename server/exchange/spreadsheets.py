@@ -17,12 +17,11 @@ import re
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, ORG, PROV, RDF, RDFS, XSD
 
-from server.exchange.support import Supporting, slug
+from server.exchange.support import Supporting, decimal, period, slug
 from server.namespaces import CODELIST, ID, ILOP, SCHEMA
 from server.rdf.origins import Origin, OriginGraph
 from server.rdf.parsing import RdfInputError
@@ -186,22 +185,10 @@ class _Converter:
     def _date(value: str) -> Literal:
         return Literal(value, datatype=_DATATYPES[len(value)]) if _DATE.match(value) else Literal(value)
 
-    @staticmethod
-    def _decimal(value: str) -> Literal:
-        try:
-            return Literal(Decimal(value), datatype=XSD.decimal)
-        except InvalidOperation:
-            return Literal(value)
-
     def _period(self, owner: URIRef, values: dict[str, str], at: dict[str, Origin]) -> None:
-        if not values["start"] and not values["end"]:
-            return
-        period = self.out.node(BNode(), at["start"] if values["start"] else at["end"])
-        self.out.add(owner, DCTERMS.temporal, period, at["start"] if values["start"] else at["end"])
-        self.out.add(period, RDF.type, DCTERMS.PeriodOfTime, at["start"] if values["start"] else at["end"])
-        for header, predicate in (("start", DCAT.startDate), ("end", DCAT.endDate)):
-            if values[header]:
-                self.out.add(period, predicate, self._date(values[header]), at[header])
+        start, end = (self._date(values[h]) if values[h] else None for h in ("start", "end"))
+        period(self.out, owner, DCTERMS.temporal, at["start"] if values["start"] else at["end"], start, end,
+               at["start"], at["end"])
 
     def _derived(self, node: URIRef | BNode, values: dict[str, str], at: dict[str, Origin]) -> URIRef | None:
         source = self._source(values["source"], at["source"])
@@ -227,9 +214,7 @@ class _Converter:
         self._period(project, values, at)
         if values["status"] or values["status date"]:
             where = at["status"] if values["status"] else at["status date"]
-            report = self.out.node(BNode(), where)
-            self.out.add(project, ILOP.hasStatusReport, report, where)
-            self.out.add(report, RDF.type, ILOP.StatusReport, where)
+            report = self.out.part(project, ILOP.hasStatusReport, ILOP.StatusReport, where)
             if values["status"]:
                 self.out.add(report, ILOP.activityStatus, URIRef(f"{CODELIST}activity-status/{slug(values['status'])}"),
                              at["status"])
@@ -246,10 +231,8 @@ class _Converter:
         source = self._source(values["source"], at["source"])
         agent = self._organisation(values["organisation"], values["organisation name"], at["organisation"],
                                    at["organisation name"], source)
-        association = self.out.node(BNode(), row)
+        association = self.out.part(project, PROV.qualifiedAssociation, PROV.Association, row)
         self._expect(association, {PROV.agent: at["organisation"], PROV.hadRole: at["role"]})
-        self.out.add(project, PROV.qualifiedAssociation, association, row)
-        self.out.add(association, RDF.type, PROV.Association, row)
         if agent is not None:
             self.out.add(association, PROV.agent, agent, at["organisation"])
         if values["role"]:
@@ -261,11 +244,9 @@ class _Converter:
         country = self.support.country(values["country"].upper(), at["country"])
         self.out.add(project, DCTERMS.spatial, country, at["country"])
         if values["percentage"]:
-            allocation = self.out.node(BNode(), row)
-            self.out.add(project, ILOP.hasAllocation, allocation, row)
-            self.out.add(allocation, RDF.type, ILOP.Allocation, row)
+            allocation = self.out.part(project, ILOP.hasAllocation, ILOP.Allocation, row)
             self.out.add(allocation, ILOP.allocatedTo, country, at["country"])
-            self.out.add(allocation, ILOP.percentage, self._decimal(values["percentage"]), at["percentage"])
+            self.out.add(allocation, ILOP.percentage, decimal(values["percentage"]), at["percentage"])
 
     def _funding(self, values: dict[str, str], at: dict[str, Origin], row: Origin) -> None:
         project = self._project(values["project"], at["project"])
@@ -284,12 +265,10 @@ class _Converter:
         if values["name"]:
             self.out.add(funding, RDFS.label, Literal(values["name"], lang="en"), at["name"])
         if values["amount"] or values["currency"]:
-            amount = self.out.node(BNode(), at["amount"])
+            amount = self.out.part(funding, SCHEMA.amount, SCHEMA.MonetaryAmount, at["amount"])
             self._expect(amount, {SCHEMA.value: at["amount"], SCHEMA.currency: at["currency"]})
-            self.out.add(funding, SCHEMA.amount, amount, at["amount"])
-            self.out.add(amount, RDF.type, SCHEMA.MonetaryAmount, at["amount"])
             if values["amount"]:
-                self.out.add(amount, SCHEMA.value, self._decimal(values["amount"]), at["amount"])
+                self.out.add(amount, SCHEMA.value, decimal(values["amount"]), at["amount"])
             if values["currency"]:
                 self.out.add(amount, SCHEMA.currency, Literal(values["currency"].upper()), at["currency"])
         self._period(funding, values, at)

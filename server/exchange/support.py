@@ -6,10 +6,12 @@ describes them already, the description is dropped and the file refers to the gr
 """
 
 import re
+from decimal import Decimal, InvalidOperation
 
 import pycountry
 from rdflib import Literal, URIRef
-from rdflib.namespace import PROV, RDF, RDFS
+from rdflib.namespace import DCAT, DCTERMS, PROV, RDF, RDFS, XSD
+from rdflib.term import Node
 
 from server.namespaces import CODELIST, ID, ILOP
 from server.rdf.origins import Origin, OriginGraph
@@ -25,6 +27,26 @@ def concept(scheme: str, code: str) -> URIRef | Literal:
     cannot name one (spaces, brackets…): then no shape's codelist holds it, and the report says where it is."""
     code = code.strip()
     return URIRef(f"{CODELIST}{scheme}/{code}") if _CODE.match(code) else Literal(code)
+
+
+def decimal(text: str) -> Literal:
+    """A number as an xsd:decimal; text that is no number stays a plain literal, which the shapes report."""
+    try:
+        return Literal(Decimal(text.strip()), datatype=XSD.decimal)
+    except InvalidOperation:
+        return Literal(text)
+
+
+def period(out: OriginGraph, owner: Node, predicate: Node, origin: Origin, start: Literal | None, end: Literal | None,
+           start_origin: Origin | None = None, end_origin: Origin | None = None) -> None:
+    """The owner's period (a dcterms:PeriodOfTime by predicate, written at origin) from its start and end, if either
+    is given; each date where it was read (else at origin)."""
+    if start is None and end is None:
+        return
+    node = out.part(owner, predicate, DCTERMS.PeriodOfTime, origin)
+    for step, value, written in ((DCAT.startDate, start, start_origin), (DCAT.endDate, end, end_origin)):
+        if value is not None:
+            out.add(node, step, value, written or origin)
 
 
 def language_tag(value: str) -> str | None:

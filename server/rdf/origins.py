@@ -7,7 +7,7 @@ each (node, property) it writes, an Origin; the report then names the element pa
 
 from dataclasses import dataclass, field
 
-from rdflib import Graph
+from rdflib import RDF, BNode, Graph
 from rdflib.term import Node
 
 
@@ -38,6 +38,13 @@ class OriginGraph:
         self.origins.setdefault((subject, predicate, value), origin)
         self.origins.setdefault((subject, predicate), origin)
         self.origins.setdefault((subject, None), origin)
+
+    def part(self, owner: Node, predicate: Node, kind: Node, origin: Origin) -> BNode:
+        """A new blank node of the class kind that owner has by predicate, all written at origin."""
+        node = self.node(BNode(), origin)
+        self.add(owner, predicate, node, origin)
+        self.add(node, RDF.type, kind, origin)
+        return node  # type: ignore[return-value]
 
     def origin_of(self, subject: Node, predicate: Node | None, value: Node | None = None) -> Origin | None:
         """Where a statement was written (or, failing that, the property, or the subject)."""
