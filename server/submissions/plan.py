@@ -115,9 +115,7 @@ class DataValidator:
         documents = [canonical(d)[0] for d in documents]
         context = walk(
             self._store, self.validator.seeds(documents), self.validator.inverse_predicates, CONTEXT_DEPTH,
-            self._max_triples, plan.excluded_graph,
-            # as the server: what a converter described only in support is fetched like any other node
-            [iri for iri in self.validator.described(documents) if not any(iri in d.supporting for d in documents)],
+            self._max_triples, plan.excluded_graph, self.validator.described(documents),
         )
         documents = [refer_to_described(d, context.ntriples, context.described_elsewhere) for d in documents]
         report = self.validator.validate(documents, context.ntriples, reserved, context.described_elsewhere)

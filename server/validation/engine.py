@@ -136,8 +136,11 @@ class Validator:
 
     @staticmethod
     def described(documents: Sequence[ParsedDocument]) -> list[str]:
-        """The IRIs the documents describe (are subjects in them)."""
-        return sorted({str(s) for d in documents for s in d.graph.subjects() if isinstance(s, URIRef)})
+        """The IRIs the documents describe (are subjects in them), other than what a converter described only in
+        support: those are fetched like any other node, so that the stored description, where there is one, stands
+        (see server.exchange.inputs.refer_to_described)."""
+        return sorted({str(s) for d in documents for s in d.graph.subjects() if isinstance(s, URIRef)
+                       and str(s) not in d.supporting})
 
     def seeds(self, documents: Sequence[ParsedDocument]) -> list[str]:
         """The IRIs the documents mention as subject or object: where the context walk starts."""

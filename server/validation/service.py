@@ -96,7 +96,7 @@ class ValidationService:
             job = ValidationJob(data, syntax.name, source, self._settings.max_submission_triples,
                                 known=await self._known_identifiers())
             inspection = await self._run(validation_worker.inspect, (job,), self._settings.parse_timeout_seconds, "read")
-        return tuple(sorted(set(inspection.described) - set(inspection.supporting)))
+        return inspection.described
 
     async def _known_identifiers(self) -> tuple[tuple[str, str], ...]:
         """The identifiers the graph records (for converted formats), read once per data version."""
@@ -119,11 +119,9 @@ class ValidationService:
         if is_converted(BY_NAME[job.syntax]):
             job = replace(job, known=await self._known_identifiers())
         inspection = await self._run(validation_worker.inspect, (job,), self._settings.parse_timeout_seconds, "read")
-        # What a converter described only in support is fetched like any other node, so that the stored description,
-        # where there is one, stands (see server.exchange.inputs.refer_to_described).
-        own = tuple(sorted(set(inspection.described) - set(inspection.supporting)))
         describe = DescribeJob(
-            inspection.seeds, inspection.inverse_predicates, CONTEXT_DEPTH, self._settings.max_context_triples, replacing, own,
+            inspection.seeds, inspection.inverse_predicates, CONTEXT_DEPTH, self._settings.max_context_triples, replacing,
+            inspection.described,
         )
         try:
             context = await self._store.describe(describe, self._settings.query_timeout_seconds)

@@ -43,8 +43,6 @@ class Inspection:
     inverse_predicates: tuple[str, ...]
     triples: int
     described: tuple[str, ...] = ()
-    # Of those, the ones a converter described only in support (organisations, countries, sources).
-    supporting: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ def inspect(job: ValidationJob) -> Inspection:
     document = _parse(job)
     return Inspection(
         tuple(validator.seeds([document])), validator.inverse_predicates, len(document.graph),
-        tuple(validator.described([document])), tuple(sorted(document.supporting)),
+        tuple(validator.described([document])),
     )
 
 
