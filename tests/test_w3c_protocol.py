@@ -14,7 +14,7 @@ entry describes. Three kinds:
 import httpx
 import pytest
 
-from tests.support.servers import RunningServer
+from tests.support.servers import RunningServer, stored
 
 NORMLEX = "https://w3id.org/ilo-partnerships/graph/data/normlex"
 M49 = "https://w3id.org/ilo-partnerships/graph/data/un-m49-regions"
@@ -37,13 +37,6 @@ def sparql(server: RunningServer, method: str, **kwargs: object) -> httpx.Respon
 
 
 # ---- query tests, as written
-
-
-def _stored(server: RunningServer) -> tuple[str, int, int]:
-    """What an update would change: the data version, triple and graph counts (not the worker load, which other
-    tests' requests on the same server move)."""
-    health = httpx.get(server.url + "/health").json()
-    return health["dataVersion"], health["triples"], health["graphs"]
 
 
 def test_query_post_form(sparql_server: RunningServer) -> None:
@@ -181,8 +174,8 @@ UPDATE = (
                          "headers": {"Content-Type": "application/sparql-update"}}),
 ])
 def test_updates_are_refused_and_change_nothing(sparql_server: RunningServer, name: str, kwargs: dict) -> None:
-    before = _stored(sparql_server)
+    before = stored(sparql_server)
     response = sparql(sparql_server, "POST", **kwargs)
     assert 400 <= response.status_code < 500, (name, response.status_code)
     assert "SPARQL Update is not accepted" in response.text or "send the query as application/sparql-query" in response.text
-    assert _stored(sparql_server) == before
+    assert stored(sparql_server) == before

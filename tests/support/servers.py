@@ -82,11 +82,18 @@ class SubmissionServer(RunningServer):
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
 
+def stored(server: RunningServer) -> tuple[str, int, int]:
+    """What a write would change in the store: the data version, triple and graph counts (not the worker load in
+    /health, which other tests' requests on the same server move)."""
+    health = httpx.get(server.url + "/health").json()
+    return health["dataVersion"], health["triples"], health["graphs"]
+
+
 def state(server: SubmissionServer) -> tuple[str, int, list[str]]:
     """What must not change when a request is refused: the data version, triple count and submissions."""
-    health = httpx.get(server.url + "/health").json()
+    version, triples, _ = stored(server)
     listed = [s["id"] for s in httpx.get(server.url + "/submissions").json()["submissions"]]
-    return health["dataVersion"], health["triples"], listed
+    return version, triples, listed
 
 
 def withdraw_all(server: SubmissionServer) -> None:
