@@ -291,9 +291,30 @@ RUNS_IN = (
 def test_every_query_that_asks_where_a_project_runs_uses_the_one_definition(settings: Settings) -> None:
     texts = {path.stem: path.read_text(encoding="utf-8") for path in settings.queries_dir.glob("*.rq")}
     asking = sorted(name for name, text in texts.items() if "?project" in text and "dcterms:spatial" in text)
-    assert asking == ["countries-reached", "project-profile", "projects"]
+    assert asking == [
+        "countries-reached", "explore-countries", "explore-network", "explore-summary", "project-profile", "projects"]
     assert [name for name in asking if RUNS_IN not in texts[name]] == []
     assert RUNS_IN in (settings.queries_dir / "README.md").read_text(encoding="utf-8")
+
+
+def _projects_in_view(text: str) -> str:
+    start = text.index("  # The projects in view:")
+    return text[start:text.index("  # The end of the projects in view.", start)]
+
+
+def test_the_explorer_s_queries_choose_their_projects_alike_and_as_the_projects_question_filters_them(settings: Settings) -> None:
+    texts = {path.stem: path.read_text(encoding="utf-8") for path in settings.queries_dir.glob("explore-*.rq")}
+    assert sorted(texts) == ["explore-countries", "explore-network", "explore-summary", "explore-timeline"]
+    blocks = {name: _projects_in_view(text) for name, text in texts.items()}
+    assert len(set(blocks.values())) == 1, "the projects-in-view block differs between the explore-* queries"
+    # The same filters as the Projects question, on the block's own names for the project's period.
+    projects = (settings.queries_dir / "projects.rq").read_text(encoding="utf-8")
+    for parameter in ("partner", "theme", "cycle"):
+        filter_line = next(line for line in projects.splitlines() if line.startswith(f"  FILTER (!BOUND(?{parameter})"))
+        assert filter_line in blocks["explore-summary"], parameter
+    catalogue = load_catalogue(settings.queries_dir)
+    assert {name: [p.name for p in catalogue[name].parameters] for name in texts} == {
+        name: ["partner", "theme", "cycle", "from", "to"] for name in texts}
 
 
 def test_the_queries_agree_on_where_each_project_runs(sparql_server: RunningServer) -> None:

@@ -185,5 +185,6 @@ def test_the_examples_of_a_year_range_do_not_contradict_each_other(settings: Set
     catalogue = load_catalogue(settings.queries_dir)
     ranges = [(q.name, q.parameter("from"), q.parameter("to")) for q in catalogue.values()
               if q.parameter("from") is not None and q.parameter("to") is not None]
-    assert [name for name, _, _ in ranges] == ["funding-by-period", "projects"]
+    assert [name for name, _, _ in ranges] == [
+        "explore-countries", "explore-network", "explore-summary", "explore-timeline", "funding-by-period", "projects"]
     assert [(name, low.example, high.example) for name, low, high in ranges if int(low.example) > int(high.example)] == []
