@@ -8,13 +8,16 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pyoxigraph as ox
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 from rdflib import Graph
 
 from server.rdf.project_graphs import load_folder, turtle_files
 from server.settings import Settings, get_settings
 from server.submissions.plan import DataValidator
+from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS, GuardedPage
 from tests.support.engines import start_oxigraph, start_virtuoso
 from tests.support.servers import RunningServer, SubmissionServer, withdraw_all
 
@@ -23,6 +26,24 @@ def pytest_configure(config: pytest.Config) -> None:
     """Keep the suite off the developer's own store (var/store, with whatever they submitted): every
     setting, CLI and server of the run reads a store folder of its own, empty until a test fills it."""
     os.environ["ILOKG_STORE_DIR"] = str(Path(tempfile.mkdtemp(prefix="ilokg-tests-")) / "store")
+    _patient_clients()
+
+
+# A test's HTTP client waits longer than any deadline of the server (queries 10 s, validations and writes
+# less than a minute): on a busy machine the server's own deadlines decide what a request gets, never
+# httpx's default of 5 s (a validation on Virtuoso once took longer beside the rest of the suite on two
+# cores, and the test failed on the client's impatience, not on anything the server did). A test that
+# means to give up sooner says so with its own timeout.
+PATIENT = httpx.Timeout(120.0)
+
+
+def _patient_clients() -> None:
+    functions = [httpx.request, httpx.get, httpx.post, httpx.put, httpx.patch, httpx.delete, httpx.head, httpx.options,
+                 httpx.stream.__wrapped__, httpx.Client.__init__, httpx.AsyncClient.__init__]  # type: ignore[attr-defined]
+    for function in functions:
+        defaults = function.__kwdefaults__
+        assert defaults is not None and "timeout" in defaults, function
+        defaults["timeout"] = PATIENT
 
 
 @pytest.fixture(scope="session")
@@ -243,3 +264,20 @@ def clean(submission_server: SubmissionServer) -> SubmissionServer:
     """The submission server with no submissions: the stored graph is the context of every validation."""
     withdraw_all(submission_server)
     return submission_server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).is_file(), f"Chromium is not installed at {CHROMIUM} (make test installs Debian's chromium)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def guarded(browser: Browser) -> Iterator[GuardedPage]:
+    page = GuardedPage(browser)
+    yield page
+    page.close()
+    assert page.csp_violations == []

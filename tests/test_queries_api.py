@@ -314,7 +314,7 @@ def test_the_explorer_s_queries_choose_their_projects_alike_and_as_the_projects_
         assert filter_line in blocks["explore-summary"], parameter
     catalogue = load_catalogue(settings.queries_dir)
     assert {name: [p.name for p in catalogue[name].parameters] for name in texts} == {
-        name: ["partner", "theme", "cycle", "from", "to"] for name in texts}
+        name: ["project", "partner", "theme", "cycle", "from", "to"] for name in texts}
 
 
 def test_the_queries_agree_on_where_each_project_runs(sparql_server: RunningServer) -> None:

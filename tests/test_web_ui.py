@@ -4,76 +4,14 @@ editor works with no request leaving 127.0.0.1, forms answer as tables, the docs
 Screenshots are saved in test-artifacts/ for people to look at.
 """
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Page
 
 from server.exchange.spreadsheets import workbook_of_sheets
+from tests.support.browser import GuardedPage
 from tests.support.servers import EXAMPLES, FIXTURES, RunningServer, SubmissionServer, withdraw_all
-
-CHROMIUM = os.environ.get("ILOKG_TEST_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-# Without the background-networking flags Chromium calls Google's services at start.
-CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-default-apps",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).is_file(), f"Chromium is not installed at {CHROMIUM} (make test installs Debian's chromium)"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
-        yield browser
-        browser.close()
-
-
-class GuardedPage:
-    """A page whose every request is recorded; any request not to 127.0.0.1 is blocked and remembered."""
-
-    def __init__(self, browser: Browser):
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        self.page: Page = self.context.new_page()
-        self.requests: list[str] = []
-        self.outside: list[str] = []
-        self.errors: list[str] = []
-        self.page.route("**/*", self._route)
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        # The content security policy allows only this server's own scripts; a page that breaks
-        # it would lose part of itself in every browser.
-        self.csp_violations: list[str] = []
-        self.page.on("console", lambda m: self.csp_violations.append(m.text)
-                     if m.type == "error" and "Content Security Policy" in m.text else None)
-
-    def _route(self, route: Route) -> None:
-        url = route.request.url
-        self.requests.append(url)
-        if urlsplit(url).hostname != "127.0.0.1":
-            self.outside.append(url)
-            route.abort()
-            return
-        route.continue_()
-
-    def screenshot(self, name: str) -> None:
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-
-    def close(self) -> None:
-        self.context.close()
-
-
-@pytest.fixture
-def guarded(browser: Browser) -> Iterator[GuardedPage]:
-    page = GuardedPage(browser)
-    yield page
-    page.close()
-    assert page.csp_violations == []
 
 
 def test_the_editor_runs_a_canned_query_with_no_request_leaving_127_0_0_1(

@@ -29,7 +29,7 @@ from server.http.middleware.security_headers import SecurityHeadersMiddleware
 from server.http.openapi_document import complete
 from server.http.pages import templates
 from server.http.requester import RequesterMiddleware
-from server.http.routes import dataset, federation, ops, queries, resources, sparql, submissions, web
+from server.http.routes import dataset, explore, federation, ops, queries, resources, sparql, submissions, web
 from server.linked_data.dataset_description import DatasetDescriber
 from server.linked_data.dump_service import DumpService
 from server.linked_data.entities import EntityService
@@ -128,12 +128,16 @@ def create_app(settings: Settings | None = None) -> App:
     app.include_router(queries.build_router(catalogue, settings.max_page_size))
     app.include_router(submissions.router)
     app.include_router(web.router)
+    app.include_router(explore.router)
     app.include_router(resources.router)
     app.include_router(dataset.router)
     app.include_router(federation.router)
     app.include_router(ops.router)
     app.mount("/assets/vendor/yasgui", _static(settings.web_vendor_dir / "@zazuko" / "yasgui" / "build"), name="yasgui")
     app.mount("/assets/vendor/swagger-ui", _static(settings.web_vendor_dir / "swagger-ui-dist"), name="swagger-ui")
+    app.mount("/assets/vendor/d3", _static(settings.web_vendor_dir / "d3" / "dist"), name="d3")
+    app.mount("/assets/vendor/topojson-client", _static(settings.web_vendor_dir / "topojson-client" / "dist"), name="topojson")
+    app.mount("/assets/vendor/world-atlas", _static(settings.web_vendor_dir / "world-atlas"), name="world-atlas")
     app.mount("/assets", _static(_STATIC), name="assets")
 
     generate = app.openapi

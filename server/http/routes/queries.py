@@ -6,20 +6,19 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from server.canned.catalogue import CannedQuery, Parameter
+from server.canned.catalogue import CannedQuery
 from server.canned.formats import document
 from server.canned.parameters import ParameterError, expected
 from server.canned.service import CannedQueryService, Page, Rendered
 from server.formats.registry import CANNED_PAGE, CATALOGUE, HTML, Format
 from server.http.deps import CannedDep
 from server.http.errors import problem_response
+from server.http.forms import field
 from server.http.openapi_queries import operation_extra
 from server.http.pages import render
 from server.linked_data.entities import EntityService
 from server.linked_data.page_model import Term
 from server.namespaces import shorten
-
-_INPUT_TYPES = {"date": "date", "year": "number", "integer": "number"}
 
 
 def build_router(catalogue: dict[str, CannedQuery], max_page_size: int) -> APIRouter:
@@ -110,7 +109,7 @@ async def _page(
     request: Request, canned: CannedQueryService, query: CannedQuery, params: dict[str, list[str]], page: Page | None,
     error: ParameterError | None = None, status_code: int = 200, next_url: str | None = None,
 ) -> Response:
-    fields = [await _field(canned, p, params, error) for p in query.parameters]
+    fields = [await field(canned, p, params, error) for p in query.parameters]
     entities: EntityService = request.app.state.entities
     general_error = error.message if error is not None and query.parameter(error.parameter) is None else None
     limit = (params.get("limit") or [""])[0] or str(canned.page_size)
@@ -127,27 +126,6 @@ async def _page(
         max_page_size=canned.max_page_size, downloads=downloads, next_url=next_url, previous_url=previous_url,
         local=entities.local_path,
     )
-
-
-async def _field(
-    canned: CannedQueryService, parameter: Parameter, params: dict[str, list[str]], error: ParameterError | None,
-) -> dict[str, Any]:
-    given = (params.get(parameter.name) or [""])[0]
-    choices = None
-    if parameter.type == "iri":
-        choices = [{"value": shorten(c.iri).strip("<>"), "label": c.label} for c in await canned.choices(parameter)]
-        # Show the selection whether the user wrote the full IRI or a prefixed name.
-        given = shorten(given).strip("<>") if given else given
-    elif parameter.type == "enum":
-        choices = [{"value": v, "label": v} for v in parameter.values or ()]
-    return {
-        "name": parameter.name, "required": parameter.required, "description": parameter.description,
-        "expected": expected(parameter), "example": parameter.example, "default": parameter.default,
-        "value": given if given or params else (parameter.default or ""), "choices": choices,
-        "input_type": _INPUT_TYPES.get(parameter.type, "text"),
-        "pattern": r"\d{4}" if parameter.type == "year" else None,
-        "error": error.message if error is not None and error.parameter == parameter.name else None,
-    }
 
 
 def _cells(page: Page, entities: EntityService) -> list[list[Term | None]]:

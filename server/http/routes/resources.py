@@ -16,8 +16,9 @@ from server.formats.registry import IATI
 from server.http.conditional import etag, not_modified, validators
 from server.http.deps import EntitiesDep, StoreDep, VocabulariesDep
 from server.http.errors import problem_response
-from server.http.pages import render
+from server.http.pages import render, site_root
 from server.http.representations import alternates, pick, rdf_response
+from server.http.routes import explore
 from server.linked_data.entities import EntityService, group_by_predicate
 from server.linked_data.vocabulary_docs import VocabularyDoc
 from server.rdf.documents import CONTEXT_PATH, jsonld_context, serialise
@@ -104,9 +105,10 @@ async def _resource(request: Request, entities: EntityService, store: StoreDep) 
             return await _not_found(request, entities, iri)
         if not_modified(request, tag, info.last_modified):
             return Response(status_code=304, headers=headers)
+        pictures = explore.entity_pictures(view, site_root(request), request.app.state.settings.data_base)
         return render(
             request, "entity.html", view=view, facts=group_by_predicate(view.facts),
-            incoming=group_by_predicate(view.incoming), headers=headers, local=entities.local_path,
+            incoming=group_by_predicate(view.incoming), headers=headers, local=entities.local_path, pictures=pictures,
         )
     if chosen is IATI:
         return await _iati(request, entities, iri, headers)

@@ -4,9 +4,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from server.canned.catalogue import CannedQuery
-from server.http.deps import CannedDep, SettingsDep, StoreDep
-from server.http.pages import render
-from server.http.routes import sparql
+from server.http.deps import CannedDep, ServiceDep, SettingsDep, StoreDep
+from server.http.pages import render, site_root
+from server.http.routes import explore, sparql
 from server.namespaces import DISPLAY_PREFIXES
 from server.rdf.syntaxes import SYNTAXES
 
@@ -33,13 +33,19 @@ async def home(request: Request, canned: CannedDep, store: StoreDep) -> HTMLResp
 
 
 @router.get("/editor")
-async def editor(request: Request, canned: CannedDep, settings: SettingsDep) -> HTMLResponse:
-    """YASGUI, served from this server, pointed at /sparql, with every canned query as an example."""
+async def editor(request: Request, canned: CannedDep, settings: SettingsDep, service: ServiceDep) -> HTMLResponse:
+    """YASGUI, served from this server, pointed at /sparql, with every canned query as an example, and the
+    explorer's map, timeline and network as result views for any SELECT whose columns fit them."""
     endpoint = str(request.url.replace(path=sparql.PATH, query=""))
+    root = site_root(request)
     config = {
         "endpoint": endpoint,
         "prefixes": {prefix: DISPLAY_PREFIXES[prefix] for prefix in _EDITOR_PREFIXES},
         "queries": [{"name": q.name, "title": q.title, "text": _editor_text(q)} for q in canned.queries],
+        "pictures": {
+            "atlas": f"{root}assets/vendor/world-atlas/countries-50m.json", "base": settings.data_base, "root": root,
+            "countries": await explore.country_codes(service),
+        },
     }
     installed = (settings.web_vendor_dir / "@zazuko" / "yasgui" / "build" / "yasgui.min.js").is_file()
     return render(request, "editor.html", queries=canned.queries, config=config, endpoint=endpoint, installed=installed)

@@ -8,6 +8,7 @@
   if (typeof Yasgui === "undefined") {
     return;
   }
+  registerPictureViews(config.pictures);
   const prefixBlock = Object.entries(config.prefixes)
     .map(([prefix, iri]) => `PREFIX ${prefix}: <${iri}>`)
     .join("\n");
@@ -39,4 +40,53 @@
     open(wanted);
   }
   window.iloEditor = { yasgui, open };
+
+  // The explorer's pictures as result views of any SELECT whose columns fit (views.js decides): a column of
+  // countries -> map; date columns -> timeline; two IRI columns -> network. The table stays the default view.
+  function registerPictureViews(pictures) {
+    if (typeof window.IloViews === "undefined") {
+      return;
+    }
+    const views = { map: ["Map", "⊕"], timeline: ["Timeline", "═"], network: ["Network", "⋈"] };
+    for (const [kind, [label, icon]] of Object.entries(views)) {
+      Yasgui.Yasr.registerPlugin(kind, class {
+        constructor(yasr) {
+          this.yasr = yasr;
+          this.label = label;
+          this.priority = 1;
+        }
+
+        columns() {
+          const results = this.yasr.results;
+          if (!results || results.getType() !== "json") {
+            return null;
+          }
+          const variables = results.getVariables() || [];
+          const rows = results.getBindings() || [];
+          const fit = rows.length ? window.IloViews.fit(variables, rows, pictures.countries)[kind] : null;
+          return fit ? { variables, rows, fit } : null;
+        }
+
+        canHandleResults() {
+          return this.columns() !== null;
+        }
+
+        async draw() {
+          const { variables, rows, fit } = this.columns();
+          const holder = document.createElement("div");
+          holder.className = `picture-holder editor-${kind}`;
+          this.yasr.resultsEl.appendChild(holder);
+          const adapted = window.IloViews.adapt(kind, fit, variables, rows, pictures.countries);
+          await window.IloViews.render(holder, kind, adapted, { ...pictures, generic: true });
+        }
+
+        getIcon() {
+          const icon = document.createElement("span");
+          icon.setAttribute("aria-hidden", "true");
+          icon.textContent = views[kind][1];
+          return icon;
+        }
+      });
+    }
+  }
 })();
