@@ -271,6 +271,19 @@ CASES: list[Case] = [
     Case("queries-traversal-text", "queries", _raw("GET", "/queries/..%2Fserver%2Fsettings.rq"), 404, "There is nothing at"),
     Case("queries-unknown-name", "queries", _raw("GET", "/queries/passwd"), 404, "There is no query named"),
     Case("queries-unknown-format", "queries", _raw("GET", "/queries/projects", params={"format": "pdf"}), 400, "Unknown format"),
+    # ---- the explorer: its filters are canned-query parameters, bound as terms, reflected escaped
+    Case("explore-iri-injection", "explore", _raw(
+        "GET", "/explore", params={"partner": "https://example.org/a> } SERVICE <{listener}"}), 422, "partner must be"),
+    Case("explore-script-in-a-filter", "explore", _raw(
+        "GET", "/explore", params={"from": "<script>alert(1)</script>"}), 422,
+        "from must be a year written YYYY; got &#39;&lt;script&gt;alert(1)&lt;/script&gt;&#39;."),
+    Case("explore-project-injection", "explore", _raw(
+        "GET", "/explore", params={"project": '"} SERVICE <{listener}> { ?s ?p ?o } #'}), 422, "project must be"),
+    Case("explore-unknown-parameter", "explore", _raw("GET", "/explore", params={"query": "ASK {}"}), 422,
+         "is not a parameter of this query"),
+    Case("explore-repeated-filter", "explore", _raw("GET", "/explore?from=2019&from=2020"), 422, "Give from once."),
+    Case("explore-vendor-traversal", "explore", _raw("GET", "/assets/vendor/world-atlas/..%2F..%2F..%2F..%2Fpyproject.toml"),
+         404, "There is nothing at"),
     # ---- our IRIs, dumps and static files: traversal and nonsense
     Case("pages-entity-traversal", "pages", _raw("GET", "/id/..%2F..%2F..%2Fetc%2Fpasswd"), 404, _NOT_IN_GRAPH),
     Case("pages-entity-huge-path", "pages", _raw("GET", "/id/" + "a" * 6000), 404, _NOT_IN_GRAPH),
