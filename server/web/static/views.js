@@ -31,6 +31,8 @@
   const OTHER_RELATION = { colour: OKABE_ITO.purple, dash: "10 3 2 3" };
   // Above this many projects, the network folds each project into the edges from its partners to its countries.
   const FOLD_ABOVE = 150;
+  // A timeline taller than this many lanes is no longer read as one picture: the rest are in its table.
+  const LANES_AT_MOST = 400;
   let counter = 0;
 
   // ---- Data ----------------------------------------------------------------------------------------
@@ -101,29 +103,37 @@
     return svg;
   }
 
-  /** The equivalent table, in a <details> under the picture: what a screen reader or a copy-paste needs. */
+  /**
+   * The equivalent table, in a <details> under the picture: what a screen reader or a copy-paste needs. Its rows
+   * are built when it is first opened (body is a function), so that a large answer costs nothing until asked for.
+   */
   function table(container, caption, headers, body) {
     const details = html(container, "details", { class: "picture-table" });
     html(details, "summary", {}, `${caption} as a table`);
-    const wrap = html(details, "div", { class: "table-wrap" });
-    const tableEl = html(wrap, "table");
-    html(tableEl, "caption", {}, caption);
-    const headRow = html(html(tableEl, "thead"), "tr");
-    for (const header of headers) {
-      html(headRow, "th", { scope: "col" }, header);
-    }
-    const tbody = html(tableEl, "tbody");
-    for (const cells of body) {
-      const tr = html(tbody, "tr");
-      for (const cell of cells) {
-        const td = html(tr, "td");
-        if (cell && typeof cell === "object") {
-          html(td, "a", { href: cell.href }, cell.text);
-        } else {
-          td.textContent = cell === null || cell === undefined ? "" : String(cell);
+    details.addEventListener("toggle", () => {
+      if (!details.open || details.querySelector("table")) {
+        return;
+      }
+      const wrap = html(details, "div", { class: "table-wrap" });
+      const tableEl = html(wrap, "table");
+      html(tableEl, "caption", {}, caption);
+      const headRow = html(html(tableEl, "thead"), "tr");
+      for (const header of headers) {
+        html(headRow, "th", { scope: "col" }, header);
+      }
+      const tbody = html(tableEl, "tbody");
+      for (const cells of body()) {
+        const tr = html(tbody, "tr");
+        for (const cell of cells) {
+          const td = html(tr, "td");
+          if (cell && typeof cell === "object") {
+            html(td, "a", { href: cell.href }, cell.text);
+          } else {
+            td.textContent = cell === null || cell === undefined ? "" : String(cell);
+          }
         }
       }
-    }
+    });
     return details;
   }
 
@@ -291,7 +301,7 @@
     }
     table(container, options.highlight ? "Countries" : "Countries and their projects",
       ["Country", "Projects", "Through", "Project names"],
-      [...countries.values()].sort((a, b) => a.label.localeCompare(b.label)).map((c) => [
+      () => [...countries.values()].sort((a, b) => a.label.localeCompare(b.label)).map((c) => [
         { href: href(options, c.iri), text: c.label }, c.projects.size, [...c.groups.values()].join(", "),
         [...c.projects.values()].sort().join("; "),
       ]));
@@ -352,6 +362,10 @@
       }
     }
     lanes.push(...dated.filter((item) => !placed.has(item)).sort((a, b) => startOf(a) - startOf(b)));
+    const ordered = lanes.concat(undated);
+    if (lanes.length > LANES_AT_MOST) {
+      lanes.length = LANES_AT_MOST;
+    }
     const figure = html(container, "figure", { class: "picture-frame timeline-frame" });
     if (!lanes.length) {
       note(figure, "None of these items has a date in the sources.");
@@ -453,18 +467,22 @@
       html(key, "span", { class: "swatch hatched" });
       key.appendChild(document.createTextNode("known to the year or month only; ◆ a day; ┈ no end given"));
     }
+    if (ordered.length - undated.length > lanes.length) {
+      note(container, `The first ${lanes.length} of ${ordered.length - undated.length} dated items are drawn; narrow the ` +
+        "filters (partner, theme, programme cycle, years) to see the others. The table lists them all.");
+    }
     if (undated.length) {
       const list = html(container, "div", { class: "undated" });
       html(list, "p", {}, `Without a date in the sources (${undated.length}):`);
       const ul = html(list, "ul", { class: "compact" });
-      for (const item of undated.sort((a, b) => order(a) - order(b) || a.label.localeCompare(b.label))) {
+      for (const item of undated.sort((a, b) => order(a) - order(b) || a.label.localeCompare(b.label)).slice(0, LANES_AT_MOST)) {
         const li = html(ul, "li");
         html(li, "a", { href: href(options, item.iri), "data-item": item.iri, class: "undated-item" }, item.label);
         li.appendChild(document.createTextNode(` (${(KINDS[item.kind] || { name: "item" }).name.toLowerCase()})`));
       }
     }
     table(container, "Timeline", ["Item", "Kind", "Start", "End"],
-      lanes.concat(undated).map((item) => [
+      () => ordered.map((item) => [
         { href: href(options, item.iri), text: item.label }, (KINDS[item.kind] || { name: item.kind }).name,
         item.start ? item.start.text : "", item.end ? item.end.text : "",
       ]));
@@ -630,7 +648,7 @@
         "(line width and label: number of projects). Narrow the filters to see the projects themselves.");
     }
     table(container, folded ? "Partners and countries (projects folded)" : "Network links", ["From", "Link", "To"].concat(folded ? ["Projects"] : []),
-      edges.map((edge) => [
+      () => edges.map((edge) => [
         { href: href(options, edge.source), text: edge.from.label }, edge.relationLabel,
         { href: href(options, edge.target), text: edge.to.label },
       ].concat(folded ? [edge.weight] : [])));
@@ -706,6 +724,7 @@
     container.setAttribute("data-state", "drawing");
     try {
       await draw[kind](container, rows, options);
+      container.setAttribute("data-drawn-ms", String(Math.round(performance.now())));
       container.setAttribute("data-state", "drawn");
     } catch (error) {
       container.setAttribute("data-state", "failed");
