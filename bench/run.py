@@ -220,12 +220,17 @@ def _stop(server: Server) -> None:
             server.process.kill()
 
 
-def _machine() -> str:
+def host() -> str:
+    """The machine a benchmark ran on: CPUs, memory, kernel and Python."""
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     memory = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
     return (f"{os.cpu_count()} × {cpu}, {int(memory) // 1024 // 1024} GiB, Linux {platform.release()}, "
-            f"Python {platform.python_version()}; pyoxigraph {version('pyoxigraph')}, oxigraph {version('oxigraph')}, "
+            f"Python {platform.python_version()}")
+
+
+def _machine() -> str:
+    return (f"{host()}; pyoxigraph {version('pyoxigraph')}, oxigraph {version('oxigraph')}, "
             f"rdflib {version('rdflib')}, rdflib-endpoint {version('rdflib-endpoint')}, wrk")
 
 

@@ -54,15 +54,19 @@ async def explore(request: Request, canned: CannedDep, settings: SettingsDep) ->
         {"kind": kind, "target": f"view-{kind}", "data": f"{root}queries/{name}" + (f"?{filters}" if filters else "")}
         for kind, name in VIEWS
     ] if error is None else []
-    config = {
-        "atlas": f"{root}assets/vendor/world-atlas/countries-50m.json", "base": settings.data_base, "root": root,
-        "views": views,
-    }
+    config = {**drawing(root, settings.data_base), "views": views}
     return render(
         request, "explore.html", status_code=422 if error is not None else 200, fields=fields, error=general_error,
         summary=_summary(page) if page is not None else None, views=views, config=config, filters=filters,
         project=await _chosen_project(canned, params, request.app.state.entities.local_path),
     )
+
+
+def drawing(root: str, base: str) -> dict[str, str]:
+    """What views.js needs on every page that draws: the map's geometry (countries at 1:50m, a world map's
+    background at 1:110m), our IRIs' base and the site's root (to link items to their pages here)."""
+    atlas = f"{root}assets/vendor/world-atlas/"
+    return {"atlas": atlas + "countries-50m.json", "background": atlas + "countries-110m.json", "base": base, "root": root}
 
 
 def _summary(page: Page) -> dict[str, Any]:
@@ -123,10 +127,9 @@ def entity_pictures(view: EntityView, root: str, base: str) -> dict[str, Any] | 
     """The pictures of a resource page, if its kind has any: a project's countries on a small map and its dates
     on a small timeline (the explore queries narrowed to it); a country on the map and its projects in time."""
     types = {t.iri for t in view.types}
-    atlas = f"{root}assets/vendor/world-atlas/countries-50m.json"
     if str(ILOP.Project) in types:
         narrowed = urlencode({"project": view.iri})
-        return {"atlas": atlas, "base": base, "root": root, "views": [
+        return {**drawing(root, base), "views": [
             {"kind": "map", "target": "view-map", "data": f"{root}queries/explore-countries?{narrowed}", "small": True,
              "fit": "reached", "title": "Where it runs"},
             {"kind": "timeline", "target": "view-timeline", "data": f"{root}queries/explore-timeline?{narrowed}",
@@ -145,7 +148,7 @@ def entity_pictures(view: EntityView, root: str, base: str) -> dict[str, Any] | 
             views.append({"kind": "timeline", "target": "view-timeline",
                           "data": f"{root}queries/projects?{urlencode({'country': code})}", "small": True,
                           "columns": {"item": "project", "start": "start", "end": "end"}, "title": "Its projects in time"})
-        return {"atlas": atlas, "base": base, "root": root, "views": views} if views else None
+        return {**drawing(root, base), "views": views} if views else None
     return None
 
 
