@@ -78,7 +78,9 @@ class Settings(BaseSettings):
         256 * 1024 * 1024, gt=0, description="Largest serialised query result served, in bytes."
     )
     cache_entries: int = Field(2048, ge=0, description="Query results kept in the in-memory cache (0 turns it off).")
-    cache_entry_bytes: int = Field(1024 * 1024, gt=0, description="Largest result the cache keeps, in bytes.")
+    # 16 MB: the explorer's pictures of a few thousand projects read answers of 4-10 MB; kept, a second visit draws
+    # them in under 3 s instead of running the queries again (bench/RESULTS.md, pictures). The total stays bounded.
+    cache_entry_bytes: int = Field(16 * 1024 * 1024, gt=0, description="Largest result the cache keeps, in bytes.")
     cache_total_bytes: int = Field(
         128 * 1024 * 1024, gt=0,
         description="Most bytes of answers each cache keeps in all (the SPARQL answer cache, and canned answers as sent).",

@@ -264,8 +264,12 @@ def test_the_editor_offers_the_pictures_whose_columns_fit_any_select(sparql_serv
     assert offered() == {"map": True, "timeline": False, "network": False}
     active.locator(".yasr .select_map").click()
     wait_for_pictures(active, 1)
-    reached = {r["country"]["value"] for r in rows(sparql_server, "countries-reached")}
-    assert set(attributes(page, ".yasr svg.map a.country", "data-country")) == reached
+    reached = {r["country"]["value"]: r["projects"]["value"] for r in rows(sparql_server, "countries-reached")}
+    assert set(attributes(page, ".yasr svg.map a.country", "data-country")) == set(reached)
+    # A count column colours the countries (and names itself in the legend and in each country's name).
+    laos = page.locator(f'.yasr svg.map a.country[data-country="{ID}country/LA"]')
+    assert laos.get_attribute("aria-label") == f"Lao PDR: projects {reached[ID + 'country/LA']}"
+    assert page.locator(".yasr .legend span").first.inner_text() == "projects:"
     guarded.screenshot("editor-map.png")
     active.locator(".yasr .select_table").click()  # the table stays one click away
 

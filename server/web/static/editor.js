@@ -77,7 +77,7 @@
           holder.className = `picture-holder editor-${kind}`;
           this.yasr.resultsEl.appendChild(holder);
           const adapted = window.IloViews.adapt(kind, fit, variables, rows, pictures.countries);
-          await window.IloViews.render(holder, kind, adapted, { ...pictures, generic: true });
+          await window.IloViews.render(holder, kind, adapted, { ...pictures, generic: true, measureName: fit.measure });
         }
 
         getIcon() {

@@ -67,8 +67,9 @@
     return iri && iri.startsWith(base) ? (options.root || "/") + iri.slice(base.length) : iri;
   }
 
-  function element(parent, name, attributes, text) {
-    const node = document.createElementNS(SVG, name);
+  /** A new element (SVG or HTML) appended to parent, with the attributes that have a value, and a text. */
+  function create(namespace, parent, name, attributes, text) {
+    const node = namespace ? document.createElementNS(namespace, name) : document.createElement(name);
     for (const [key, val] of Object.entries(attributes || {})) {
       if (val !== null && val !== undefined) {
         node.setAttribute(key, String(val));
@@ -81,19 +82,8 @@
     return node;
   }
 
-  function html(parent, name, attributes, text) {
-    const node = document.createElement(name);
-    for (const [key, val] of Object.entries(attributes || {})) {
-      if (val !== null && val !== undefined) {
-        node.setAttribute(key, String(val));
-      }
-    }
-    if (text !== undefined) {
-      node.textContent = text;
-    }
-    parent.appendChild(node);
-    return node;
-  }
+  const element = (parent, name, attributes, text) => create(SVG, parent, name, attributes, text);
+  const html = (parent, name, attributes, text) => create(null, parent, name, attributes, text);
 
   function svgRoot(container, width, height, label, kind) {
     const svg = element(container, "svg", {
@@ -218,6 +208,11 @@
         country = { iri, label: value(row, "label") || iri, m49: value(row, "m49"), projects: new Map(), groups: new Map() };
         countries.set(iri, country);
       }
+      // A number for the country (the editor's view of a SELECT with a count column) colours it instead.
+      const measured = Number(value(row, "measure"));
+      if (row.measure && Number.isFinite(measured)) {
+        country.measure = Math.max(country.measure ?? measured, measured);
+      }
       const project = value(row, "project");
       if (project) {
         country.projects.set(project, value(row, "projectLabel") || project);
@@ -233,7 +228,7 @@
     const missing = [...countries.values()].filter((c) => !(c.m49 && byCode.has(c.m49)));
     const width = 960;
     const height = options.small ? 420 : 500;
-    const counted = (c) => c.projects.size || 1;
+    const counted = (c) => c.measure ?? (c.projects.size || 1);
     const most = Math.max(1, ...reached.map(counted));
     const colour = d3.scaleSequential([0, most], (t) => d3.interpolateBlues(0.25 + 0.75 * t));
     const projection = d3.geoEqualEarth();
@@ -271,6 +266,7 @@
       const groups = [...country.groups.values()];
       const described = options.highlight
         ? country.label
+        : country.measure !== undefined ? `${country.label}: ${options.measureName || "value"} ${country.measure}`
         : `${country.label}: ${projects.length} project${projects.length === 1 ? "" : "s"}` +
           (groups.length ? ` (through ${groups.join(", ")})` : "");
       const link = element(layer, "a", {
@@ -304,7 +300,7 @@
       element(outlines, "text", { x: x, y: Math.max(14, y - 4), class: "group-label" }, group.name);
     }
     if (!options.highlight) {
-      legendScale(figure, most, colour, groups.size > 0);
+      legendScale(figure, most, colour, groups.size > 0, options.measureName || "Projects");
     }
     if (missing.length) {
       note(container, `Not on the map (no geometry for their code): ${missing.map((c) => c.label).join(", ")}.`);
@@ -318,9 +314,9 @@
     return svg;
   }
 
-  function legendScale(container, most, colour, withGroups) {
+  function legendScale(container, most, colour, withGroups, name) {
     const legend = html(container, "div", { class: "legend", "aria-label": "Legend" });
-    html(legend, "span", {}, "Projects:");
+    html(legend, "span", {}, `${name}:`);
     const steps = most <= 6 ? d3.range(1, most + 1) : d3.ticks(1, most, 5).filter((n) => n >= 1);
     for (const step of steps) {
       const key = html(legend, "span", { class: "key" });
@@ -404,7 +400,9 @@
       const axis = element(svg, "g", { class: "axis", "aria-hidden": "true" });
       for (const year of years) {
         element(axis, "line", { x1: x(year), x2: x(year), y1: top - 6, y2: height, class: "tick" });
-        element(axis, "text", { x: x(year) + 3, y: top - 10 }, String(year.getUTCFullYear()));
+        const last = x(year) > width - 40;  // the last year's label ends at its line, inside the picture
+        element(axis, "text", { x: x(year) + (last ? -3 : 3), y: top - 10, "text-anchor": last ? "end" : "start" },
+          String(year.getUTCFullYear()));
       }
       lanes.forEach((item, index) => {
         const style = KINDS[item.kind] || { name: "Item", colour: OKABE_ITO.grey };
@@ -681,9 +679,11 @@
     const iriColumns = variables.filter((v) => rows.length && rows.every((r) => !r[v] || r[v].type === "uri") && rows.some((r) => r[v]));
     const dateColumns = variables.filter((v) => rows.some((r) => isDate(r[v])));
     const countryColumn = iriColumns.find((v) => rows.some((r) => r[v] && countries[r[v].value]));
+    const numeric = [XSD + "integer", XSD + "decimal", XSD + "double", XSD + "float", XSD + "int", XSD + "long"];
+    const numericColumn = variables.find((v) => rows.some((r) => r[v] && numeric.includes(r[v].datatype)));
     const m49Column = variables.find((v) => /m49/i.test(v) && rows.some((r) => r[v] && /^\d{3}$/.test(r[v].value)));
     return {
-      map: countryColumn || m49Column ? { country: countryColumn, m49: m49Column } : null,
+      map: countryColumn || m49Column ? { country: countryColumn, m49: m49Column, measure: numericColumn || null } : null,
       timeline: dateColumns.length ? { start: dateColumns[0], end: dateColumns[1] || null, item: iriColumns[0] || null } : null,
       // The first and the last IRI column are the ends of each edge; one between them, if any, names the link.
       network: iriColumns.length >= 2
@@ -707,6 +707,7 @@
         const other = variables.find((v) => v !== columns.country && row[v] && row[v].type === "uri");
         return {
           country: uri(iri), label: literal(known.label), m49: literal(known.m49),
+          ...(columns.measure && row[columns.measure] ? { measure: row[columns.measure] } : {}),
           ...(other ? { project: row[other], projectLabel: literal(labelFor(variables, row, other)) } : {}),
         };
       });
