@@ -286,3 +286,37 @@ def test_the_editor_offers_the_pictures_whose_columns_fit_any_select(sparql_serv
     wait_for_pictures(active, 1)
     assert page.locator(".yasr svg.network path.edge").count() == len(rows(sparql_server, "explore-network"))
     assert guarded.outside == [] and guarded.errors == []
+
+
+def test_a_network_of_many_projects_folds_them_into_partner_to_country_links(
+    sparql_server: RunningServer, guarded: GuardedPage
+) -> None:
+    page = open_explorer(guarded, sparql_server)  # for views.js and its libraries
+    projects, partners, countries = 200, 5, 10
+    edges = page.evaluate("""([projects, partners, countries]) => {
+        const uri = (value) => ({ type: "uri", value }), text = (value) => ({ type: "literal", value });
+        const base = "https://w3id.org/ilo-partnerships/id/", rows = [];
+        for (let n = 0; n < projects; n += 1) {
+            rows.push({ source: uri(`${base}organisation/p${n % partners}`), sourceLabel: text(`Partner ${n % partners}`),
+                        relation: uri("https://w3id.org/ilo-partnerships/codelist/organisation-role/funding"),
+                        relationLabel: text("funding"), target: uri(`${base}project/x${n}`), targetLabel: text(`Project ${n}`) });
+            rows.push({ source: uri(`${base}project/x${n}`), sourceLabel: text(`Project ${n}`),
+                        relation: uri("http://purl.org/dc/terms/spatial"), relationLabel: text("runs in"),
+                        target: uri(`${base}country/C${n % countries}`), targetLabel: text(`Country ${n % countries}`) });
+        }
+        const holder = document.createElement("div");
+        holder.id = "folded";
+        holder.className = "picture-holder";
+        document.querySelector("main").appendChild(holder);
+        window.IloViews.render(holder, "network", rows, { base, root: "/" });
+        return rows.length;
+    }""", [projects, partners, countries])
+    assert edges == 2 * projects
+    folded = page.locator("#folded")
+    expect(folded).to_have_attribute("data-state", "drawn")
+    # n % 5 and n % 10: each partner reaches two countries, 20 projects each; no project is a node.
+    weights = attributes(page, "#folded path.edge", "data-weight")
+    assert sorted(map(int, weights)) == [20] * 10
+    assert folded.locator("a.node.project").count() == 0
+    assert (folded.locator("a.node.partner").count(), folded.locator("a.node.country").count()) == (partners, countries)
+    assert folded.locator(".picture-note").inner_text().startswith("200 projects: each is folded into the links")
