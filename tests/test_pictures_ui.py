@@ -4,10 +4,11 @@ and no request leaving 127.0.0.1; filters change the URL and the picture; the ke
 phone's width is enough. Screenshots go to test-artifacts/ (a few of them are in the README)."""
 
 import re
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.support.browser import GuardedPage, wait_for_pictures
 from tests.support.servers import RunningServer
@@ -197,8 +198,8 @@ def test_the_keyboard_alone_reaches_every_item_and_enter_opens_it(sparql_server:
     expect(page.locator("h1")).to_have_text("Namibia")
 
 
-def test_the_explorer_fits_a_phone(sparql_server: RunningServer, browser: object) -> None:
-    phone = GuardedPage(browser, width=390, height=844)  # type: ignore[arg-type]
+def test_the_explorer_fits_a_phone(sparql_server: RunningServer, browser: Browser) -> None:
+    phone = GuardedPage(browser, width=390, height=844)
     try:
         page = phone.page
         page.goto(sparql_server.url + "/explore")
@@ -320,3 +321,25 @@ def test_a_network_of_many_projects_folds_them_into_partner_to_country_links(
     assert folded.locator("a.node.project").count() == 0
     assert (folded.locator("a.node.partner").count(), folded.locator("a.node.country").count()) == (partners, countries)
     assert folded.locator(".picture-note").inner_text().startswith("200 projects: each is folded into the links")
+
+
+def test_the_pictures_read_every_page_of_their_questions(tmp_path: Path, browser: Browser) -> None:
+    # Pages of 7 rows: the 49 rows of explore-countries come in 7 pages, the 62 edges of explore-network in 9.
+    server = RunningServer(tmp_path / "store", {"ILOKG_PAGE_SIZE": "7", "ILOKG_MAX_PAGE_SIZE": "7"}).start()
+    guarded = GuardedPage(browser)
+    try:
+        page = guarded.page
+        page.goto(server.url + "/explore")
+        wait_for_pictures(page, 3)
+        assert page.locator("svg.map a.country").count() == 26
+        assert page.locator("svg.network path.edge").count() == 62
+        asked = [urlsplit(url) for url in guarded.requests if urlsplit(url).path.startswith("/queries/explore-")]
+        by_query = {path: sorted(int(parse_qs(u.query).get("offset", ["0"])[0]) for u in asked if u.path == path)
+                    for path in {u.path for u in asked}}
+        assert by_query["/queries/explore-countries"] == list(range(0, 49, 7))
+        assert by_query["/queries/explore-network"] == list(range(0, 63, 7))
+        assert all(parse_qs(u.query)["limit"] == ["7"] for u in asked)
+        assert guarded.errors == [] and guarded.outside == [] and guarded.csp_violations == []
+    finally:
+        guarded.close()
+        server.stop()

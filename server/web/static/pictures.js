@@ -8,7 +8,7 @@
 
   function rowsOf(url) {
     if (!answers.has(url)) {
-      answers.set(url, window.IloViews.fetchRows(url));
+      answers.set(url, window.IloViews.fetchRows(url, config.pageSize));
     }
     return answers.get(url);
   }

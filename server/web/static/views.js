@@ -37,11 +37,11 @@
 
   // ---- Data ----------------------------------------------------------------------------------------
 
-  /** Every row of a SPARQL JSON answer, following the server's Link: rel="next" pages. */
-  async function fetchRows(url) {
+  /** Every row of a SPARQL JSON answer, in pages of pageSize rows, following the server's Link: rel="next". */
+  async function fetchRows(url, pageSize) {
     const rows = [];
     let variables = null;
-    let next = url + (url.includes("?") ? "&" : "?") + "format=json&limit=10000";
+    let next = url + (url.includes("?") ? "&" : "?") + `format=json&limit=${pageSize || 1000}`;
     while (next) {
       const response = await fetch(next, { headers: { Accept: "application/sparql-results+json" } });
       if (!response.ok) {
