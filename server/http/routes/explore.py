@@ -49,7 +49,9 @@ async def explore(request: Request, canned: CannedDep, settings: SettingsDep) ->
     fields = [await field(canned, p, params, error) for p in summary_query.parameters if p.name not in _NOT_IN_THE_FORM]
     shown = {f["name"] for f in fields}
     general_error = error.message if error is not None and error.parameter not in shown else None
-    filters = urlencode([(name, values[0]) for name, values in params.items() if values and values[0].strip()])
+    # The filters the pictures' questions take (not paging or format, which each picture sets itself).
+    filters = urlencode([(name, values[0]) for name, values in params.items()
+                         if summary_query.parameter(name) is not None and values and values[0].strip()])
     root = site_root(request)
     views = [
         {"kind": kind, "target": f"view-{kind}", "data": f"{root}queries/{name}" + (f"?{filters}" if filters else "")}
