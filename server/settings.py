@@ -85,6 +85,10 @@ class Settings(BaseSettings):
         128 * 1024 * 1024, gt=0,
         description="Most bytes of answers each cache keeps in all (the SPARQL answer cache, and canned answers as sent).",
     )
+    explorer_warmup: bool = Field(
+        True, description="Compute the explorer's unfiltered answers in the background whenever the data changes, so that "
+        "its first visitor after a change finds them ready (at 10,000 projects they take seconds; bench/RESULTS.md).",
+    )
     page_size: int = Field(1000, gt=0, description="Rows of a canned query's answer per page, unless the client asks for fewer.")
     max_page_size: int = Field(10_000, gt=0, description="Most rows of a canned query's answer a client may ask for in one page.")
     submissions_dir: Path | None = Field(

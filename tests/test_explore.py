@@ -4,13 +4,15 @@ data; a bad filter is a 422 that says what is wrong next to the field; resource 
 
 import json
 import re
+import time
 from html import unescape
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
-from tests.support.servers import RunningServer
+from tests.support.servers import EXAMPLES, RunningServer, SubmissionServer
 
 
 def page(server: RunningServer, query: str = "") -> httpx.Response:
@@ -124,3 +126,33 @@ def test_other_pages_have_no_pictures(sparql_server: RunningServer) -> None:
     response = httpx.get(sparql_server.url + "/id/organisation/moel", headers={"Accept": "text/html"})
     assert response.status_code == 200
     assert 'id="pictures-config"' not in response.text and "views.js" not in response.text
+
+
+def wait_for_explorer(server: RunningServer, version: str) -> None:
+    """Wait for the event: /health says the explorer's answers are ready for this data version (a generous bound
+    for a busy machine; the warm-up of the bundled data takes well under a second alone)."""
+    deadline = time.monotonic() + 120
+    while httpx.get(server.url + "/health").json()["explorer"] != version:
+        assert time.monotonic() < deadline, f"the explorer's answers never became ready for {version}"
+        time.sleep(0.05)
+
+
+def test_the_explorer_s_answers_are_computed_again_whenever_the_data_changes(tmp_path: Path) -> None:
+    server = SubmissionServer(tmp_path, {"ILOKG_EXPLORER_WARMUP": "true"}).start()
+    try:
+        first = httpx.get(server.url + "/health").json()["dataVersion"]
+        wait_for_explorer(server, first)
+        response = httpx.post(server.url + "/submissions", content=(EXAMPLES / "first-submission.ttl").read_bytes(),
+                              headers={"Content-Type": "text/turtle", **server.auth("alice")})
+        assert response.status_code == 201, response.text
+        second = httpx.get(server.url + "/health").json()["dataVersion"]
+        assert second != first
+        wait_for_explorer(server, second)
+        # What was prepared is what a visitor gets: the new project is counted.
+        assert shown(page(server).text)["projects"] == "10"
+    finally:
+        server.stop()
+
+
+def test_with_the_warm_up_off_health_says_so(sparql_server: RunningServer) -> None:
+    assert httpx.get(sparql_server.url + "/health").json()["explorer"] is None

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server import __version__
 from server.canned.catalogue import load_catalogue
+from server.canned.explorer import ExplorerWarmup, kept_warm
 from server.canned.service import CannedQueryService
 from server.http import errors
 from server.http.guard import Guard
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> App:
         app.state.store = store
         app.state.service = SparqlService(store, settings, str(store.spool_dir), app.state.federation)
         app.state.canned = CannedQueryService(catalogue, app.state.service, store, settings)
+        app.state.warmup = ExplorerWarmup(app.state.canned, store, settings.max_page_size) if settings.explorer_warmup else None
         app.state.entities = EntityService(app.state.service, settings.data_base)
         app.state.dataset = DatasetDescriber(app.state.service)
         app.state.dumps = DumpService(settings, store)
@@ -103,7 +105,8 @@ def create_app(settings: Settings | None = None) -> App:
         app.state.submissions = SubmissionService(settings, store, validation)
         try:
             await app.state.submissions.load()
-            yield
+            async with kept_warm(app.state.warmup):
+                yield
         finally:
             await validation.close()
             await store.close()

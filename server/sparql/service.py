@@ -244,9 +244,19 @@ class SparqlService:
                 while len(self._too_slow) > 1024:
                     self._too_slow.popitem(last=False)
             raise QueryDeadlineError(plan.timeout) from None
-        if plan.etag is not None and output.body is not None:
-            self._cache.put(key, output)
+        if plan.etag is not None:
+            output = self._keepable(output)
+            if output.body is not None:
+                self._cache.put(key, output)
         return Answer(plan.result_format, output, cached=False)
+
+    def _keepable(self, output: QueryOutput) -> QueryOutput:
+        """An answer the worker spooled to a file (over 1 MB) but small enough for the cache, read into memory so that
+        the cache can keep it (the explorer's answers at thousands of projects are of that size)."""
+        if output.body is None and output.path is not None and 0 < self._settings.cache_entries and (
+                output.size <= self._settings.cache_entry_bytes):
+            return replace(output, body=output.read(), path=None)
+        return output
 
     async def select(self, text: str) -> dict:
         """Run one of the server's own queries and give its answer as SPARQL JSON results.

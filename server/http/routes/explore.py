@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from server.canned.explorer import SUMMARY, VIEWS
 from server.canned.parameters import ParameterError
 from server.canned.service import CannedQueryService, Page
 from server.http.deps import CannedDep, SettingsDep
@@ -25,9 +26,6 @@ from server.sparql.service import SparqlService
 
 router = APIRouter(include_in_schema=False)
 
-SUMMARY = "explore-summary"
-# The pictures and the queries that draw them.
-VIEWS = (("map", "explore-countries"), ("timeline", "explore-timeline"), ("network", "explore-network"))
 # One project is chosen by following a link from its page, not from a list of every project.
 _NOT_IN_THE_FORM = {"project"}
 # The counts the explorer shows first, in this order.

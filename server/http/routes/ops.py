@@ -1,6 +1,6 @@
 """Operations: liveness and readiness (/health) and Prometheus metrics (/metrics)."""
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from server.http.deps import MetricsDep, StoreDep
@@ -9,12 +9,14 @@ router = APIRouter(tags=["Operations"])
 
 
 @router.get("/health", summary="Liveness and readiness")
-async def health(store: StoreDep) -> dict[str, object]:
-    """Answers at once, whatever queries are running: it touches neither the workers nor the disk."""
+async def health(store: StoreDep, request: Request) -> dict[str, object]:
+    """Answers at once, whatever queries are running: it touches neither the workers nor the disk. `explorer`: the
+    data version whose unfiltered explorer answers are computed (null while they are not, or with the warm-up off)."""
     info = store.info
+    warmup = request.app.state.warmup
     return {
         "status": "ok", "ready": True, "triples": info.triples, "graphs": len(info.graphs), "dataVersion": info.version,
-        "workers": store.load,
+        "workers": store.load, "explorer": warmup.version if warmup is not None else None,
     }
 
 
