@@ -13,7 +13,7 @@ YAML, so every file stays a valid SPARQL query that runs as it is in any editor:
     #+     example: KR
 
 Each parameter is the query variable of the same name. A value is bound to that variable
-with a VALUES block at the top of the WHERE clause (see `bind`), never pasted into the text.
+with VALUES blocks at the top of the WHERE clause (see `bind`), never pasted into the text.
 """
 
 import re

@@ -100,12 +100,14 @@ class CannedQueryService:
         if parameter.scheme:
             scheme = ox.NamedNode(expand(parameter.scheme) or parameter.scheme)
             in_scheme = f"?value <http://www.w3.org/2004/02/skos/core#inScheme> {scheme} ."
+        # Ordered outside the grouping: Virtuoso refuses an ORDER BY on an aggregate's alias. A subject is an IRI or a
+        # blank node; Virtuoso 7.2 drops rows of this query under FILTER (isIRI(?value)), not under !isBlank.
         text = (
-            "SELECT ?value (SAMPLE(?name) AS ?label) WHERE { "
+            "SELECT ?value ?label WHERE { { SELECT ?value (SAMPLE(?name) AS ?label) WHERE { "
             f"?value a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* {class_iri} . {in_scheme} "
             "OPTIONAL { ?value <http://www.w3.org/2000/01/rdf-schema#label>|"
-            "<http://www.w3.org/2004/02/skos/core#prefLabel> ?name } FILTER (isIRI(?value)) "
-            "} GROUP BY ?value ORDER BY LCASE(STR(?label)) ?value"
+            "<http://www.w3.org/2004/02/skos/core#prefLabel> ?name } FILTER (!isBlank(?value)) "
+            "} GROUP BY ?value } } ORDER BY LCASE(STR(?label)) ?value"
         )
         document = await self._sparql.select(text)
         found = [

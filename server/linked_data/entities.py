@@ -125,7 +125,8 @@ class EntityService:
         values = " ".join(str(ox.NamedNode(i)) for i in sorted(iris))
         answer = await self._sparql.select(
             f"SELECT ?x (SAMPLE(?l) AS ?label) WHERE {{ VALUES ?x {{ {values} }} ?x {_LABELS} ?l "
-            'FILTER(LANG(?l) = "" || LANGMATCHES(LANG(?l), "en")) } GROUP BY ?x'
+            # COALESCE: Virtuoso gives no LANG at all (not "") for a literal without a language.
+            'FILTER(COALESCE(LANG(?l), "") = "" || LANGMATCHES(LANG(?l), "en")) } GROUP BY ?x'
         )
         return {row["x"]["value"]: row["label"]["value"] for row in answer["results"]["bindings"]}
 

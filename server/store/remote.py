@@ -184,6 +184,9 @@ def _standard_json(body: bytes) -> bytes:
                 cell["type"] = "literal"
             if cell.get("datatype") == XSD + "duration" and cell.get("value", "").lstrip("-").isdigit():
                 cell["value"] = _months(cell["value"])
+            elif cell.get("datatype") == XSD + "boolean" and cell.get("value") in _BOOLEANS:
+                # Virtuoso writes its booleans as 1 and 0 (valid forms, not the canonical ones clients compare).
+                cell["value"] = _BOOLEANS[cell["value"]]
             elif cell.get("type") == "bnode":
                 cell["value"] = _blank_label(cell["value"])
     document.get("head", {}).pop("link", None)
@@ -191,6 +194,7 @@ def _standard_json(body: bytes) -> bytes:
 
 
 _DURATION = (XSD + "duration").encode()
+_BOOLEANS = {"1": "true", "0": "false"}
 _MONTHS_IN_NTRIPLES = re.compile(rb'"(-?)(\d+)"\^\^<' + re.escape(_DURATION) + rb">")
 
 
