@@ -129,9 +129,6 @@ VIRTUOSO_DIFFERS = {
         "its SPARQL compiler fails an alternative path beside a `!BOUND(?p) || EXISTS {…}` filter (internal error "
         "sparp_tree_full_clone_int; queries/README.md)",
     "test_query_multiple_dataset": "the query's FROM wins over the protocol's dataset (the standard says the opposite)",
-    "test_withdrawal_by_the_submitter_or_an_operator_only":
-        "ASK { GRAPH <g> { … } } with a protocol dataset answers true for an empty graph",
-    "test_an_unknown_iri_is_a_helpful_404": "ASK { GRAPH <g> { … } } with a protocol dataset answers true (as above)",
     "test_a_dump_reloads_as_the_same_dataset":
         "xsd:duration literals are stored as months (P3Y comes back as P36M; openlink/virtuoso-opensource#936)",
     "test_export_writes_the_same_dataset_as_the_server_offers": "xsd:duration literals stored as months (as above)",

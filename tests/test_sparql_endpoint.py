@@ -3,10 +3,11 @@
 import asyncio
 import contextlib
 import io
+import re
 
 import httpx
 import pytest
-from rdflib import Graph, Literal, URIRef
+from rdflib import XSD, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from rdflib.query import Result
@@ -30,6 +31,8 @@ SOLUTION_TYPES = {"json": "application/sparql-results+json", "xml": "application
 GRAPH_TYPES = {"turtle": "text/turtle", "nt": "application/n-triples", "json-ld": "application/ld+json",
                "xml": "application/rdf+xml"}
 METHODS = ["get", "post-form", "post-query"]
+# The lexical form of an xsd:duration (XML Schema 1.1, part 2, 3.3.6).
+DURATION = re.compile(r"-?P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
 
 
 def ask(url: str, method: str, query: str, accept: str | None = None, **params: str) -> httpx.Response:
@@ -84,6 +87,49 @@ def test_ask_in_every_format(url: str, method: str, name: str) -> None:
     response = ask(url, method, ASK, accept=SOLUTION_TYPES[name])
     assert response.status_code == 200, response.text
     assert Result.parse(io.BytesIO(response.content), format=name).askAnswer is True
+
+
+SOURCES = "https://w3id.org/ilo-partnerships/graph/data/sources"
+CODES = f"PREFIX ilop: <{ILOP}> ASK WHERE {{ ?c ilop:iso3166Alpha2 ?code }}"
+# ASK queries and their answers, the same on every store (an external one is asked the equivalent SELECT): graphs in
+# and outside the dataset, ground patterns, trailing VALUES, a subquery's LIMIT, the ASK's own, a comment at the end.
+ASK_CASES = {
+    "a graph outside the dataset": ("ASK { GRAPH <https://example.org/none> { ?s ?p ?o } }", False),
+    "a graph of the dataset": (f"ASK {{ GRAPH <{SOURCES}> {{ ?s ?p ?o }} }}", True),
+    "a triple that is there": (ASK, True),
+    "a triple that is not": (f'PREFIX ilop: <{ILOP}> ASK {{ <{KR}> ilop:iso3166Alpha2 "XX" }}', False),
+    "trailing VALUES that match": (f"{CODES} VALUES ?code {{ 'KR' }}", True),
+    "trailing VALUES that do not": (f"{CODES} VALUES ?code {{ 'XX' }}", False),
+    "a subquery": (f"ASK {{ {{ SELECT ?c {{ ?c <{ILOP}iso3166Alpha2> 'KR' }} LIMIT 2 }} }}", True),
+    "LIMIT 0": (f"{ASK} LIMIT 0", False),
+    "a comment at the end": (f"{ASK} # is it there?", True),
+}
+
+
+@pytest.mark.parametrize("case", ASK_CASES)
+def test_ask_answers_what_the_standard_says(url: str, case: str) -> None:
+    query, expected = ASK_CASES[case]
+    response = ask(url, "get", query, accept="application/sparql-results+json")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"head": {}, "boolean": expected}
+
+
+def test_a_construct_that_matches_nothing_is_an_empty_graph(url: str) -> None:
+    query = f'PREFIX ilop: <{ILOP}> CONSTRUCT {{ ?c ilop:iso3166Alpha2 ?code }} WHERE {{ ?c ilop:iso3166Alpha2 "XX" }}'
+    for name in ("nt", "turtle"):
+        response = ask(url, "get", query, accept=GRAPH_TYPES[name])
+        assert response.status_code == 200, response.text
+        assert len(Graph().parse(data=response.content, format=name)) == 0
+    assert ask(url, "get", query, accept=GRAPH_TYPES["nt"]).content.strip() == b""
+
+
+def test_a_graph_answer_larger_than_what_is_kept_in_memory_has_every_literal_in_its_datatype_s_form(url: str) -> None:
+    response = ask(url, "get", "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", accept=GRAPH_TYPES["nt"])
+    assert response.status_code == 200, response.text
+    assert len(response.content) > 1024 * 1024  # past the 1 MiB an answer is kept in memory: spooled to a file
+    durations = {str(o) for o in Graph().parse(data=response.content, format="nt").objects()
+                 if isinstance(o, Literal) and o.datatype == XSD.duration}
+    assert durations and all(DURATION.fullmatch(d) for d in durations), durations
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -18,7 +18,7 @@ from server.problems import ProblemError
 from server.settings import Settings
 from server.sparql.answer_cache import ResultCache
 from server.sparql.federation import FederationRelay
-from server.sparql.text import MAX_NESTING, analyse, position
+from server.sparql.text import MAX_NESTING, analyse, ask_as_select, position
 from server.store.embedded import DeadlineExceededError, GraphStore
 from server.store.query_worker import QueryEvaluationError, QueryJob, QueryOutput, QuerySyntaxError, ResultTooLargeError
 from server.workers.fair_share import ShareExceededError
@@ -195,6 +195,9 @@ class SparqlService:
         query = request.query
         if text.service_targets and self._relay is not None:
             query = self._relay.rewrite(query, text)
+        ask_as = self._settings.store_url is not None and text.form == "ASK"
+        if ask_as:
+            query = ask_as_select(query, text)
         job = QueryJob(
             query=query,
             result_format=result_format.name,
@@ -205,6 +208,7 @@ class SparqlService:
             spool_dir=self._spool_dir,
             federated=bool(text.service_targets) and self._relay is not None,
             dataset_in_query=bool(text.dataset_iris),
+            ask_as_select=ask_as,
         )
         # Answers change only when the data does, except for queries that call NOW(), RAND()…
         # or another endpoint (whose data may change at any time).

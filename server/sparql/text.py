@@ -74,6 +74,12 @@ class SparqlText:
     """What a SPARQL text says about itself, before it is run."""
 
     form: str | None = None
+    # Where the form's keyword is written (start, end).
+    form_span: tuple[int, int] | None = None
+    # Where a VALUES clause after the query's WHERE clause starts (outside every bracket), and the keywords of the
+    # solution modifiers written there (GROUP, LIMIT, …).
+    trailing_values_at: int | None = None
+    modifiers: set[str] = field(default_factory=set)
     is_update: bool = False
     service_targets: list[str] = field(default_factory=list)
     # The graphs named by FROM and FROM NAMED ('' where a prefixed name cannot be read).
@@ -169,7 +175,11 @@ def analyse(text: str, extensions: bool = False) -> SparqlText:
             following = tokens[index + 2]
             prefixes[tokens[index + 1].value.rstrip(":")] = iri_value(following.value) if following.kind == "iri" else ""
         elif result.form is None and not result.is_update and upper in QUERY_FORMS:
-            result.form = upper
+            result.form, result.form_span = upper, (token.start, token.end)
+        elif upper == "VALUES" and level == 0 and result.form is not None and result.trailing_values_at is None:
+            result.trailing_values_at = token.start
+        elif upper in ("GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET") and level == 0:
+            result.modifiers.add(upper)
         elif result.form is None and not result.is_update and upper in UPDATE_KEYWORDS:
             result.is_update = True
         elif upper == "SERVICE":
@@ -182,6 +192,19 @@ def analyse(text: str, extensions: bool = False) -> SparqlText:
         elif upper in _VOLATILE:
             result.volatile = True
     return result
+
+
+def ask_as_select(query: str, text: SparqlText) -> str:
+    """An ASK query as the SELECT that has a solution exactly when the ASK is true (at most one asked for).
+
+    For external stores: Virtuoso 7.2 answers `ASK { GRAPH <g> { ?s ?p ?o } }` true for a graph outside the
+    protocol's dataset, and `SELECT *` of the same pattern right (it still answers a pattern without variables, or a
+    projection of none of them, with a solution there)."""
+    start, end = text.form_span or (0, 0)
+    cut = len(query) if text.trailing_values_at is None else text.trailing_values_at
+    limit = "" if "LIMIT" in text.modifiers else "\nLIMIT 1\n"
+    projection = "SELECT (1 AS ?ask)" if "GROUP" in text.modifiers or not text.variables else "SELECT *"
+    return query[:start] + projection + query[end:cut] + limit + query[cut:]
 
 
 # Every bare word SPARQL 1.1 has (keywords and built-in functions; `a`, `true`, `false`).

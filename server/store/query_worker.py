@@ -49,6 +49,8 @@ class QueryJob:
     page_size: int | None = None
     # The query names its own dataset (FROM, FROM NAMED): an external store is then sent no protocol dataset.
     dataset_in_query: bool = False
+    # An ASK sent to an external store as a SELECT (sparql.text.ask_as_select): its answer is whether a solution came.
+    ask_as_select: bool = False
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,10 @@ How each part of the interface maps onto the protocols:
   MaxQueryExecutionTime). Answers are asked for as SPARQL JSON (solutions, booleans) or N-Triples (graphs) and sent
   on as they come when the client asked for that; otherwise, and for pages and `rows`, pyoxigraph reads them and
   writes the format asked for, so every engine's answers are in the same form as the embedded store's. Virtuoso's
-  JSON is first made standard (`typed-literal`, `nodeID://` blank nodes).
+  answers are first made standard (JSON: `typed-literal`, `nodeID://` blank nodes, booleans as 1/0; N-Triples: its
+  `# Empty NT`; both: durations as months, rewritten line by line in a spooled answer). An ASK goes as the SELECT
+  that has a solution when the ASK is true (Virtuoso answers `ASK { GRAPH <g> … }` true for a graph outside the
+  dataset, and the same SELECT right).
 - **The context of a submission** (`describe`): the neighbourhood is fetched level by level with batched `VALUES`
   queries into a scratch in-memory store, and the same walk as the embedded store's (context_walk) runs on it.
   Blank nodes are fetched with the node that reaches them, up to BLANK_DEPTH links deep (the bundled data has two).
@@ -169,15 +172,11 @@ def _blank_label(value: str) -> str:
 
 
 def _standard_json(body: bytes) -> bytes:
-    """SPARQL JSON results in the standard's form: Virtuoso writes `typed-literal`, `nodeID://` blank nodes, and,
-    asked for a protocol dataset, the answer to an ASK as a one-column result set (`__ASK_RETVAL`)."""
-    if not any(marker in body for marker in (b'"typed-literal"', b"nodeID://", b"__ASK_RETVAL", _DURATION)):
+    """SPARQL JSON results in the standard's form: Virtuoso writes `typed-literal`, `nodeID://` blank nodes, booleans
+    as 1 and 0, durations as months. (An ASK is never sent as such: see sparql.text.ask_as_select.)"""
+    if not any(marker in body for marker in (b'"typed-literal"', b"nodeID://", _DURATION)):
         return body
     document = json.loads(body)
-    if document.get("head", {}).get("vars") == ["__ASK_RETVAL"]:
-        rows = document.get("results", {}).get("bindings", [])
-        answer = bool(rows) and rows[0].get("__ASK_RETVAL", {}).get("value") not in ("0", "false")
-        return json.dumps({"head": {}, "boolean": answer}).encode()
     for row in document.get("results", {}).get("bindings", []):
         for cell in row.values():
             if cell.get("type") == "typed-literal":
@@ -205,8 +204,27 @@ def _months(value: str) -> str:
     return f"{'-' if value.startswith('-') else ''}P{value.lstrip('-')}M"
 
 
-def _durations_in_ntriples(body: bytes) -> bytes:
+def _standard_ntriples(body: bytes) -> bytes:
+    """N-Triples in the standard's form: Virtuoso answers a CONSTRUCT that matched nothing with the comment
+    `# Empty NT` (an answer to whoever counts its bytes), and writes durations as months (see _months)."""
+    if body.strip() == b"# Empty NT":
+        return b""
     return _MONTHS_IN_NTRIPLES.sub(lambda m: b'"' + m.group(1) + b"P" + m.group(2) + b'M"^^<' + _DURATION + b">", body)
+
+
+def _standard_ntriples_spooled(output: QueryOutput, job: QueryJob) -> QueryOutput:
+    """A spooled N-Triples answer in the standard's form, line by line (memory stays that of a line)."""
+    spool = Spool(job)
+    try:
+        with open(output.path or "", "rb") as spooled:
+            for line in spooled:
+                spool.write(_standard_ntriples(line) if _DURATION in line else line)
+        return spool.output()
+    except BaseException:
+        spool.discard()
+        raise
+    finally:
+        output.discard()
 
 
 class _Lease:
@@ -424,11 +442,15 @@ class RemoteStore:
             spool.discard()
             raise _query_error(status, text)
         output = spool.output()
+        if job.ask_as_select:
+            solutions_given = bool(json.loads(output.read())["results"]["bindings"])
+            body = json.dumps({"head": {}, "boolean": solutions_given}).encode()
+            output = QueryOutput(len(body), body)
         if passed_on and output.body is not None:
-            body = _standard_json(output.body) if solutions else _durations_in_ntriples(output.body)
+            body = _standard_json(output.body) if solutions else _standard_ntriples(output.body)
             return replace(output, body=body, size=len(body))
         if passed_on and not solutions:
-            return output  # spooled N-Triples, sent as the engine wrote them
+            return await asyncio.to_thread(_standard_ntriples_spooled, output, job)
         return await asyncio.to_thread(_convert, output, job, solutions)
 
     async def _post_query(self, job: QueryJob, accept: str, sink: Callable[[bytes], object]) -> tuple[int, str]:
@@ -703,7 +725,7 @@ def _convert(output: QueryOutput, job: QueryJob, solutions: bool) -> QueryOutput
             else:
                 results.serialize(spool, format=_SOLUTION_FORMATS[job.result_format].oxigraph)
             return spool.output(more)
-        triples = ox.parse(_durations_in_ntriples(body), format=ox.RdfFormat.N_TRIPLES)
+        triples = ox.parse(_standard_ntriples(body), format=ox.RdfFormat.N_TRIPLES)
         ox.serialize(triples, spool, format=_GRAPH_FORMATS[job.result_format].oxigraph)  # type: ignore[arg-type]
         return spool.output()
     except BaseException:
@@ -713,11 +735,9 @@ def _convert(output: QueryOutput, job: QueryJob, solutions: bool) -> QueryOutput
 
 def _load_graph(scratch: ox.Store, output: QueryOutput, graph: str, index: int) -> None:
     """One graph's N-Triples into the scratch store, its blank nodes kept apart from other graphs' (an engine may
-    number them per answer)."""
+    number them per answer; the answer is in the standard's form, see RemoteStore._execute)."""
     path = output.path
     source = output.body if output.body is not None else open(path or "", "rb")  # noqa: SIM115
-    if isinstance(source, bytes):
-        source = _durations_in_ntriples(source)
     try:
         target = ox.NamedNode(graph)
         scratch.bulk_extend(
