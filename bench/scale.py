@@ -1,6 +1,6 @@
 """The store as the data grows: load time, disk, memory and latencies at each size, for each backend.
 
-    python -m bench.scale --sizes 100000 1000000 10000000 [--backends embedded oxigraph virtuoso]
+    python -m bench.scale --sizes 100000 1000000 10000000 [--backends embedded oxigraph virtuoso] [--bulk]
                           [--write bench/RESULTS.md] [--plot bench/scale.png]
 
 For each backend and size: synthetic data (bench.generate), `ilo-kg load` into a fresh store (wall
@@ -11,7 +11,10 @@ project and a unique comment each time), a canned-style question asked again and
 `canned`: its first answer is the engine's, the rest the answer cache's) and uncached aggregates.
 The server's memory is its resident size with its worker processes, and the engine's, after the run.
 Backends: the embedded store; `oxigraph serve` and Virtuoso 7 (tests/support/engines.py), each on a
-fresh database (Virtuoso with 340,000 buffers, its guide's figure for 4 GB).
+fresh database (Virtuoso with 340,000 buffers, its guide's figure for 4 GB). With --bulk, an external
+backend is filled by the engine's own bulk loader (`oxigraph load`; Virtuoso's ld_dir and
+rdf_loader_run), the synthetic file into its graph and into the union graph, and `ilo-kg load
+--engine-loaded` then records it and sends the small files: the load time is the sum of both.
 """
 
 import argparse
@@ -28,12 +31,13 @@ import httpx
 from bench.generate import generate, projects_for
 from bench.report import percentile, publish, resident_kib
 from bench.run import HERE, WORKLOADS, _machine, _start, _stop, ours_server
-from tests.support.engines import start_oxigraph, start_virtuoso
+from server.store.remote import UNION
+from tests.support.engines import Engine, start_oxigraph, start_virtuoso, virtuoso_sql
 
 COUNTS = {"lookup": 300, "canned": 100, "aggregate": 5}
 
 
-def _load(store_dir: Path, data_dir: Path, engine_env: dict[str, str]) -> tuple[float, int]:
+def _load(store_dir: Path, data_dir: Path, engine_env: dict[str, str], *options: str) -> tuple[float, int]:
     """Wall seconds and peak resident bytes of `ilo-kg load` into a fresh store."""
     for stale in store_dir.parent.glob(store_dir.name + "*"):  # the store, its generations, manifest and lock
         if stale.is_dir() and not stale.is_symlink():
@@ -41,12 +45,51 @@ def _load(store_dir: Path, data_dir: Path, engine_env: dict[str, str]) -> tuple[
         else:
             stale.unlink()
     env = {**os.environ, "ILOKG_STORE_DIR": str(store_dir), "ILOKG_DATA_DIR": str(data_dir), **engine_env}
+    return _timed([sys.executable, "-m", "server", "load", *options], env)
+
+
+def _timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
+    """Wall seconds and peak resident bytes of a command run to its end."""
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "server", "load"], env=env, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"ilo-kg load failed with {os.waitstatus_to_exitcode(status)}")
+        raise RuntimeError(f"{' '.join(command[:4])} failed with {os.waitstatus_to_exitcode(status)}")
     return time.perf_counter() - started, usage.ru_maxrss * 1024
+
+
+def _data_graph(data_dir: Path) -> str:
+    """The named graph `ilo-kg load` gives the synthetic file (from its --plan)."""
+    env = {**os.environ, "ILOKG_DATA_DIR": str(data_dir)}
+    plan = subprocess.run([sys.executable, "-m", "server", "load", "--plan"], env=env, check=True, capture_output=True,
+                          text=True).stdout
+    return next(line.split("\t")[0] for line in plan.splitlines() if line.endswith("synthetic.ttl"))
+
+
+def _bulk_oxigraph(folder: Path, data: Path, graph: str) -> tuple[float, int]:
+    """`oxigraph load` (the engine's bulk loader, before it serves) of the file into its graph and into the union."""
+    command = shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or "oxigraph"
+    seconds, peak = 0.0, 0
+    folder.mkdir(parents=True, exist_ok=True)
+    for target in (graph, UNION):
+        spent, used = _timed([command, "load", "--location", str(folder / "store"), "--file", str(data),
+                              "--graph", target])
+        seconds, peak = seconds + spent, max(peak, used)
+    return seconds, peak
+
+
+def _bulk_virtuoso(engine: Engine, data: Path, graph: str) -> float:
+    """Virtuoso's bulk loader (ld_dir, rdf_loader_run, checkpoint) of the file into its graph and into the union; the
+    file linked into the engine's folder (its DirsAllowed), once per graph (the load list is keyed by file)."""
+    folder = engine.folder / "bulk"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    for name in ("graph.ttl", "union.ttl"):
+        os.link(data, folder / name)
+    started = time.perf_counter()
+    virtuoso_sql(engine, f"ld_dir('{folder}', 'graph.ttl', '{graph}'); ld_dir('{folder}', 'union.ttl', '{UNION}'); "
+                         "rdf_loader_run(); checkpoint;", timeout=7200)
+    return time.perf_counter() - started
 
 
 def _disk(path: Path) -> int:
@@ -76,15 +119,18 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", choices=["embedded", "oxigraph", "virtuoso"], default=["embedded"])
     parser.add_argument("--write", type=Path, help="append the results to this Markdown file")
     parser.add_argument("--plot", type=Path, help="write a PNG of latency against size here")
+    parser.add_argument("--bulk", action="store_true",
+                        help="external backends: the engine's own bulk loader, then `ilo-kg load --engine-loaded`")
     args = parser.parse_args()
     os.sched_setaffinity(0, {0})
     rows = []
     for backend in args.backends:
         for size in args.sizes:
-            rows.append(_measure(backend, size))
+            rows.append(_measure(backend, size, args.bulk))
     lines = [
         "## The store as the data grows, by backend", "",
-        f"`python -m bench.scale --sizes {' '.join(map(str, args.sizes))} --backends {' '.join(args.backends)}`. "
+        f"`python -m bench.scale --sizes {' '.join(map(str, args.sizes))} --backends {' '.join(args.backends)}"
+        f"{' --bulk' if args.bulk else ''}`. "
         f"Machine: {_machine()}. Server (and engine) on CPU 1, "
         f"client on CPU 0; sequential requests: {COUNTS['lookup']} uncached lookups, {COUNTS['canned']} repeats of "
         f"one canned-style question (its first answer from the engine, the rest from the answer cache), "
@@ -106,7 +152,7 @@ def main() -> None:
         _plot(rows, args.plot)
 
 
-def _measure(backend: str, size: int) -> tuple:
+def _measure(backend: str, size: int, bulk: bool = False) -> tuple:
     """One backend at one size: (backend, size, load seconds, loader peak, disk, memory, latencies by workload)."""
     work = HERE / "work" / str(size)
     data_dir, store_dir = work / "data", work / "scale-store"
@@ -119,17 +165,34 @@ def _measure(backend: str, size: int) -> tuple:
         shutil.rmtree(folder, ignore_errors=True)
         engine = (start_oxigraph(folder, timeout_seconds=600) if backend == "oxigraph"
                   else start_virtuoso(folder, timeout_seconds=600, buffers=340_000))
-        # The engine on the server's CPU, all its threads.
-        subprocess.run(["taskset", "-a", "-cp", "1", str(engine.process.pid)], check=True, stdout=subprocess.DEVNULL)
+        _pin(engine)
         engine_env = engine.env
     try:
         print(f"{backend} {size:,}: loading …", flush=True)
-        seconds, peak = _load(store_dir, data_dir, engine_env)
+        if bulk and engine is not None:
+            graph = _data_graph(data_dir)
+            if backend == "oxigraph":
+                # `oxigraph load` needs the store to itself: the engine is started again on what it wrote.
+                engine.stop()
+                loaded, peak = _bulk_oxigraph(engine.folder, data_dir / "synthetic.ttl", graph)
+                engine = start_oxigraph(engine.folder, timeout_seconds=600)
+                _pin(engine)
+                engine_env = engine.env
+            else:
+                loaded, peak = _bulk_virtuoso(engine, data_dir / "synthetic.ttl", graph), 0
+            recorded, recorder = _load(store_dir, data_dir, engine_env, "--engine-loaded")
+            seconds, peak = loaded + recorded, max(peak, recorder)
+        else:
+            seconds, peak = _load(store_dir, data_dir, engine_env)
         disk = _disk(engine.folder if engine is not None else store_dir)
         server = ours_server("this server", 18021, store_dir, data_dir)
         server.env.update(engine_env)
         try:
             _start(server, 600)
+            # The data is all there (a bulk load that missed the file would make every lookup fast and empty).
+            held = httpx.get(server.endpoint.rsplit("/sparql", 1)[0] + "/health", timeout=600).json()["triples"]
+            if held < size * 0.99:
+                raise RuntimeError(f"{backend} {size:,}: the store holds {held:,} triples")
             measured = {w: _latencies(server.endpoint, w, projects_for(size)) for w in COUNTS}
             assert server.process is not None
             memory = sum(resident_kib(server.process.pid).values()) * 1024
@@ -143,6 +206,11 @@ def _measure(backend: str, size: int) -> tuple:
     print(f"{backend} {size:,}: load {seconds:.0f} s, {peak / 2**30:.1f} GiB; lookup p50 "
           f"{statistics.median(measured['lookup']):.1f} ms", flush=True)
     return backend, size, seconds, peak, disk, memory, measured
+
+
+def _pin(engine: Engine) -> None:
+    """The engine on the server's CPU, all its threads."""
+    subprocess.run(["taskset", "-a", "-cp", "1", str(engine.process.pid)], check=True, stdout=subprocess.DEVNULL)
 
 
 def _plot(rows: list[tuple], path: Path) -> None:

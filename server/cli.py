@@ -469,7 +469,14 @@ def export(
 
 
 @app.command()
-def load() -> None:
+def load(
+    plan: Annotated[bool, typer.Option(
+        "--plan", help="Print the named graph of each file (tab-separated) and the union graph, and load nothing: "
+        "what an engine's own bulk loader is given.")] = False,
+    engine_loaded: Annotated[bool, typer.Option(
+        "--engine-loaded", help="External store: a file whose graph the store already holds was put there by the "
+        "engine's bulk loader (into its graph and into the union graph): record it, do not send it.")] = False,
+) -> None:
     """Load ontology/, shapes/ and data/ into the store now, with a progress bar (`serve` does the same at start): the
     embedded on-disk store, or the external one (ILOKG_STORE_URL); only the files changed since the last load are read
     again."""
@@ -479,6 +486,15 @@ def load() -> None:
     from server.store.embedded import StoreInUseError, held, load_project, project_sources
 
     settings = get_settings()
+    if plan:
+        from server.store.remote import UNION
+
+        typer.echo(f"# graph\tfile (with an external store, each file goes into its graph and into <{UNION}>)")
+        for iri, path in project_sources(settings).items():
+            typer.echo(f"{iri}\t{path}")
+        return
+    if engine_loaded and settings.store_url is None:
+        _fail("error: --engine-loaded is for an external store (ILOKG_STORE_URL); the embedded store loads its files itself")
     columns = (TextColumn("loading"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     console = Console(stderr=True)
     where = settings.store_url or settings.store_dir
@@ -491,7 +507,7 @@ def load() -> None:
                 bar.update(task, completed=done, total=total)
 
             if settings.store_url is not None:
-                info = asyncio.run(_load_external(settings, project_sources(settings), progress))
+                info = asyncio.run(_load_external(settings, project_sources(settings), progress, engine_loaded))
             else:
                 with held(settings.store_dir):
                     info = load_project(settings, progress)
@@ -502,14 +518,17 @@ def load() -> None:
     typer.echo(f"{info.triples:,} triples in {len(info.graphs)} named graphs at {where} (version {info.version})")
 
 
-async def _load_external(settings: Settings, sources: dict[str, Path], progress: Callable[[int, int], None]) -> "StoreInfo":
-    from server.store.remote import RemoteStore, StoreUnavailableError
+async def _load_external(settings: Settings, sources: dict[str, Path], progress: Callable[[int, int], None],
+                         engine_loaded: bool) -> "StoreInfo":
+    from server.store.remote import LoadRefusedError, RemoteStore, StoreUnavailableError
 
     store = RemoteStore(settings)
     try:
-        return await store.sync_files(sources, progress)
+        return await store.sync_files(sources, progress, engine_loaded)
     except StoreUnavailableError as error:
         _fail(f"error: could not load into the store at {settings.store_url}: {error.reason}")
+    except LoadRefusedError as error:
+        _fail(f"error: nothing loaded: {error}")
     finally:
         await store.close()
 

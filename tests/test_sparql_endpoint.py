@@ -96,6 +96,8 @@ CODES = f"PREFIX ilop: <{ILOP}> ASK WHERE {{ ?c ilop:iso3166Alpha2 ?code }}"
 ASK_CASES = {
     "a graph outside the dataset": ("ASK { GRAPH <https://example.org/none> { ?s ?p ?o } }", False),
     "a graph of the dataset": (f"ASK {{ GRAPH <{SOURCES}> {{ ?s ?p ?o }} }}", True),
+    "a triple in a graph outside the dataset":
+        (f'PREFIX ilop: <{ILOP}> ASK {{ GRAPH <https://example.org/none> {{ <{KR}> ilop:iso3166Alpha2 "KR" }} }}', False),
     "a triple that is there": (ASK, True),
     "a triple that is not": (f'PREFIX ilop: <{ILOP}> ASK {{ <{KR}> ilop:iso3166Alpha2 "XX" }}', False),
     "trailing VALUES that match": (f"{CODES} VALUES ?code {{ 'KR' }}", True),

@@ -615,10 +615,11 @@ class RemoteStore:
     def adopt(self, graphs: list[GraphInfo]) -> None:
         """Nothing to do: submissions' graphs are described in the store's record graph, written with them."""
 
-    async def sync_files(self, sources: dict[str, Path], progress: LoadProgress | None = None) -> StoreInfo:
+    async def sync_files(self, sources: dict[str, Path], progress: LoadProgress | None = None,
+                         engine_loaded: bool = False) -> StoreInfo:
         """Put the project's files into the store, each in its named graph, only those changed since (see sync_store)."""
         async with self.exclusive():
-            return await sync_store(self, sources, progress)
+            return await sync_store(self, sources, progress, engine_loaded)
 
     async def put_graph(self, iri: str, path: Path, report: Callable[[int], None]) -> None:
         """Replace a named graph with a Turtle file's content (Graph Store Protocol PUT, streamed)."""
@@ -653,12 +654,22 @@ class RemoteStore:
         shutil.rmtree(self._spool_dir, ignore_errors=True)
 
 
-async def sync_store(store: RemoteStore, sources: dict[str, Path], progress: LoadProgress | None = None) -> StoreInfo:
+class LoadRefusedError(Exception):
+    """A load that would leave the store inconsistent (its message says what to do instead)."""
+
+
+async def sync_store(store: RemoteStore, sources: dict[str, Path], progress: LoadProgress | None = None,
+                     engine_loaded: bool = False) -> StoreInfo:
     """Bring the store's graphs of files in line with the files (under the store's write lease).
 
     A file whose content hash is the one the store records is not sent again; graphs of files that are gone are
     dropped (graphs of submissions are left alone); the record graph is updated, with a new version if anything
     changed, last: a load cut short leaves the old record, and the next load sends those files again.
+
+    engine_loaded: a changed file whose graph the store already holds was put there by the engine's own bulk loader
+    (into its graph and into the union graph): it is recorded as it is, not sent, and the union is not rebuilt
+    (rebuilding copies every graph: one update of the whole dataset, more than an engine's memory at 10M triples);
+    the files sent are added to the union.
     """
     known = {g.iri: g for g in store.info.graphs}
     to_load = []
@@ -669,23 +680,35 @@ async def sync_store(store: RemoteStore, sources: dict[str, Path], progress: Loa
     gone = [iri for iri in known if iri not in sources and not iri.startswith(SUBMISSION_GRAPHS)]
     if not to_load and not gone and store.info.version:
         return store.info
-    report = reporter(progress, sum(path.stat().st_size for _, path, _ in to_load))
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     changed = []
+    if engine_loaded:
+        if gone or any(iri in known for iri, _, _ in to_load):
+            raise LoadRefusedError(
+                "files were removed or changed since the store's last load, and the union graph holds their old "
+                "triples: load without --engine-loaded (the union is then rebuilt), or empty the store first")
+        held = {iri: await store.count(iri) for iri, _, _ in to_load}
+        changed = [GraphInfo(iri, str(path), digest, held[iri], now) for iri, path, digest in to_load if held[iri]]
+        to_load = [(iri, path, digest) for iri, path, digest in to_load if not held[iri]]
+    report = reporter(progress, sum(path.stat().st_size for _, path, _ in to_load))
+    sent = []
     for iri, path, digest in to_load:
         await store.put_graph(iri, path, report)
-        changed.append(GraphInfo(iri, str(path), digest, await store.count(iri), now))
+        sent.append(GraphInfo(iri, str(path), digest, await store.count(iri), now))
     for iri in gone:
         await store.update(f"DROP SILENT GRAPH <{iri}>")
     # The union rebuilt from all the graphs (kept ones too, and submissions): the copies of the graphs' own blank
     # nodes. A load cut short leaves the old record, so the next one rebuilds it again.
     # One statement per graph: an engine's limit on a statement's time (Virtuoso's MaxQueryExecutionTime) then
     # bounds the largest graph's copy, not the whole dataset's.
-    graphs = sorted({*(g.iri for g in store.info.graphs if g.iri not in gone), *(g.iri for g in changed)})
-    await store.update(f"DROP SILENT GRAPH <{UNION}>")
+    if engine_loaded:
+        graphs = sorted(g.iri for g in sent)
+    else:
+        graphs = sorted({*(g.iri for g in store.info.graphs if g.iri not in gone), *(g.iri for g in sent)})
+        await store.update(f"DROP SILENT GRAPH <{UNION}>")
     for graph in graphs:
         await store.update(f"INSERT {{ GRAPH <{UNION}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
-    await store.update(_record_update(changed, gone, secrets.token_hex(10)))
+    await store.update(_record_update([*changed, *sent], gone, secrets.token_hex(10)))
     await store.refresh()
     return store.info
 

@@ -26,6 +26,7 @@ class Engine:
     env: dict[str, str]
     process: subprocess.Popen[bytes]
     folder: Path
+    sql_port: int | None = None  # Virtuoso's SQL port (isql)
 
     def stop(self) -> None:
         stop(self.process, seconds=30)
@@ -117,9 +118,17 @@ def start_virtuoso(folder: Path, timeout_seconds: int = 10, buffers: int = 20_00
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{http_port}"
     _wait(base + "/sparql?query=ASK%7B%7D", process, "Virtuoso")
-    subprocess.run([ISQL, str(sql_port), "dba", "dba", f"exec={_READ_ONLY}"], check=True, capture_output=True,
-                   timeout=60, env={**os.environ})
+    engine = Engine("virtuoso", {}, process, folder, sql_port)
+    virtuoso_sql(engine, _READ_ONLY)
     env = {"ILOKG_STORE_URL": base + "/sparql", "ILOKG_STORE_UPDATE_URL": base + "/sparql-auth",
            "ILOKG_STORE_GRAPH_STORE_URL": base + "/sparql-graph-crud-auth", "ILOKG_STORE_USER": "dba",
            "ILOKG_STORE_PASSWORD": "dba", "ILOKG_STORE_AUTH": "digest"}
-    return Engine("virtuoso", env, process, folder)
+    engine.env = env
+    return engine
+
+
+def virtuoso_sql(engine: Engine, statements: str, timeout: float = 60) -> str:
+    """Run SQL statements in a running Virtuoso (isql-vt as dba); their output."""
+    done = subprocess.run([ISQL, str(engine.sql_port), "dba", "dba", f"exec={statements}"], check=True,
+                          capture_output=True, timeout=timeout, env={**os.environ})
+    return done.stdout.decode("utf-8", "replace")
