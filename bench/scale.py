@@ -2,6 +2,7 @@
 
     python -m bench.scale --sizes 100000 1000000 10000000 [--backends embedded oxigraph virtuoso] [--bulk]
                           [--write bench/RESULTS.md] [--plot bench/scale.png]
+    python -m bench.scale --replot bench/RESULTS.md --plot bench/scale-backends.png
 
 For each backend and size: synthetic data (bench.generate), `ilo-kg load` into a fresh store (wall
 time and the loader's peak memory: for an external store, the engine does the work and the loader
@@ -121,7 +122,12 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, help="write a PNG of latency against size here")
     parser.add_argument("--bulk", action="store_true",
                         help="external backends: the engine's own bulk loader, then `ilo-kg load --engine-loaded`")
+    parser.add_argument("--replot", type=Path,
+                        help="measure nothing: draw --plot from the tables this benchmark wrote into this report")
     args = parser.parse_args()
+    if args.replot is not None:
+        _plot(_points_in(args.replot), args.plot or Path("bench/scale-backends.png"))
+        return
     os.sched_setaffinity(0, {0})
     rows = []
     for backend in args.backends:
@@ -149,7 +155,7 @@ def main() -> None:
         )
     publish(lines, args.write, append=True)
     if args.plot is not None:
-        _plot(rows, args.plot)
+        _plot(_points(rows), args.plot)
 
 
 def _measure(backend: str, size: int, bulk: bool = False) -> tuple:
@@ -213,24 +219,51 @@ def _pin(engine: Engine) -> None:
     subprocess.run(["taskset", "-a", "-cp", "1", str(engine.process.pid)], check=True, stdout=subprocess.DEVNULL)
 
 
-def _plot(rows: list[tuple], path: Path) -> None:
+def _points(rows: list[tuple]) -> list[tuple[str, int, float, float, float]]:
+    """(backend, triples, lookup p50, aggregate p50, canned first answer) of measured rows, in ms."""
+    return [(row[0], row[1], statistics.median(row[6]["lookup"]), statistics.median(row[6]["aggregate"]),
+             row[6]["canned"][0]) for row in rows]
+
+
+def _points_in(report: Path) -> list[tuple[str, int, float, float, float]]:
+    """The same figures read back from the tables this benchmark wrote into a report (the last row of each backend
+    and size wins): tables with a backend column, and the embedded store's own (without one)."""
+    found: dict[tuple[str, int], tuple[str, int, float, float, float]] = {}
+    header: list[str] = []
+    for line in report.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        if "triples" in cells and "lookup p50 / p99 ms" in cells:
+            header = cells
+            continue
+        if not cells or not header or len(cells) != len(header) or cells[0].startswith("-"):
+            header = header if cells else []
+            continue
+        row = dict(zip(header, cells, strict=True))
+        number = lambda text: float(text.split("/")[0].replace(",", ""))  # noqa: E731
+        backend, size = row.get("backend", "embedded"), int(row["triples"].replace(",", ""))
+        found[(backend, size)] = (backend, size, number(row["lookup p50 / p99 ms"]),
+                                  number(row["aggregate p50 / max ms"]), number(row["canned first / p50 / p99 ms"]))
+    return sorted(found.values())
+
+
+def _plot(points: list[tuple[str, int, float, float, float]], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    figure, axes = pyplot.subplots(figsize=(8, 5))
-    for backend in dict.fromkeys(row[0] for row in rows):
-        mine = [row for row in rows if row[0] == backend]
-        sizes = [row[1] for row in mine]
-        for workload, label, style in (("lookup", "lookup p50", "o-"), ("aggregate", "aggregate p50", "s--"),
-                                       ("canned", "canned first answer", "^:")):
-            values = [row[6][workload][0] if workload == "canned" else statistics.median(row[6][workload]) for row in mine]
-            axes.plot(sizes, values, style, label=f"{backend}: {label}")
+    figure, axes = pyplot.subplots(figsize=(10, 5))
+    colours = dict(zip(dict.fromkeys(p[0] for p in points), ("#0072B2", "#E69F00", "#009E73", "#CC79A7"), strict=False))
+    for backend, colour in colours.items():
+        mine = sorted(p for p in points if p[0] == backend)
+        sizes = [p[1] for p in mine]
+        for index, label, style in ((2, "lookup p50", "o-"), (3, "aggregate p50", "s--"), (4, "canned first answer", "^:")):
+            axes.plot(sizes, [p[index] for p in mine], style, color=colour, label=f"{backend}: {label}")
     axes.set(xscale="log", yscale="log", xlabel="triples", ylabel="milliseconds",
              title="Latency against size, by backend")
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend()
+    # Beside the axes: inside, it covered the upper lines.
+    axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     print(f"wrote {path}")

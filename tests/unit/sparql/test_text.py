@@ -3,9 +3,10 @@
 The differential test against the engine, and the endpoint's refusals, are in tests/security/test_sparql_text.py.
 """
 
+import pyoxigraph as ox
 import pytest
 
-from server.sparql.text import _tokens, analyse, iri_value
+from server.sparql.text import _tokens, analyse, ask_as_select, iri_value
 from tests.support.grammar import PN_LOCAL_ESC
 
 
@@ -68,3 +69,24 @@ def test_brackets_in_strings_iris_and_comments_do_not_count() -> None:
 
 def test_sibling_negations_do_not_add_up() -> None:
     assert analyse("ASK { FILTER(" + " && ".join(["!(?a)"] * 40) + ") }").nesting == 4
+
+
+# An ASK as the SELECT an external store is sent (sparql.text.ask_as_select): the rest of the text kept as written,
+# LIMIT 1 before a trailing VALUES (or none when the ASK has its own), `*` unless nothing or a grouping is projected.
+ASK_AS_SELECT = [
+    ("ASK { GRAPH <x:g> { ?s ?p ?o } }", "SELECT * { GRAPH <x:g> { ?s ?p ?o } }\nLIMIT 1\n"),
+    ("PREFIX a: <x:>\nask WHERE { ?s a:p ?o } VALUES ?s { a:b }",
+     "PREFIX a: <x:>\nSELECT * WHERE { ?s a:p ?o } \nLIMIT 1\nVALUES ?s { a:b }"),
+    ("ASK { <x:a> <x:b> <x:c> }", "SELECT (1 AS ?ask) { <x:a> <x:b> <x:c> }\nLIMIT 1\n"),
+    ("ASK { ?s ?p ?o } GROUP BY ?s", "SELECT (1 AS ?ask) { ?s ?p ?o } GROUP BY ?s\nLIMIT 1\n"),
+    ("ASK { { SELECT ?s { ?s ?p ?o } LIMIT 5 } }", "SELECT * { { SELECT ?s { ?s ?p ?o } LIMIT 5 } }\nLIMIT 1\n"),
+    ("ASK { ?s ?p ?o } LIMIT 0", "SELECT * { ?s ?p ?o } LIMIT 0"),
+    ("ASK { ?s ?p ?o } # ASK LIMIT", "SELECT * { ?s ?p ?o } # ASK LIMIT\nLIMIT 1\n"),
+    ("ASK { ?s ?p 'ASK VALUES' }", "SELECT * { ?s ?p 'ASK VALUES' }\nLIMIT 1\n"),
+]
+
+
+@pytest.mark.parametrize(("query", "select"), ASK_AS_SELECT)
+def test_an_ask_becomes_the_select_that_has_a_solution_when_it_is_true(query: str, select: str) -> None:
+    assert ask_as_select(query, analyse(query)) == select
+    assert list(ox.Store().query(select)) == []  # a SELECT an engine reads
