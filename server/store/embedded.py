@@ -248,10 +248,8 @@ def sync_files(store_dir: Path, sources: dict[str, Path], progress: LoadProgress
     file changes. The manifest of hashes is written last, so a crash at any point only
     causes a reload (and a rebuild) next time.
 
-    A file without blank nodes is read by the engine's bulk loader once into its graph and once into
-    the union; a file with blank nodes is read once and written by pyoxigraph's bulk writer into its
-    graph and the union at once (the same nodes in both). Neither holds the data in one transaction,
-    so memory stays bounded at any size (the
+    Files are read once and written by pyoxigraph's bulk writer into their graph and the union at
+    once; neither write holds the data in one transaction, so memory stays bounded at any size (the
     transactional `load` held 12 GB at 10M triples and had not finished in 7 minutes,
     bench/RESULTS.md). Emptying a graph is still one transaction (a changed file's graph, and the
     union before it is rebuilt): changing a file of millions of triples costs memory in proportion.
@@ -287,27 +285,16 @@ def sync_files(store_dir: Path, sources: dict[str, Path], progress: LoadProgress
             ox.Quad(q.subject, q.predicate, q.object, default)
             for q in store.quads_for_pattern(None, None, None, None) if not isinstance(q.graph_name, ox.DefaultGraph)
         )
-    plain = {iri for iri, path, _ in to_load if _without_blank_nodes(path)}
-    report = reporter(progress, sum(path.stat().st_size * (2 if iri in plain else 1) for iri, path, _ in to_load))
+    report = reporter(progress, sum(path.stat().st_size for _, path, _ in to_load))
     now = datetime.now(UTC).isoformat(timespec="seconds")
     for iri, path, digest in to_load:
-        # Changed files only reach here when the union is rebuilt: each goes into its graph and into the union.
-        if iri in plain:
-            # No blank node that must stay the same node in both: the engine's bulk loader reads the file once per
-            # graph, without handing each triple through Python (10M triples: bench/RESULTS.md).
-            for target in (ox.NamedNode(iri), default):
-                reading = _Reading(path, report)
-                try:
-                    store.bulk_load(input=reading, format=ox.RdfFormat.TURTLE, to_graph=target)  # type: ignore[arg-type]
-                finally:
-                    reading.close()
-        else:
-            reading = _Reading(path, report)
-            try:
-                # Read once, written twice, so that its blank nodes are the same nodes in its graph and the union.
-                store.bulk_extend(_both(ox.parse(input=reading, format=ox.RdfFormat.TURTLE), ox.NamedNode(iri)))  # type: ignore[arg-type]
-            finally:
-                reading.close()
+        reading = _Reading(path, report)
+        try:
+            # Read once, written twice: into its graph and into the union (changed files only reach here when the
+            # union is rebuilt).
+            store.bulk_extend(_both(ox.parse(input=reading, format=ox.RdfFormat.TURTLE), ox.NamedNode(iri)))  # type: ignore[arg-type]
+        finally:
+            reading.close()
         graphs.append(GraphInfo(iri, str(path), digest, _count(store, f"GRAPH <{iri}> {{ ?s ?p ?o }}"), now))
     # Counted afresh each time (0.3 s at 1M triples): submissions change the default graph too.
     default_triples = _count(store, "?s ?p ?o")
@@ -318,18 +305,6 @@ def sync_files(store_dir: Path, sources: dict[str, Path], progress: LoadProgress
     info = info_for(graphs, default_triples)
     write_atomic(manifest_path, json.dumps({"version": info.version, "graphs": [asdict(g) for g in graphs]}, indent=2).encode())
     return info
-
-
-def _without_blank_nodes(path: Path) -> bool:
-    """Whether a Turtle file surely writes no blank node: Turtle writes one only with `_:`, `[` or `(` (a collection),
-    and none of them is anywhere in the file (in a string or an IRI, one only costs the slower load)."""
-    with path.open("rb") as file:
-        last = b""
-        while chunk := file.read(1 << 20):
-            if b"[" in chunk or b"(" in chunk or b"_:" in last + chunk[:1] or b"_:" in chunk:
-                return False
-            last = chunk[-1:]
-    return True
 
 
 def _both(quads: Iterator[ox.Quad], graph: ox.NamedNode) -> Iterator[ox.Quad]:
