@@ -158,7 +158,7 @@ def main() -> None:
             f"| {backend} | {size:,} | {seconds:.0f} | {peak / 2**30:.2f} | {disk / 2**30:.2f} | {memory / 2**30:.2f} | "
             f"{statistics.median(lookup):.1f} / {percentile(lookup, 0.99):.1f} | {canned[0]:.0f} / "
             f"{statistics.median(canned):.1f} / {percentile(canned, 0.99):.1f} | "
-            f"{statistics.median(aggregate):,.0f} / {max(aggregate):,.0f} |"
+            f"{_ms(statistics.median(aggregate))} / {_ms(max(aggregate))} |"
         )
     publish(lines, args.write, append=True)
     if args.plot is not None:
@@ -219,6 +219,10 @@ def _measure(backend: str, size: int, bulk: bool = False) -> tuple:
     print(f"{backend} {size:,}: load {seconds:.0f} s, {peak / 2**30:.1f} GiB; lookup p50 "
           f"{statistics.median(measured['lookup']):.1f} ms", flush=True)
     return backend, size, seconds, peak, disk, memory, measured
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.0f}" if value != float("inf") else "past the deadline"
 
 
 def _pin(engine: Engine) -> None:
