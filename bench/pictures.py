@@ -106,6 +106,7 @@ def table_round(browser: Browser, base: str) -> float:
 
 def measure(name: str, data_dir: Path, store_dir: Path, port: int, rounds: int, browser: Browser) -> list[str]:
     server = ours_server(name, port, store_dir, data_dir)
+    server.env["ILOKG_EXPLORER_WARMUP"] = "true"  # the default, which ours_server turns off for the other benches
     _start(server, 900)
     base = f"http://127.0.0.1:{port}"
     try:
