@@ -33,7 +33,7 @@ from bench.generate import generate, projects_for
 from bench.report import percentile, publish, resident_kib
 from bench.run import HERE, WORKLOADS, _machine, _start, _stop, ours_server
 from server.store.remote import UNION
-from tests.support.engines import Engine, start_oxigraph, start_virtuoso, virtuoso_sql
+from tests.support.engines import Engine, oxigraph_command, start_oxigraph, start_virtuoso, virtuoso_sql
 
 COUNTS = {"lookup": 300, "canned": 100, "aggregate": 5}
 
@@ -70,7 +70,7 @@ def _data_graph(data_dir: Path) -> str:
 def _bulk_oxigraph(folder: Path, data: Path, graph: str) -> tuple[float, int]:
     """`oxigraph load` (the engine's bulk loader, before it serves) of the file into its graph and into the union,
     then `oxigraph optimize`."""
-    command = shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or "oxigraph"
+    command = oxigraph_command()
     seconds, peak = 0.0, 0
     folder.mkdir(parents=True, exist_ok=True)
     location = ["--location", str(folder / "store")]

@@ -3,14 +3,13 @@
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
 from server.settings import Settings
 from server.store.remote import UNION
-from tests.support.engines import start_oxigraph
+from tests.support.engines import oxigraph_command, start_oxigraph
 from tests.support.servers import RunningServer, run_cli
 
 ILOP = "https://w3id.org/ilo-partnerships/ontology#"
@@ -22,8 +21,7 @@ MARKER = f'<{PROJECT}> <http://www.w3.org/2000/01/rdf-schema#comment> "loaded by
 
 
 def _oxigraph_load(location: Path, file: Path, graph: str) -> None:
-    command = shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or "oxigraph"
-    done = subprocess.run([command, "load", "--location", str(location), "--file", str(file), "--graph", graph],
+    done = subprocess.run([oxigraph_command(), "load", "--location", str(location), "--file", str(file), "--graph", graph],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
 

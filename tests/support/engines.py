@@ -45,13 +45,17 @@ def _wait(url: str, process: subprocess.Popen[bytes], what: str, seconds: float 
     raise RuntimeError(f"{what} did not answer within {seconds} s")
 
 
+def oxigraph_command() -> str:
+    """The `oxigraph` command of the PyPI package installed beside this Python (its loader and its server)."""
+    return shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or "oxigraph"
+
+
 def start_oxigraph(folder: Path, timeout_seconds: int | None = 10) -> Engine:
     """`oxigraph serve` (the PyPI package's command) on an on-disk store, with its own query deadline (None: none)."""
     port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
-    command = shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or "oxigraph"
     process = subprocess.Popen(
-        [command, "serve", "--location", str(folder / "store"), "--bind", f"127.0.0.1:{port}",
+        [oxigraph_command(), "serve", "--location", str(folder / "store"), "--bind", f"127.0.0.1:{port}",
          *(["--timeout-s", str(timeout_seconds)] if timeout_seconds is not None else [])],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
