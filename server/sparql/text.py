@@ -76,8 +76,8 @@ class SparqlText:
     form: str | None = None
     # Where the form's keyword is written (start, end).
     form_span: tuple[int, int] | None = None
-    # Where a VALUES clause after the query's WHERE clause starts (outside every bracket), and the keywords of the
-    # solution modifiers written there (GROUP, LIMIT, …).
+    # Where a VALUES clause after the query's WHERE clause starts (outside every bracket), and which of GROUP and LIMIT
+    # are written there (what ask_as_select needs to know).
     trailing_values_at: int | None = None
     modifiers: set[str] = field(default_factory=set)
     is_update: bool = False
@@ -178,7 +178,7 @@ def analyse(text: str, extensions: bool = False) -> SparqlText:
             result.form, result.form_span = upper, (token.start, token.end)
         elif upper == "VALUES" and level == 0 and result.form is not None and result.trailing_values_at is None:
             result.trailing_values_at = token.start
-        elif upper in ("GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET") and level == 0:
+        elif upper in ("GROUP", "LIMIT") and level == 0:
             result.modifiers.add(upper)
         elif result.form is None and not result.is_update and upper in UPDATE_KEYWORDS:
             result.is_update = True

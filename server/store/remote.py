@@ -681,14 +681,14 @@ async def sync_store(store: RemoteStore, sources: dict[str, Path], progress: Loa
     if not to_load and not gone and store.info.version:
         return store.info
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    changed = []
+    recorded = []  # files the engine's loader put in: recorded, not sent
     if engine_loaded:
         if gone or any(iri in known for iri, _, _ in to_load):
             raise LoadRefusedError(
                 "files were removed or changed since the store's last load, and the union graph holds their old "
                 "triples: load without --engine-loaded (the union is then rebuilt), or empty the store first")
         held = {iri: await store.count(iri) for iri, _, _ in to_load}
-        changed = [GraphInfo(iri, str(path), digest, held[iri], now) for iri, path, digest in to_load if held[iri]]
+        recorded = [GraphInfo(iri, str(path), digest, held[iri], now) for iri, path, digest in to_load if held[iri]]
         to_load = [(iri, path, digest) for iri, path, digest in to_load if not held[iri]]
     report = reporter(progress, sum(path.stat().st_size for _, path, _ in to_load))
     sent = []
@@ -708,7 +708,7 @@ async def sync_store(store: RemoteStore, sources: dict[str, Path], progress: Loa
         await store.update(f"DROP SILENT GRAPH <{UNION}>")
     for graph in graphs:
         await store.update(f"INSERT {{ GRAPH <{UNION}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
-    await store.update(_record_update([*changed, *sent], gone, secrets.token_hex(10)))
+    await store.update(_record_update([*recorded, *sent], gone, secrets.token_hex(10)))
     await store.refresh()
     return store.info
 
