@@ -59,6 +59,10 @@ def _cases() -> list[tuple[str, str, str, int, str]]:
         # IATI activity files: no document type (so no entity of any kind), nothing included or fetched.
         ("iati-entity-bomb", "application/xml", (HOSTILE / "entity-bomb.rdf").read_text().replace("rdf:RDF", "iati-activities"),
          400, "the XML declares a document type"),
+        ("iati-entity-bomb-behind-a-comment", "application/xml",
+         (HOSTILE / "entity-bomb.rdf").read_text().replace("rdf:RDF", "iati-activities")
+         .replace("<!DOCTYPE", "<!-- an example: <iati-activities version='2.03'/> -->\n<!DOCTYPE", 1),
+         400, "the XML declares a document type"),
         ("iati-external-entity", "application/xml",
          '<?xml version="1.0"?><!DOCTYPE iati-activities [<!ENTITY e SYSTEM "{listener}secret">]>'
          '<iati-activities version="2.03"><iati-activity><iati-identifier>&e;</iati-identifier></iati-activity>'

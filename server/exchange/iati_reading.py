@@ -19,6 +19,10 @@ from server.rdf.parsing import RdfInputError
 SUPPORTED_VERSIONS = ("2.01", "2.02", "2.03")
 _OLD_VERSION = re.compile(r"^1\.0[1-5]$")
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_COMMENT = re.compile(rb"<!--.*?(?:-->|\Z)", re.S)
+_ELEMENT_START = re.compile(rb"<[A-Za-z_:]")
+# A prolog longer than this is not an IATI file's; the parser's own refusal stands for it.
+_PROLOG_WATCHED = 1 << 20
 
 
 @dataclass
@@ -36,6 +40,40 @@ def _error(error: etree.XMLSyntaxError, source: str) -> RdfInputError:
     return RdfInputError(f"the XML cannot be read: {message}", source=source, line=line, column=column)
 
 
+class _PrologWatch:
+    """The stream as the parser reads it, noting a <!DOCTYPE before the root element.
+
+    The header check below sees the document type only once the root element starts; libxml2
+    2.14 refuses an entity bomb inside the DTD before that, with a message about amplification.
+    Watching the bytes names the cause either way, and the parser's refusal still contains the file.
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._head: bytes | None = b""
+        self.doctype_line: int | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._stream.read(size)
+        if chunk and self._head is not None:
+            self._head += chunk
+            prolog = _COMMENT.sub(lambda match: b"\n" * match.group().count(b"\n"), self._head)
+            root = _ELEMENT_START.search(prolog)
+            doctype = prolog.find(b"<!DOCTYPE", 0, root.start() if root else len(prolog))
+            if doctype >= 0:
+                self.doctype_line = prolog.count(b"\n", 0, doctype) + 1
+            if doctype >= 0 or root or len(self._head) > _PROLOG_WATCHED:
+                self._head = None
+        return chunk
+
+
+def _doctype_refused(source: str, line: int | None) -> RdfInputError:
+    return RdfInputError(
+        "the XML declares a document type (<!DOCTYPE …>), which IATI files never need and which can carry "
+        "entity declarations that exhaust the machine; remove it", source=source, line=line,
+    )
+
+
 def read_activities(stream: BinaryIO, source: str) -> Iterator[tuple[FileHeader, etree._Element]]:
     """Each <iati-activity> of an IATI activity file, complete, with the file's header.
 
@@ -43,8 +81,9 @@ def read_activities(stream: BinaryIO, source: str) -> Iterator[tuple[FileHeader,
     has another root element, or names a version of the standard this reader does not know.
     An activity is only valid until the next one is asked for: it is cleared to keep memory flat.
     """
+    watch = _PrologWatch(stream)
     events = etree.iterparse(
-        stream, events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False,
+        watch, events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False,
         huge_tree=False, remove_comments=True, remove_pis=True,
     )
     header: FileHeader | None = None
@@ -64,6 +103,8 @@ def read_activities(stream: BinaryIO, source: str) -> Iterator[tuple[FileHeader,
                 while parent is not None and element.getprevious() is not None:
                     del parent[0]
     except etree.XMLSyntaxError as error:
+        if watch.doctype_line is not None:
+            raise _doctype_refused(source, watch.doctype_line) from None
         raise _error(error, source) from None
     if header is None:
         raise RdfInputError("the file holds no XML element", source=source, line=1)
@@ -71,10 +112,7 @@ def read_activities(stream: BinaryIO, source: str) -> Iterator[tuple[FileHeader,
 
 def _header(root: etree._Element, source: str) -> FileHeader:
     if root.getroottree().docinfo.doctype:
-        raise RdfInputError(
-            "the XML declares a document type (<!DOCTYPE …>), which IATI files never need and which can carry "
-            "entity declarations that exhaust the machine; remove it", source=source, line=root.sourceline,
-        )
+        raise _doctype_refused(source, root.sourceline)
     if root.tag != "iati-activities":
         raise RdfInputError(
             f"the root element is <{root.tag}>, not <iati-activities>: this is not an IATI activity file "
