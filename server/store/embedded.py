@@ -308,11 +308,14 @@ def sync_files(store_dir: Path, sources: dict[str, Path], progress: LoadProgress
 
 
 def _both(quads: Iterator[ox.Quad], graph: ox.NamedNode) -> Iterator[ox.Quad]:
-    """Each parsed triple in the named graph and in the default graph (the same blank nodes in both)."""
-    default = ox.DefaultGraph()
+    """Each parsed triple in the named graph and in the default graph (the same blank nodes in both).
+
+    A Turtle parser's quads are already in the default graph: they go to the union as parsed, one
+    object built per triple instead of two (10M triples: 297–315 s against 355–369 s, RESULTS.md).
+    """
     for quad in quads:
         yield ox.Quad(quad.subject, quad.predicate, quad.object, graph)
-        yield ox.Quad(quad.subject, quad.predicate, quad.object, default)
+        yield quad
 
 
 def file_sha256(path: Path) -> str:
