@@ -368,7 +368,11 @@ class RemoteStore:
         while True:
             await asyncio.sleep(self._settings.store_poll_seconds)
             try:
-                if await self.refresh():
+                # In this process's turn: a read of the version begun before its own write and ended after it would
+                # put the older version back (and its graphs: the records' query would leave the new graph out).
+                async with self._local:
+                    changed = await self.refresh()
+                if changed:
                     for listener in self._listeners:
                         await listener()
                 if failing:
