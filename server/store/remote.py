@@ -368,9 +368,7 @@ class RemoteStore:
         while True:
             await asyncio.sleep(self._settings.store_poll_seconds)
             try:
-                # In this process's turn: a read of the version begun before its own write and ended after it would
-                # put the older version back (and its graphs: the records' query would leave the new graph out).
-                async with self._local:
+                async with self._local:  # the process's turn, as refresh needs
                     changed = await self.refresh()
                 if changed:
                     for listener in self._listeners:
@@ -384,7 +382,9 @@ class RemoteStore:
                 failing = True
 
     async def refresh(self) -> bool:
-        """Read the data version and graph descriptions from the store; whether they changed."""
+        """Read the data version and graph descriptions from the store; whether they changed. Only in the process's
+        turn (self._local held): a read begun before its own write and ended after it would put the older version
+        back, and its graphs (queries, the submission records' among them, would leave the new graph out)."""
         graphs, version = await self._records()
         if version == self._info.version:
             return False
