@@ -100,6 +100,35 @@ def test_only_changed_files_are_reloaded(project_copy: Settings) -> None:
     assert manifest["version"] == second.version
 
 
+def test_a_files_blank_nodes_are_its_own_and_the_same_in_its_graph_and_in_the_union(project_copy: Settings) -> None:
+    # Two files that both say `_:x`, each with anonymous nodes, nested ones and one in a triple term.
+    for name in ("first", "second"):
+        (project_copy.data_dir / f"{name}.ttl").write_text(
+            "@prefix ex: <https://example.org/> .\n"
+            f'ex:{name} ex:says _:x ; ex:claims <<( ex:{name} ex:knows [] )>> .\n'
+            f'_:x ex:in "{name}" ; ex:has [ ex:deep [ ex:level 2 ] ] .\n'
+        )
+    sync_files(project_copy.store_dir, project_sources(project_copy))
+    default, union = _default_and_union(project_copy.store_dir)
+    assert default == union
+    store = ox.Store.read_only(str(project_copy.store_dir))
+    said = {(row["g"].value, row["x"]) for row in store.query(
+        "SELECT ?g ?x WHERE { GRAPH ?g { ?s <https://example.org/says> ?x } }")}
+    assert {g.rsplit("/", 1)[1] for g, _ in said} == {"first", "second"}
+    # `_:x` of one file is not `_:x` of the other: one name each, in the union as in the graphs.
+    assert len({x for _, x in said}) == 2
+    names = [(row["x"], row["name"].value) for row in store.query(
+        'SELECT ?x ?name WHERE { ?x <https://example.org/in> ?name }')]
+    assert sorted(name for _, name in names) == ["first", "second"] and len({x for x, _ in names}) == 2
+    # Each file's four blank nodes, none shared with the other file.
+    per_file = {}
+    for row in store.query("SELECT ?g (COUNT(DISTINCT ?b) AS ?n) WHERE { GRAPH ?g { { ?b ?p ?o } UNION { ?s ?p ?b } "
+                           "UNION { ?s ?p <<( ?t ?q ?b )>> } FILTER(isBlank(?b)) } } GROUP BY ?g"):
+        per_file[row["g"].value.rsplit("/", 1)[1]] = int(row["n"].value)
+    assert (per_file["first"], per_file["second"]) == (4, 4)
+    del store
+
+
 def _count(url: str) -> int:
     return int(httpx.get(url + "/sparql", params={"query": COUNT}).json()["results"]["bindings"][0]["n"]["value"])
 

@@ -291,8 +291,10 @@ def sync_files(store_dir: Path, sources: dict[str, Path], progress: LoadProgress
         reading = _Reading(path, report)
         try:
             # Read once, written twice: into its graph and into the union (changed files only reach here when the
-            # union is rebuilt).
-            store.bulk_extend(_both(ox.parse(input=reading, format=ox.RdfFormat.TURTLE), ox.NamedNode(iri)))  # type: ignore[arg-type]
+            # union is rebuilt). Its blank nodes are named afresh: a parser otherwise keeps a label such as `_:x` as
+            # the node's name, and two files that both say `_:x` would share one node (Store.load renames them too).
+            parsed = ox.parse(input=reading, format=ox.RdfFormat.TURTLE, rename_blank_nodes=True)
+            store.bulk_extend(_both(parsed, ox.NamedNode(iri)))  # type: ignore[arg-type]
         finally:
             reading.close()
         graphs.append(GraphInfo(iri, str(path), digest, _count(store, f"GRAPH <{iri}> {{ ?s ?p ?o }}"), now))
