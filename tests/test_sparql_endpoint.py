@@ -7,12 +7,13 @@ import re
 
 import httpx
 import pytest
-from rdflib import XSD, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from rdflib.query import Result
 from SPARQLWrapper import JSON, POST, SPARQLWrapper
 
+from server.namespaces import XSD
 from tests.support.problems import problem
 from tests.support.servers import RunningServer
 
@@ -130,7 +131,7 @@ def test_a_graph_answer_larger_than_what_is_kept_in_memory_has_every_literal_in_
     assert response.status_code == 200, response.text
     assert len(response.content) > 1024 * 1024  # past the 1 MiB an answer is kept in memory: spooled to a file
     durations = {str(o) for o in Graph().parse(data=response.content, format="nt").objects()
-                 if isinstance(o, Literal) and o.datatype == XSD.duration}
+                 if isinstance(o, Literal) and o.datatype == URIRef(XSD + "duration")}
     assert durations and all(DURATION.fullmatch(d) for d in durations), durations
 
 
