@@ -1,6 +1,5 @@
 """Shared fixtures: the project's settings, graphs and a validator, each built once."""
 
-import contextlib
 import os
 import socket
 import tempfile
@@ -18,7 +17,7 @@ from server.rdf.project_graphs import load_folder, turtle_files
 from server.settings import Settings, get_settings
 from server.submissions.plan import DataValidator
 from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS, GuardedPage
-from tests.support.engines import start_oxigraph, start_virtuoso
+from tests.support.engines import backend
 from tests.support.servers import RunningServer, SubmissionServer, withdraw_all
 
 
@@ -163,19 +162,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if name in metafunc.fixturenames:
             backends = BACKENDS if suite in BACKEND_SUITES else ("embedded",)
             metafunc.parametrize(name, backends, indirect=True, scope="session")
-
-
-@contextlib.contextmanager
-def backend(name: str, folder: Path) -> Iterator[dict[str, str]]:
-    """The server settings for a store of this kind, its engine running (in folder) until the block ends."""
-    if name == "embedded":
-        yield {}
-        return
-    engine = (start_oxigraph if name == "oxigraph" else start_virtuoso)(folder)
-    try:
-        yield engine.env
-    finally:
-        engine.stop()
 
 
 @pytest.fixture(scope="session")

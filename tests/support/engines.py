@@ -1,11 +1,13 @@
 """External SPARQL engines run by the tests: `oxigraph serve` and Virtuoso Open Source 7, each in a temporary
 folder on loopback ports of its own, started and stopped as an operator would."""
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,3 +138,16 @@ def virtuoso_sql(engine: Engine, statements: str, timeout: float = 60) -> str:
     done = subprocess.run([ISQL, str(engine.sql_port), "dba", "dba", f"exec={statements}"], check=True,
                           capture_output=True, timeout=timeout, env={**os.environ})
     return done.stdout.decode("utf-8", "replace")
+
+
+@contextlib.contextmanager
+def backend(name: str, folder: Path) -> Iterator[dict[str, str]]:
+    """The server settings for a store of this kind, its engine running (in folder) until the block ends."""
+    if name == "embedded":
+        yield {}
+        return
+    engine = (start_oxigraph if name == "oxigraph" else start_virtuoso)(folder)
+    try:
+        yield engine.env
+    finally:
+        engine.stop()
