@@ -1,7 +1,6 @@
 """`ilo-kg load` into an external store filled by the engine's own bulk loader (`--plan`, `--engine-loaded`), on a real
 `oxigraph serve` whose store `oxigraph load` wrote first, as an operator with millions of triples would."""
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import httpx
 from server.settings import Settings
 from server.store.remote import UNION
 from tests.support.engines import oxigraph_command, start_oxigraph
-from tests.support.servers import RunningServer, run_cli
+from tests.support.servers import RunningServer, copy_project, run_cli
 
 ILOP = "https://w3id.org/ilo-partnerships/ontology#"
 PROJECT = "https://w3id.org/ilo-partnerships/id/project/bulk-loaded"
@@ -29,11 +28,8 @@ def _oxigraph_load(location: Path, file: Path, graph: str) -> None:
 def test_files_the_engine_loaded_are_recorded_not_sent_and_the_server_serves_them(
     tmp_path: Path, settings: Settings,
 ) -> None:
-    for folder in ("ontology", "shapes", "data"):
-        shutil.copytree(getattr(settings, f"{folder}_dir"), tmp_path / folder)
+    env = {**copy_project(settings, tmp_path), "ILOKG_STORE_DIR": str(tmp_path / "var" / "store")}
     (tmp_path / "data" / "bulk.ttl").write_text(BIG, encoding="utf-8")
-    env = {"ILOKG_ONTOLOGY_DIR": str(tmp_path / "ontology"), "ILOKG_SHAPES_DIR": str(tmp_path / "shapes"),
-           "ILOKG_DATA_DIR": str(tmp_path / "data"), "ILOKG_STORE_DIR": str(tmp_path / "var" / "store")}
 
     plan = run_cli("load", "--plan", env=env)
     assert plan.returncode == 0, plan.stderr

@@ -2,7 +2,6 @@
 their graphs and in the default graph, whether `ilo-kg load` puts them into the embedded store, `oxigraph serve` or
 Virtuoso (the embedded store's parser once kept the label as the node's name)."""
 
-import shutil
 from pathlib import Path
 
 import httpx
@@ -10,7 +9,7 @@ import pytest
 
 from server.settings import Settings
 from tests.support.engines import backend
-from tests.support.servers import RunningServer, run_cli
+from tests.support.servers import RunningServer, copy_project, run_cli
 
 EX = "https://example.org/"
 
@@ -23,13 +22,10 @@ def _select(url: str, query: str) -> list[dict[str, str]]:
 
 @pytest.mark.parametrize("kind", ["embedded", "oxigraph", "virtuoso"])
 def test_two_files_that_both_say_x_load_as_two_nodes(kind: str, tmp_path: Path, settings: Settings) -> None:
-    for folder in ("ontology", "shapes", "data"):
-        shutil.copytree(getattr(settings, f"{folder}_dir"), tmp_path / folder)
+    env = copy_project(settings, tmp_path)
     for name in ("first", "second"):
         (tmp_path / "data" / f"{name}.ttl").write_text(
             f'@prefix ex: <{EX}> .\nex:{name} ex:says _:x .\n_:x ex:in "{name}" ; ex:has [ ex:deep [ ex:level 2 ] ] .\n')
-    env = {"ILOKG_ONTOLOGY_DIR": str(tmp_path / "ontology"), "ILOKG_SHAPES_DIR": str(tmp_path / "shapes"),
-           "ILOKG_DATA_DIR": str(tmp_path / "data")}
     with backend(kind, tmp_path / "engine") as store_env:
         env |= store_env
         loaded = run_cli("load", env={**env, "ILOKG_STORE_DIR": str(tmp_path / "store")})

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import shutil
 import signal
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from server.store.embedded import (
     sync_files,
 )
 from server.store.query_worker import DumpJob, QueryJob
-from tests.support.servers import RunningServer, run_cli
+from tests.support.servers import RunningServer, copy_project, run_cli
 from tests.support.stores import run_with_store
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -33,8 +32,7 @@ COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 @pytest.fixture
 def project_copy(tmp_path: Path, settings: Settings) -> Settings:
     """Settings pointing at a private copy of ontology/, shapes/ and data/."""
-    for folder in ("ontology", "shapes", "data"):
-        shutil.copytree(getattr(settings, f"{folder}_dir"), tmp_path / folder)
+    copy_project(settings, tmp_path)
     return settings.model_copy(update={
         "ontology_dir": tmp_path / "ontology", "shapes_dir": tmp_path / "shapes", "data_dir": tmp_path / "data",
         "store_dir": tmp_path / "var" / "store",

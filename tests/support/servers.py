@@ -1,6 +1,7 @@
 """Real servers and the command line, run as a user runs them: `ilo-kg serve` and `ilo-kg …` in processes of their own."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -9,12 +10,22 @@ from pathlib import Path
 
 import httpx
 
+from server.settings import Settings
 from server.submissions.tokens import Role, TokenRegistry
 from tests.support.processes import stop
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # Example files for users (the README's walkthrough), which the tests use as they are.
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def copy_project(settings: Settings, folder: Path) -> dict[str, str]:
+    """A private copy of the project's ontology/, shapes/ and data/ in folder; the environment that points at it."""
+    env = {}
+    for name in ("ontology", "shapes", "data"):
+        shutil.copytree(getattr(settings, f"{name}_dir"), folder / name)
+        env[f"ILOKG_{name.upper()}_DIR"] = str(folder / name)
+    return env
 
 
 def run_cli(*args: str, timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
