@@ -262,3 +262,13 @@ def test_if_none_match_compares_weakly(sparql_server: RunningServer) -> None:
     url = f"{sparql_server.url}/dumps/ilo-partnerships.nq.gz"
     etag = httpx.get(url, timeout=120).headers["etag"]
     assert httpx.get(url, headers={"If-None-Match": f'"other", W/{etag}'}, timeout=120).status_code == 304
+
+
+def test_the_iati_dump_of_data_without_iati_projects_says_there_is_none(sparql_server: RunningServer) -> None:
+    # The bundled data has no project with an IATI identifier: no IATI activity file can be given (it holds at least one
+    # activity), and the answer says why instead of failing.
+    response = httpx.get(sparql_server.url + "/dumps", params={"format": "iati"}, timeout=60)
+    assert problem(response) == (404, (
+        "No project of the graph has an IATI identifier (ilop:iatiIdentifier), so there is no IATI activity file to "
+        "give. Projects imported from IATI activity files (ilo-kg import iati, POST /submissions) have one."))
+    assert response.headers["omitted-projects"] == "0"

@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 from lxml import etree
-from rdflib import Graph, URIRef
+from rdflib import RDFS, Graph, Literal, URIRef
 from rdflib.compare import graph_diff, to_isomorphic
 
 from server.exchange.iati_batches import batches
-from server.exchange.iati_writing import NotWritableError, schema_errors, write_activities
+from server.exchange.iati_writing import NotWritableError, schema_errors, write_activities, write_all_activities
 from server.exchange.inputs import read_input
 from server.formats.registry import IATI
 from server.rdf.parsing import RdfInputError
@@ -325,6 +325,44 @@ def test_a_project_without_iati_data_is_not_written(settings: Settings) -> None:
         "its source is not an IATI file whose reporting organisation has an IATI identifier and type",
         "the project has no day-precise start or end date (IATI dates are days)",
     ]
+
+
+@pytest.fixture(scope="module")
+def graph(settings: Settings, activities: Graph) -> Graph:
+    """The example file's activities in the graph as the server holds it (with the organisations they refer to)."""
+    return load_folder(settings.data_dir) + activities
+
+
+def _with_title(graph: Graph, project: str, suffix: str) -> Graph:
+    """A copy of the graph in which the project's English title ends with `suffix`."""
+    changed = Graph() + graph
+    title = next(t for t in changed.objects(URIRef(project), RDFS.label) if isinstance(t, Literal) and t.language == "en")
+    changed.remove((URIRef(project), RDFS.label, title))
+    changed.add((URIRef(project), RDFS.label, Literal(str(title) + suffix, lang="en")))
+    return changed
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x01", "\x0b", "\x1f", "\ufffe", "\uffff"], ids=lambda c: f"U+{ord(c):04X}")
+def test_a_project_holding_a_character_xml_cannot_carry_is_left_out_with_the_reason(graph: Graph, character: str) -> None:
+    reason = f"its rdfs:label holds U+{ord(character):04X}, a character XML cannot carry"
+    with pytest.raises(NotWritableError) as refused:
+        write_activities(_with_title(graph, PROJECT, character), [URIRef(PROJECT)], "2026-11-30T09:00:00Z")
+    assert refused.value.reasons == [reason]
+    # In the file of every project, the others are still written; with none left, there is no file to give.
+    document, left_out = write_all_activities(_with_title(graph, PROJECT, character), "2026-11-30T09:00:00Z")
+    assert document is not None and schema_errors(document) == []
+    assert re.findall(rb"<iati-identifier>([^<]+)", document) == [b"XM-DAC-41302-TEST-001-A"]
+    assert left_out == [(URIRef(PROJECT), [reason])]
+    neither = _with_title(_with_title(graph, PROJECT, character), COMPONENT, character)
+    assert write_all_activities(neither, "2026-11-30T09:00:00Z") == (
+        None, [(URIRef(PROJECT), [reason]), (URIRef(COMPONENT), [reason])])
+
+
+def test_a_carriage_return_in_a_value_comes_back_from_the_iati_file(graph: Graph) -> None:
+    written = write_activities(_with_title(graph, PROJECT, "\r\nsecond line"), [URIRef(PROJECT)], "2026-11-30T09:00:00Z")
+    assert schema_errors(written) == []
+    titles = [n.text for n in etree.fromstring(written).iterfind("iati-activity/title/narrative")]
+    assert titles[0] == "Decent work for young people in the Mekong\r\nsecond line"
 
 
 def test_the_schema_check_reports_what_is_wrong() -> None:

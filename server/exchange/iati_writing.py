@@ -7,6 +7,7 @@ written when present. The output is validated against the IATI 2.03 activity sch
 ships it; a project that cannot be written gets the reasons, never an invalid file.
 """
 
+from collections import deque
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -17,7 +18,8 @@ from rdflib.term import Node
 
 from server.exchange.iati_mapping import DESCRIPTIONS, PROJECT_PREFIX, ROLES, STATUSES
 from server.exchange.iati_schema import schema_errors
-from server.namespaces import CODELIST, ID, ILOP, SCHEMA
+from server.formats.xml_characters import non_xml_character
+from server.namespaces import CODELIST, ID, ILOP, SCHEMA, shorten
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _ROLE_CODES = {f"{CODELIST}organisation-role/{slug}": code for code, slug in ROLES.items()}
@@ -325,7 +327,13 @@ def _activities(graph: Graph, projects: Iterable[URIRef]) -> tuple[etree._Elemen
         source = next((s for s in graph.objects(project, PROV.wasDerivedFrom)
                        if (s, ILOP.documentType, URIRef(f"{CODELIST}document-type/iati-activity-file")) in graph), None)
         writer = _Writer(graph, project)
-        activity = writer.activity(source)
+        try:
+            activity = writer.activity(source)
+        except ValueError:  # lxml refuses to write a value that XML cannot carry; any other error is ours
+            reason = _non_xml_value(graph, project)
+            if reason is None:
+                raise
+            writer.reasons.append(reason)
         if (project, RDF.type, ILOP.Project) not in graph and (project, RDF.type, ILOP.ProjectComponent) not in graph:
             writer.reasons.insert(0, "it is not a project or a component")
         if writer.reasons:
@@ -333,6 +341,21 @@ def _activities(graph: Graph, projects: Iterable[URIRef]) -> tuple[etree._Elemen
         else:
             root.append(activity)
     return root, refused
+
+
+def _non_xml_value(graph: Graph, project: URIRef) -> str | None:
+    """The reason for a project that lxml refused to write: the value nearest the project that holds a character
+    XML cannot carry (None if none does)."""
+    seen, pending = {project}, deque([project])
+    while pending:
+        node = pending.popleft()
+        for predicate, value in graph.predicate_objects(node):
+            if isinstance(value, Literal) and (character := non_xml_character(str(value))):
+                return f"its {shorten(str(predicate))} holds {character}, a character XML cannot carry"
+            if not isinstance(value, Literal) and value not in seen:
+                seen.add(value)
+                pending.append(value)
+    return None
 
 
 def _checked(root: etree._Element, generated: str) -> bytes:
@@ -353,9 +376,10 @@ def write_activities(graph: Graph, projects: Iterable[URIRef], generated: str) -
     return _checked(root, generated)
 
 
-def write_all_activities(graph: Graph, generated: str) -> tuple[bytes, list[tuple[URIRef, list[str]]]]:
+def write_all_activities(graph: Graph, generated: str) -> tuple[bytes | None, list[tuple[URIRef, list[str]]]]:
     """An IATI 2.03 activity file of every project of the graph with an IATI identifier whose data makes a valid
-    activity (in IRI order), and the others, with the reasons they are left out."""
+    activity (in IRI order), and the others, with the reasons they are left out. No file (None) when no project
+    can be written: an IATI activity file holds at least one activity."""
     projects = sorted({p for p in graph.subjects(ILOP.iatiIdentifier, None) if isinstance(p, URIRef)})
     root, refused = _activities(graph, projects)
-    return _checked(root, generated), refused
+    return (_checked(root, generated) if len(root) else None), refused

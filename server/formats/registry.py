@@ -44,6 +44,7 @@ class Format:
     other_media_types: tuple[str, ...] = ()
     extensions: tuple[str, ...] = ()
     binary: bool = False  # not text (a workbook): no charset, no lines to show
+    xml: bool = False  # XML 1.0, which cannot carry some characters a literal may hold (server.formats.xml_characters)
 
     @property
     def content_type(self) -> str:
@@ -59,7 +60,7 @@ class Format:
 SPARQL_JSON = Format("json", "application/sparql-results+json", "SPARQL JSON", Kind.SOLUTIONS,
                      W3C_FORMATS + "SPARQL_Results_JSON", ox.QueryResultsFormat.JSON, ("srj",))
 SPARQL_XML = Format("xml", "application/sparql-results+xml", "SPARQL XML", Kind.SOLUTIONS,
-                    W3C_FORMATS + "SPARQL_Results_XML", ox.QueryResultsFormat.XML, ("srx",))
+                    W3C_FORMATS + "SPARQL_Results_XML", ox.QueryResultsFormat.XML, ("srx",), xml=True)
 CSV = Format("csv", "text/csv", "CSV", Kind.SOLUTIONS, W3C_FORMATS + "SPARQL_Results_CSV", ox.QueryResultsFormat.CSV)
 TSV = Format("tsv", "text/tab-separated-values", "TSV", Kind.SOLUTIONS, W3C_FORMATS + "SPARQL_Results_TSV",
              ox.QueryResultsFormat.TSV)
@@ -73,11 +74,11 @@ NQUADS = Format("nquads", "application/n-quads", "N-Quads", Kind.GRAPH, W3C_FORM
 JSONLD = Format("jsonld", "application/ld+json", "JSON-LD", Kind.GRAPH, W3C_FORMATS + "JSON-LD", ox.RdfFormat.JSON_LD,
                 ("json-ld",), (), (".jsonld", ".json"))
 RDFXML = Format("rdfxml", "application/rdf+xml", "RDF/XML", Kind.GRAPH, W3C_FORMATS + "RDF_XML", ox.RdfFormat.RDF_XML,
-                ("rdf",), (), (".rdf", ".owl", ".xml"))
+                ("rdf",), (), (".rdf", ".owl", ".xml"), xml=True)
 # IATI activity files: read (converted into the vocabulary) and written (a project as an activity). Their
 # extension, .xml, is RDF/XML's too: a file is taken for IATI when its root element says so (is_iati).
 IATI = Format("iati", "application/xml", "IATI activity XML", Kind.RECORDS, aliases=("iati-xml",),
-              other_media_types=("text/xml", "application/vnd.iati+xml"))
+              other_media_types=("text/xml", "application/vnd.iati+xml"), xml=True)
 # Spreadsheets of the template (`ilo-kg template`): a CSV file holds one sheet, a workbook all of them.
 SHEET_CSV = Format("csv", "text/csv", "Spreadsheet sheet (CSV)", Kind.RECORDS, extensions=(".csv",))
 XLSX = Format("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Spreadsheet (XLSX)",

@@ -74,9 +74,9 @@ class EntityService:
         graph = Graph().parse(data=answer, format="nt")
         return write_activities(graph, [URIRef(iri)], _now())
 
-    async def iati_all(self) -> tuple[bytes, list[tuple[str, list[str]]]]:
-        """Every project with an IATI identifier whose data makes a valid activity, as one IATI file; and the others,
-        each with the reasons it is left out."""
+    async def iati_all(self) -> tuple[bytes | None, list[tuple[str, list[str]]]]:
+        """Every project with an IATI identifier whose data makes a valid activity, as one IATI file (None if there
+        is none); and the others, each with the reasons it is left out."""
         answer = await self._sparql.construct(construct_query())
         document, refused = write_all_activities(Graph().parse(data=answer or b"", format="nt"), _now())
         return document, [(str(p), reasons) for p, reasons in refused]

@@ -12,6 +12,7 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from server.formats.registry import Format
+from server.formats.xml_characters import xml_output
 from server.namespaces import DISPLAY_PREFIXES
 
 CONTEXT_PATH = "context.jsonld"
@@ -35,7 +36,8 @@ def serialise(ntriples: bytes, result_format: Format, context_url: str) -> bytes
         document["@context"] = context_url
         return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
     triples = [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES)]
-    return ox.serialize(triples, format=result_format.oxigraph, prefixes=_used_prefixes(ntriples)) or b""
+    document = ox.serialize(triples, format=result_format.oxigraph, prefixes=_used_prefixes(ntriples)) or b""
+    return xml_output(document, result_format) if result_format.xml else document
 
 
 def _used_prefixes(ntriples: bytes) -> dict[str, str]:

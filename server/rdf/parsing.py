@@ -23,6 +23,7 @@ from defusedxml.expatreader import create_parser
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from server.formats.xml_characters import NOT_XML_TEXT, codepoint
 from server.namespaces import BASE, XSD
 from server.rdf.documents import CONTEXT_PATH, jsonld_context
 from server.rdf.origins import OriginGraph
@@ -34,8 +35,6 @@ RELATIVE_BASE = "https://relative-iri.invalid/"
 # The IRI of the project's JSON-LD context (a server publishes it at /context.jsonld).
 CONTEXT_IRI = f"{BASE}{CONTEXT_PATH}"
 _XSD_STRING = XSD + "string"
-# C0 control characters other than tab, line feed and carriage return.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # pyoxigraph puts the position into its message too; it is reported separately here.
 _POSITION_PREFIX = re.compile(r"^Parser error (?:at|between) [^:]*: |\s*\(line \d+\)$")
 
@@ -164,12 +163,14 @@ def decode(data: bytes, source: str) -> str:
             f"the input is not valid UTF-8 (byte 0x{data[error.start]:02x}); save the file as UTF-8",
             source=source, line=line, column=column,
         ) from None
-    control = _CONTROL.search(text)
+    # Written raw; an escaped one (\u0001 in Turtle or JSON) is found in the value by the submission rules.
+    control = NOT_XML_TEXT.search(text)
     if control is not None:
         line = text.count("\n", 0, control.start()) + 1
         column = control.start() - (text.rfind("\n", 0, control.start()) + 1) + 1
+        kind = "control character" if control.group() < " " else "noncharacter"
         raise RdfInputError(
-            f"the input holds the control character U+{ord(control.group()):04X}, which no RDF syntax can carry "
+            f"the input holds the {kind} {codepoint(control.group())}, which no RDF syntax can carry "
             "everywhere (XML forbids it); remove it",
             source=source, line=line, column=column,
         )

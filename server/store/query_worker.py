@@ -22,9 +22,11 @@ import pyoxigraph as ox
 
 from server.formats.registry import GRAPH_FORMATS, ROWS, SOLUTION_FORMATS, TSV
 from server.formats.rows import rows_document
+from server.formats.xml_characters import NotXmlCharacterError, XmlOutputGuard
 from server.store.context_walk import Context, walk
 
 _FORMATS = {f.name: f.oxigraph for f in (*SOLUTION_FORMATS, *GRAPH_FORMATS)}
+_XML_FORMATS = {f.name: f for f in (*SOLUTION_FORMATS, *GRAPH_FORMATS) if f.xml}
 _POSITION = re.compile(r"^error at (\d+):(\d+): ?")
 _store: ox.Store | None = None
 _generation = ""
@@ -157,15 +159,24 @@ def _open(generation: str) -> ox.Store:
 
 
 class Spool:
-    """A write target that keeps the first bytes in memory, then spills to a file, up to a cap (the job's limits)."""
+    """A write target that keeps the first bytes in memory, then spills to a file, up to a cap (the job's limits).
+
+    An XML answer is checked on its way in (NotXmlCharacterError for a character XML cannot carry) and its
+    carriage returns escaped: the engine writes literals into XML as they are.
+    """
 
     def __init__(self, job: QueryJob):
         self._job = job
         self._chunks: list[bytes] = []
         self._file = None
+        self._xml = XmlOutputGuard(_XML_FORMATS[job.result_format]) if job.result_format in _XML_FORMATS else None
         self.size = 0
 
     def write(self, data: bytes) -> int:
+        # The engine is told its whole chunk was taken, whatever the guard made of it.
+        taken = len(data)
+        if self._xml is not None:
+            data = self._xml(data)
         self.size += len(data)
         if self.size > self._job.max_bytes:
             raise ResultTooLargeError(self._job.max_bytes)
@@ -175,9 +186,9 @@ class Spool:
             self._chunks = []
         elif self._file is None:
             self._chunks.append(bytes(data))
-            return len(data)
+            return taken
         self._file.write(data)
-        return len(data)
+        return taken
 
     def flush(self) -> None:
         if self._file is not None:
@@ -219,7 +230,7 @@ def run(job: QueryJob, generation: str) -> QueryOutput:
             more = write_page(result, job, job.page_size, spool)
         else:
             result.serialize(spool, format=_FORMATS[job.result_format])
-    except ResultTooLargeError:
+    except (ResultTooLargeError, NotXmlCharacterError):
         spool.discard()
         raise
     except (OSError, ValueError, RuntimeError, SyntaxError) as error:

@@ -436,7 +436,7 @@ class RemoteStore:
         passed_on = job.page_size is None and job.result_format == wire.name
         # An answer to convert may be larger on the wire than written (SPARQL JSON is about three times CSV): the
         # size limit applies to what the client receives, the wire answer is capped at a multiple of it.
-        spool = Spool(job if passed_on else replace(job, max_bytes=job.max_bytes * _WIRE_FACTOR))
+        spool = Spool(job if passed_on else replace(job, result_format=wire.name, max_bytes=job.max_bytes * _WIRE_FACTOR))
         try:
             status, text = await self._post_query(job, wire.media_type, spool.write)
         except BaseException:

@@ -2,7 +2,8 @@
 
 A submission may not describe IRIs under a reserved namespace, import other documents, describe
 an IRI without a type (or with only types no shape checks), describe what another accepted
-submission describes, or hold blank nodes that nothing named leads to.
+submission describes, hold blank nodes that nothing named leads to, or hold a value with a
+character that XML cannot carry (it would make every XML answer about it impossible to write).
 """
 
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
+from server.formats.xml_characters import non_xml_character
 from server.namespaces import ILOSH, SUBMISSION_GRAPHS, shorten
 from server.rdf.display import display_node
 from server.rdf.parsing import ParsedDocument
@@ -59,6 +61,13 @@ _UNTYPED_MESSAGE = (
 )
 
 
+_NOT_XML_MESSAGE = (
+    "The value of {predicate} holds {character}, a character that XML cannot carry (a control character or a "
+    "noncharacter): the graph's answers in SPARQL XML, RDF/XML and IATI could not include it. Remove it (line breaks "
+    "and tabs may stay)."
+)
+
+
 def checked_classes(shapes: Graph, ontology: Graph) -> frozenset[Node]:
     """The classes some shape targets (sh:targetClass, or a shape that is itself a class), and their subclasses."""
     checked = set(shapes.objects(None, SH.targetClass))
@@ -104,6 +113,7 @@ def submission_rule_results(
             for iri, submission in described_elsewhere if (URIRef(iri), None, None) in graph
         ]
         refusals += [(root, _BLANK_ROOT_MESSAGE) for root in sorted(_blank_roots(graph))]
+        refusals += _non_xml_values(graph)
         for subject, message in refusals:
             result = BNode()
             for predicate, obj in (
@@ -117,6 +127,15 @@ def submission_rule_results(
             )
             found.append((result, finding))
     return found
+
+
+def _non_xml_values(graph: Graph) -> list[tuple[Node, str]]:
+    """Each statement whose value holds a character XML cannot carry, as (subject, message), in a stable order."""
+    found = []
+    for subject, predicate, value in graph:
+        if isinstance(value, Literal) and (character := non_xml_character(str(value))):
+            found.append((subject, _NOT_XML_MESSAGE.format(predicate=shorten(str(predicate)), character=character)))
+    return sorted(found, key=lambda pair: (str(pair[0]), pair[1]))
 
 
 def _blank_roots(graph: Graph) -> set[BNode]:

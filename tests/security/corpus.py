@@ -105,6 +105,10 @@ _IMPORTS = (
 )
 _INVALID_UTF8 = (HOSTILE / "invalid-utf8.ttl").read_bytes()
 _NUL = b"<https://example.org/a> <https://example.org/p> \"a\x00b\" .\n"
+_NONCHARACTER = '<https://example.org/a> <https://example.org/p> "a\ufffeb" .\n'.encode()
+# Escaped, the file is valid Turtle; the value it makes is what XML cannot carry.
+_ESCAPED_CONTROL = ('<https://example.org/a> a <https://w3id.org/ilo-partnerships/ontology#Ministry> ; '
+                    '<http://www.w3.org/2000/01/rdf-schema#label> "a\\u0001b"@en .\n')
 
 
 def _file_cases(entry: str, path: str, auth: bool) -> list[Case]:
@@ -130,6 +134,9 @@ def _file_cases(entry: str, path: str, auth: bool) -> list[Case]:
             path, "text/turtle", "@base <file:///etc/> .\n<passwd> <https://example.org/p> 1 .\n", auth), 400, "file: IRI"),
         Case(f"{entry}-invalid-utf8", entry, _body(path, "text/turtle", _INVALID_UTF8, auth), 400, "UTF-8"),
         Case(f"{entry}-nul-byte", entry, _body(path, "text/turtle", _NUL, auth), 400, "control character U+0000"),
+        Case(f"{entry}-noncharacter", entry, _body(path, "text/turtle", _NONCHARACTER, auth), 400, "noncharacter U+FFFE"),
+        Case(f"{entry}-escaped-control", entry, _body(path, "text/turtle", _ESCAPED_CONTROL, auth), 422 if auth else 200,
+             "The value of rdfs:label holds U+0001, a character that XML cannot carry"),
         Case(f"{entry}-huge-literal", entry, _body(path, "text/turtle", _HUGE_LITERAL, auth), 413, "bytes"),
         Case(f"{entry}-wrong-type", entry, _body(path, "text/plain", "hello", auth), 415, "text/plain is not an RDF syntax"),
         Case(f"{entry}-missing-type", entry, _body(path, None, "<https://example.org/a> <https://example.org/p> 1 .", auth),

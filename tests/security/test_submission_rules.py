@@ -80,3 +80,34 @@ def test_blank_nodes_inside_a_named_resource_and_subclasses_of_checked_classes_a
     body = P + 'ex:x a ilop:Ministry ; rdfs:label "x"@en ; rdfs:seeAlso [ rdfs:seeAlso [ rdfs:label "y" ] ] .'
     messages = [r["message"] for r in _post(submission_server, "/validate", body).json()["results"]]
     assert not [m for m in messages if "no named resource" in m or "no shape of the graph checks" in m], messages
+
+
+NOT_XML = [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"] + ["\ufffe", "\uffff"]
+
+
+def _not_xml_message(character: str, predicate: str = "rdfs:label") -> str:
+    return (f"The value of {predicate} holds U+{ord(character):04X}, a character that XML cannot carry (a control "
+            "character or a noncharacter)")
+
+
+@pytest.mark.parametrize("character", NOT_XML, ids=lambda c: f"U+{ord(c):04X}")
+def test_a_value_with_a_character_xml_cannot_carry_is_refused(submission_server: SubmissionServer, character: str) -> None:
+    # Escaped in the Turtle (\u0001), so the file itself is valid; any value, a blank node's included.
+    escape = f"\\u{ord(character):04X}"
+    _refused(submission_server, P + f'ex:x a ilop:Ministry ; rdfs:label "a{escape}b"@en .', _not_xml_message(character))
+    _refused(submission_server, P + f'ex:x a ilop:Ministry ; rdfs:label "x"@en ; rdfs:seeAlso [ rdfs:comment "{escape}" ] .',
+             _not_xml_message(character, "rdfs:comment"))
+
+
+def test_a_value_with_a_character_xml_cannot_carry_is_refused_in_json_ld(submission_server: SubmissionServer) -> None:
+    body = ('{"@id": "https://example.org/x", "@type": "https://w3id.org/ilo-partnerships/ontology#Ministry", '
+            '"http://www.w3.org/2000/01/rdf-schema#label": {"@value": "a\\u0002b", "@language": "en"}}')
+    report = _post(submission_server, "/validate", body, "application/ld+json").json()
+    assert [r["message"] for r in report["results"] if r["message"].startswith(_not_xml_message("\x02"))]
+    assert _post(submission_server, "/submissions", body, "application/ld+json").status_code == 422
+
+
+def test_line_breaks_and_tabs_in_a_value_are_not_refused(submission_server: SubmissionServer) -> None:
+    body = P + 'ex:x a ilop:Ministry ; rdfs:label "line one\\r\\nline two\\tand a tab \\u007F \\uFFFD"@en .'
+    messages = [r["message"] for r in _post(submission_server, "/validate", body).json()["results"]]
+    assert messages and not [m for m in messages if "XML cannot carry" in m], messages

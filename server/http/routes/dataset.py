@@ -61,7 +61,8 @@ async def _description(request: Request, describer: DatasetDescriber, store: Gra
             responses={200: {"description": "The list (a page), or the projects as IATI activity XML (format=iati).",
                               "content": {"text/html": {}, "application/xml": {}}},
                        304: {"description": "The client's copy is current."},
-                       400: {"description": "An unknown format."}})
+                       400: {"description": "An unknown format."},
+                       404: {"description": "format=iati: no project makes a valid IATI activity (the reasons say why)."}})
 async def dump_list(
     request: Request, dumps: DumpsDep, entities: EntitiesDep, store: StoreDep,
     format: Annotated[str | None, Query(description="iati: the projects with IATI data as one IATI 2.03 activity file.")] = None,
@@ -77,8 +78,19 @@ async def dump_list(
         return Response(status_code=304, headers=headers)
     document, refused = await entities.iati_all()
     headers["Omitted-Projects"] = str(len(refused))
+    if document is None:
+        return problem_response(request, 404, _no_iati_file(refused), {"Omitted-Projects": str(len(refused))})
     headers["Content-Disposition"] = 'attachment; filename="iati-activities.xml"'
     return Response(document, media_type=IATI.content_type, headers=headers)
+
+
+def _no_iati_file(refused: list[tuple[str, list[str]]]) -> str:
+    if not refused:
+        return ("No project of the graph has an IATI identifier (ilop:iatiIdentifier), so there is no IATI activity file "
+                "to give. Projects imported from IATI activity files (ilo-kg import iati, POST /submissions) have one.")
+    first, reasons = refused[0]
+    return (f"None of the {len(refused)} projects with an IATI identifier makes a valid IATI activity, so there is no IATI "
+            f"activity file to give. <{first}>: {'; '.join(reasons)}.")
 
 
 @router.get("/dumps/{name:path}", summary="One dump file", responses={404: {"description": "No such dump file."}})
