@@ -19,12 +19,10 @@ from server.settings import Settings
 from tests.support.engines import backend
 from tests.support.problems import problem
 from tests.support.servers import RunningServer, copy_project
+from tests.support.xml_characters import NOT_XML
 
 ENTITY = "https://w3id.org/ilo-partnerships/id/test/"
 LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
-# Every character XML 1.0 cannot carry, as a class: the C0 controls but tab, line feed and carriage return, and the
-# two noncharacters of the Basic Multilingual Plane.
-NOT_XML = [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"] + ["\ufffe", "\uffff"]
 # Characters XML carries, some of which a careless writer would mangle.
 KEPT = "line one\r\nline two\rthree\ttab \x7f\x85 \ufffd \U0010ffff <&>\"' ]]>"
 SRX = "{http://www.w3.org/2005/sparql-results#}"

@@ -8,6 +8,7 @@ import pytest
 from server.namespaces import RESERVED_NAMESPACES
 from tests.support.problems import problem
 from tests.support.servers import SubmissionServer
+from tests.support.xml_characters import NOT_XML, codepoint_id
 
 P = ("@prefix ilop: <https://w3id.org/ilo-partnerships/ontology#> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
      "@prefix ex: <https://example.org/> .\n")
@@ -82,7 +83,6 @@ def test_blank_nodes_inside_a_named_resource_and_subclasses_of_checked_classes_a
     assert not [m for m in messages if "no named resource" in m or "no shape of the graph checks" in m], messages
 
 
-NOT_XML = [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"] + ["\ufffe", "\uffff"]
 
 
 def _not_xml_message(character: str, predicate: str = "rdfs:label") -> str:
@@ -90,7 +90,7 @@ def _not_xml_message(character: str, predicate: str = "rdfs:label") -> str:
             "character or a noncharacter)")
 
 
-@pytest.mark.parametrize("character", NOT_XML, ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize("character", NOT_XML, ids=codepoint_id)
 def test_a_value_with_a_character_xml_cannot_carry_is_refused(submission_server: SubmissionServer, character: str) -> None:
     # Escaped in the Turtle (\u0001), so the file itself is valid; any value, a blank node's included.
     escape = f"\\u{ord(character):04X}"

@@ -8,8 +8,8 @@ import pytest
 
 from server.formats.registry import FORMATS, RDFXML, SPARQL_XML
 from server.formats.xml_characters import NotXmlCharacterError, XmlOutputGuard, non_xml_character, xml_output
+from tests.support.xml_characters import NOT_XML, codepoint_id
 
-NOT_XML = [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"] + ["\ufffe", "\uffff"]
 XML_CARRIES = ["\t", "\n", " ", "\x7f", "\x85", "\ud7ff", "\ue000", "\ufffd", "\U00010000", "\U0010ffff"]
 
 
@@ -24,7 +24,7 @@ def test_the_xml_formats_are_those_written_as_xml() -> None:
     assert sorted(f.name for f in FORMATS if f.xml) == ["iati", "rdfxml", "xml"]
 
 
-@pytest.mark.parametrize("character", NOT_XML, ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize("character", NOT_XML, ids=codepoint_id)
 def test_a_character_xml_cannot_carry_is_named_wherever_the_chunks_are_cut(character: str) -> None:
     document = f"<literal>a{character}b</literal>"
     assert non_xml_character(document) == f"U+{ord(character):04X}"
