@@ -1,7 +1,7 @@
 """Every answer the server writes as XML is well-formed XML 1.0 that gives back the values the graph holds, or a 406
 that says which character XML cannot carry and which formats can. Through a real server, on the embedded store and
-on the external engines, at every entry point that writes XML: /sparql (SPARQL XML, RDF/XML), a canned query's
-page, an entity's RDF/XML and IATI.
+on the external engines, at every entry point that writes XML from the store: /sparql (SPARQL XML, RDF/XML), a
+canned query's page and an entity's RDF/XML (IATI, written by lxml: tests/test_iati.py).
 
 A literal may hold any character; XML 1.0 cannot carry most C0 control characters nor U+FFFE and U+FFFF, and a
 reader turns a raw carriage return into a line feed. The data file below holds one value per such character (they
