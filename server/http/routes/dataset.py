@@ -77,9 +77,10 @@ async def dump_list(
     if current:
         return Response(status_code=304, headers=headers)
     document, refused = await entities.iati_all()
-    headers["Omitted-Projects"] = str(len(refused))
+    omitted = {"Omitted-Projects": str(len(refused))}
     if document is None:
-        return problem_response(request, 404, _no_iati_file(refused), {"Omitted-Projects": str(len(refused))})
+        return problem_response(request, 404, _no_iati_file(refused), omitted)
+    headers |= omitted
     headers["Content-Disposition"] = 'attachment; filename="iati-activities.xml"'
     return Response(document, media_type=IATI.content_type, headers=headers)
 
