@@ -300,10 +300,10 @@ def sync_files(store_dir: Path, sources: dict[str, Path], progress: LoadProgress
         graphs.append(GraphInfo(iri, str(path), digest, _count(store, f"GRAPH <{iri}> {{ ?s ?p ?o }}"), now))
     if rebuild:
         # The bulk writer adds its files to RocksDB's level 0, where they overlap: a read merges them all, per index,
-        # until they are compacted, and the workers open the store read-only, so nothing compacts it later. One full
+        # until they are compacted, and the workers open the store read-only, so serving never compacts it. One full
         # compaction here costs about what flush() below otherwise spends waiting for the engine's background
-        # compaction to bring them under its stall limit (10M triples: 49 s against 46 s), and leaves a store that
-        # answers lookups and canned queries about 3x faster (bench/RESULTS.md).
+        # compaction to bring them under its stall limit (10M triples: 49 s against 46 s), and leaves a store whose
+        # engine answers lookups and canned queries 2-3x faster (bench/RESULTS.md).
         store.optimize()
     # Counted afresh each time (0.3 s at 1M triples): submissions change the default graph too.
     default_triples = _count(store, "?s ?p ?o")
