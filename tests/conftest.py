@@ -129,7 +129,6 @@ VIRTUOSO_DIFFERS = {
         "sparp_tree_full_clone_int; queries/README.md)",
     "test_ask_answers_what_the_standard_says":
         "a pattern without variables in a GRAPH outside the protocol's dataset has a solution (as an ASK or a SELECT)",
-    "test_query_multiple_dataset": "the query's FROM wins over the protocol's dataset (the standard says the opposite)",
     "test_a_dump_reloads_as_the_same_dataset":
         "xsd:duration literals are stored as months (P3Y comes back as P36M; openlink/virtuoso-opensource#936)",
     "test_export_writes_the_same_dataset_as_the_server_offers": "xsd:duration literals stored as months (as above)",

@@ -246,6 +246,16 @@ def test_malformed_query_is_400_with_line_and_column(url: str, backend: str) -> 
     assert problem(response)[1].startswith(SYNTAX_ERROR[backend])
 
 
+def test_a_syntax_error_is_placed_where_the_client_wrote_it_when_the_protocol_dataset_replaces_from(url: str) -> None:
+    # The query's FROM is not sent when the protocol gives the dataset (sparql.text.without_dataset_clauses): the error
+    # after it keeps its line and column.
+    graph = "https://w3id.org/ilo-partnerships/graph/data/normlex"
+    query = f"SELECT * FROM <{graph}> # the graph\nFROM NAMED <{graph}> WHERE {{ ?s ?p }}"
+    alone, replaced = ask(url, "get", query), ask(url, "get", query, **{"default-graph-uri": graph})
+    assert alone.status_code == replaced.status_code == 400
+    assert problem(replaced) == problem(alone)
+
+
 @pytest.mark.parametrize("method, query", [
     ("get", "INSERT DATA { <https://example.org/a> <https://example.org/b> <https://example.org/c> }"),
     ("post-form", "DELETE WHERE { ?s ?p ?o }"),

@@ -106,6 +106,29 @@ def test_query_multiple_dataset(sparql_server: RunningServer) -> None:
     assert boolean(sparql(sparql_server, "POST", content=query.encode(), headers=DIRECT)) is True
 
 
+# Beyond the W3C case: every form of query and of dataset clause gives way to the protocol's dataset, on every store.
+PROTOCOL_DATASET_WINS = [
+    (f"SELECT DISTINCT ?g FROM NAMED <{NORMLEX}> {{ GRAPH ?g {{ ?s ?p ?o }} }}", {"named-graph-uri": M49},
+     f"g\r\n{M49}\r\n", f"g\r\n{NORMLEX}\r\n"),
+    (f"PREFIX g: <https://w3id.org/ilo-partnerships/graph/data/>\nSELECT (COUNT(*) AS ?n) FROM g:normlex "
+     f"{{ <{C029}> ?p ?o }}", {"default-graph-uri": M49}, "n\r\n0\r\n", "n\r\n2\r\n"),
+    (f"select ?g from named <{NORMLEX}> # the query's graph\nfrom <{NORMLEX}> {{ GRAPH ?g {{ <{C029}> ?p ?o }} }} LIMIT 1",
+     {"named-graph-uri": M49, "default-graph-uri": M49}, "g\r\n", f"g\r\n{NORMLEX}\r\n"),
+]
+
+
+@pytest.mark.parametrize(("query", "dataset", "rows", "own_rows"), PROTOCOL_DATASET_WINS,
+                         ids=["from-named", "prefixed-from", "both-clauses-lower-case-with-a-comment"])
+def test_the_protocol_dataset_replaces_every_dataset_clause(
+    sparql_server: RunningServer, query: str, dataset: dict[str, str], rows: str, own_rows: str,
+) -> None:
+    csv = {**DIRECT, "Accept": "text/csv"}
+    response = sparql(sparql_server, "POST", params=dataset, content=query.encode(), headers=csv)
+    assert (response.status_code, response.text) == (200, rows)
+    own = sparql(sparql_server, "POST", content=query.encode(), headers=csv)  # without it, the query's own
+    assert (own.status_code, own.text) == (200, own_rows)
+
+
 def test_a_remote_dataset_is_refused(sparql_server: RunningServer, listener: tuple[int, list[bytes]]) -> None:
     port, received = listener
     remote = f"http://127.0.0.1:{port}/data1.rdf"

@@ -18,7 +18,7 @@ from server.problems import ProblemError
 from server.settings import Settings
 from server.sparql.answer_cache import ResultCache
 from server.sparql.federation import FederationRelay
-from server.sparql.text import MAX_NESTING, analyse, ask_as_select, position
+from server.sparql.text import MAX_NESTING, analyse, ask_as_select, position, without_dataset_clauses
 from server.store.embedded import DeadlineExceededError, GraphStore
 from server.store.query_worker import QueryEvaluationError, QueryJob, QueryOutput, QuerySyntaxError, ResultTooLargeError
 from server.workers.fair_share import ShareExceededError
@@ -190,9 +190,14 @@ class SparqlService:
                     _check_stored(name, graph, stored)
             for graph in text.dataset_iris:
                 _check_stored("FROM", graph, stored)
+        query = request.query
+        if (request.default_graphs or request.named_graphs) and text.dataset_iris:
+            # The protocol's dataset replaces the query's (SPARQL 1.1 Protocol, 2.1.4): no engine is sent the query's
+            # FROM clauses, so none can let them win (Virtuoso 7.2 does). Read again: the rewrites below use offsets.
+            query = without_dataset_clauses(query, text)
+            text = analyse(query)
         result_format = answer_offer(text.form).negotiate(request.format, request.accept)
         timeout = self._timeout(request.timeout)
-        query = request.query
         if text.service_targets and self._relay is not None:
             query = self._relay.rewrite(query, text)
         ask_as = self._settings.store_url is not None and text.form == "ASK"

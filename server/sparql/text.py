@@ -57,6 +57,7 @@ _TOKEN = re.compile(
 )
 _UCHAR_IN_TEXT = re.compile(_UCHAR)
 _LOCAL_ESCAPE = re.compile(r"\\(.)")
+_NOT_LINE_BREAK = re.compile(r"[^\r\n]")
 
 QUERY_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 UPDATE_KEYWORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH")
@@ -84,6 +85,8 @@ class SparqlText:
     service_targets: list[str] = field(default_factory=list)
     # The graphs named by FROM and FROM NAMED ('' where a prefixed name cannot be read).
     dataset_iris: list[str] = field(default_factory=list)
+    # Where each of those clauses is written in the text (from FROM to the end of its graph), in the same order.
+    dataset_spans: list[tuple[int, int]] = field(default_factory=list)
     # Where each SERVICE target is written in the text (start, end), in the same order.
     service_spans: list[tuple[int, int]] = field(default_factory=list)
     volatile: bool = False
@@ -187,8 +190,9 @@ def analyse(text: str, extensions: bool = False) -> SparqlText:
             result.service_targets.append(target)
             result.service_spans.append((tokens[at].start, tokens[at].end))
         elif upper == "FROM":
-            target, _ = _named_target(tokens, index + 1, prefixes, "NAMED")
+            target, at = _named_target(tokens, index + 1, prefixes, "NAMED")
             result.dataset_iris.append(target)
+            result.dataset_spans.append((token.start, tokens[at].end))
         elif upper in _VOLATILE:
             result.volatile = True
     return result
@@ -254,6 +258,17 @@ def _named_target(tokens: list[_Token], at: int, prefixes: dict[str, str], modif
         # PN_LOCAL_ESC: the backslash is dropped (`ex:a\#b` is <…a#b>); %-escapes are kept as written.
         return (prefixes[prefix] + _LOCAL_ESCAPE.sub(r"\1", local) if prefixes.get(prefix) else ""), at
     return "", at
+
+
+def without_dataset_clauses(text: str, analysed: SparqlText) -> str:
+    """The text without its FROM and FROM NAMED clauses: what an engine is sent when the protocol's dataset replaces
+    the query's, as the standard says it does (Virtuoso 7.2 lets the query's FROM win otherwise).
+
+    Each clause is blanked out, line breaks kept, so that every other character keeps its line and column: an error
+    the engine reports further on points where the client wrote it."""
+    for start, end in analysed.dataset_spans:
+        text = text[:start] + _NOT_LINE_BREAK.sub(" ", text[start:end]) + text[end:]
+    return text
 
 
 def replace_services(text: str, analysed: SparqlText, replacement: dict[str, str]) -> str:

@@ -7,6 +7,8 @@ How each part of the interface maps onto the protocols:
   and `named-graph-uri`, one per graph), unless the client chose graphs (the request's, or its own FROM): the
   default graph is then the union of the project's graphs on every engine, without the engine's system graphs
   (Virtuoso's default graph also holds its own `virtrdf:` descriptions) and without the store's record graphs below.
+  A request that gives both reaches this store without the query's FROM (sparql/service.py): the protocol's dataset
+  wins, as the standard says, where Virtuoso would let the FROM win.
 - **Queries** (`execute`) go through a thin keep-alive client (protocol_client.py), the answer streamed into the
   same spool as the embedded workers' (memory, then a file, capped at the size limit). The server's deadline is cut
   by closing the connection; the engine's own limit frees its CPU (`oxigraph serve --timeout-s`, Virtuoso's

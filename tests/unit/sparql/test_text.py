@@ -3,10 +3,12 @@
 The differential test against the engine, and the endpoint's refusals, are in tests/security/test_sparql_text.py.
 """
 
+import re
+
 import pyoxigraph as ox
 import pytest
 
-from server.sparql.text import _tokens, analyse, ask_as_select, iri_value
+from server.sparql.text import _tokens, analyse, ask_as_select, iri_value, without_dataset_clauses
 from tests.support.grammar import PN_LOCAL_ESC
 
 
@@ -90,3 +92,27 @@ ASK_AS_SELECT = [
 def test_an_ask_becomes_the_select_that_has_a_solution_when_it_is_true(query: str, select: str) -> None:
     assert ask_as_select(query, analyse(query)) == select
     assert list(ox.Store().query(select)) == []  # a SELECT an engine reads
+
+
+# A query without its FROM and FROM NAMED clauses (sparql.text.without_dataset_clauses), as an engine is sent it when
+# the protocol's dataset replaces the query's. Written here with each clause between « and »: the clause is blanked
+# out whatever its spelling (line breaks kept, so every other character keeps its line and column); the rest, strings
+# and all, is kept as written.
+WITHOUT_DATASET = [
+    "SELECT * «FROM <x:g>» WHERE { ?s ?p ?o }",
+    "ASK «from named <x:g>» «FROM <x:h>» { GRAPH ?g { ?s ?p ?o } }",
+    "PREFIX ex: <x:>\nCONSTRUCT { ?s ?p ?o } «FROM ex:g» WHERE { ?s ?p ?o }",
+    "PREFIX : <x:>\nSELECT * «FROM:g» { ?s ?p ?o }",
+    "SELECT * «FROM # the graph\n<x:g>» { ?s ?p 'FROM <x:h>' }",
+    "DESCRIBE <x:a> «FROM <x:g>» «FROM NAMED <x:h>»",
+]
+
+
+@pytest.mark.parametrize("marked", WITHOUT_DATASET)
+def test_a_query_loses_its_dataset_clauses_and_nothing_else(marked: str) -> None:
+    query = marked.replace("«", "").replace("»", "")
+    blanked = re.sub("«([^»]*)»", lambda clause: re.sub("[^\n]", " ", clause.group(1)), marked)
+    assert analyse(query).dataset_iris
+    assert without_dataset_clauses(query, analyse(query)) == blanked
+    assert analyse(blanked).dataset_iris == []
+    ox.Store().query(blanked)  # a query an engine reads
