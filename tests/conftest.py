@@ -127,8 +127,6 @@ VIRTUOSO_DIFFERS = {
     "test_every_query_answers_its_exact_rows_on_the_bundled_data":
         "its SPARQL compiler fails an alternative path beside a `!BOUND(?p) || EXISTS {…}` filter (internal error "
         "sparp_tree_full_clone_int; queries/README.md)",
-    "test_ask_answers_what_the_standard_says":
-        "a pattern without variables in a GRAPH outside the protocol's dataset has a solution (as an ASK or a SELECT)",
     "test_a_dump_reloads_as_the_same_dataset":
         "xsd:duration literals are stored as months (P3Y comes back as P36M; openlink/virtuoso-opensource#936)",
     "test_export_writes_the_same_dataset_as_the_server_offers": "xsd:duration literals stored as months (as above)",
@@ -137,7 +135,6 @@ VIRTUOSO_DIFFERS = {
 # The cases of parametrised tests that differ on Virtuoso (by their ids without the backend); other cases must agree.
 VIRTUOSO_CASES = {
     "test_every_query_answers_its_exact_rows_on_the_bundled_data": {'explore-countries-1'},
-    "test_ask_answers_what_the_standard_says": {'a triple in a graph outside the dataset'},
 }
 
 

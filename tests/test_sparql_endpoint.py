@@ -117,6 +117,36 @@ def test_ask_answers_what_the_standard_says(url: str, case: str) -> None:
     assert response.json() == {"head": {}, "boolean": expected}
 
 
+IDENTIFIERS = "https://w3id.org/ilo-partnerships/graph/data/identifiers-reference"  # holds the triple below
+KR_CODE = f'<{KR}> <{ILOP}iso3166Alpha2> "KR"'
+NONE = "<https://example.org/none>"
+# A GRAPH whose graph is not a named graph of the dataset matches nothing, wherever it stands and however the dataset is
+# chosen (SPARQL 1.1 Query, 18.6): (query, protocol dataset, rows as CSV).
+OUTSIDE_GRAPHS = {
+    "no variables": (f"SELECT (1 AS ?x) {{ GRAPH {NONE} {{ {KR_CODE} }} }}", {}, "x\r\n"),
+    "counted": (f"SELECT (COUNT(*) AS ?n) {{ GRAPH {NONE} {{ {KR_CODE} }} }}", {}, "n\r\n0\r\n"),
+    "with variables": (f"SELECT ?c {{ GRAPH {NONE} {{ ?c <{ILOP}iso3166Alpha2> 'KR' }} }}", {}, "c\r\n"),
+    "in an OPTIONAL": (f"SELECT ?y {{ BIND(2 AS ?y) OPTIONAL {{ GRAPH {NONE} {{ {KR_CODE} }} }} }}", {}, "y\r\n2\r\n"),
+    "in a UNION": (f"SELECT ?x {{ {{ BIND(1 AS ?x) }} UNION {{ GRAPH {NONE} {{ {KR_CODE} }} BIND(2 AS ?x) }} }}", {},
+                   "x\r\n1\r\n"),
+    "in NOT EXISTS": (f"SELECT ?x {{ BIND(1 AS ?x) FILTER NOT EXISTS {{ GRAPH {NONE} {{ {KR_CODE} }} }} }}", {},
+                      "x\r\n1\r\n"),
+    "stored, not among the protocol's named graphs": (f"SELECT (1 AS ?x) {{ GRAPH <{IDENTIFIERS}> {{ {KR_CODE} }} }}",
+                                                      {"named-graph-uri": SOURCES}, "x\r\n"),
+    "stored, not among the query's FROM NAMED": (
+        f"SELECT (1 AS ?x) FROM NAMED <{SOURCES}> {{ GRAPH <{IDENTIFIERS}> {{ {KR_CODE} }} }}", {}, "x\r\n"),
+    "in the dataset, and there": (f"SELECT (1 AS ?x) {{ GRAPH <{IDENTIFIERS}> {{ {KR_CODE} }} }}", {}, "x\r\n1\r\n"),
+    "in the dataset, not there": (f"SELECT (1 AS ?x) {{ GRAPH <{SOURCES}> {{ {KR_CODE} }} }}", {}, "x\r\n"),
+}
+
+
+@pytest.mark.parametrize("case", OUTSIDE_GRAPHS)
+def test_a_graph_outside_the_dataset_matches_nothing(url: str, case: str) -> None:
+    query, dataset, rows = OUTSIDE_GRAPHS[case]
+    response = ask(url, "get", query, accept="text/csv", **dataset)
+    assert (response.status_code, response.text) == (200, rows)
+
+
 def test_a_construct_that_matches_nothing_is_an_empty_graph(url: str) -> None:
     query = f'PREFIX ilop: <{ILOP}> CONSTRUCT {{ ?c ilop:iso3166Alpha2 ?code }} WHERE {{ ?c ilop:iso3166Alpha2 "XX" }}'
     for name in ("nt", "turtle"):

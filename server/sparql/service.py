@@ -18,7 +18,15 @@ from server.problems import ProblemError
 from server.settings import Settings
 from server.sparql.answer_cache import ResultCache
 from server.sparql.federation import FederationRelay
-from server.sparql.text import MAX_NESTING, analyse, ask_as_select, position, without_dataset_clauses
+from server.sparql.text import (
+    MAX_NESTING,
+    SparqlText,
+    analyse,
+    ask_as_select,
+    outside_graphs_emptied,
+    position,
+    without_dataset_clauses,
+)
 from server.store.embedded import DeadlineExceededError, GraphStore
 from server.store.query_worker import QueryEvaluationError, QueryJob, QueryOutput, QuerySyntaxError, ResultTooLargeError
 from server.workers.fair_share import ShareExceededError
@@ -196,6 +204,10 @@ class SparqlService:
             # FROM clauses, so none can let them win (Virtuoso 7.2 does). Read again: the rewrites below use offsets.
             query = without_dataset_clauses(query, text)
             text = analyse(query)
+        if self._settings.store_url is not None and text.graph_targets:
+            emptied = outside_graphs_emptied(query, text, self._named_graphs(request, text))
+            if emptied != query:
+                query, text = emptied, analyse(emptied)
         result_format = answer_offer(text.form).negotiate(request.format, request.accept)
         timeout = self._timeout(request.timeout)
         if text.service_targets and self._relay is not None:
@@ -219,6 +231,14 @@ class SparqlService:
         # or another endpoint (whose data may change at any time).
         etag = None if text.volatile or text.service_targets else f'"{self._key(job)[:32]}"'
         return Plan(job, result_format, timeout, etag)
+
+    def _named_graphs(self, request: QueryRequest, text: SparqlText) -> set[str]:
+        """The named graphs of a query's dataset: the protocol's, else its FROM NAMED's, else every graph served."""
+        if request.default_graphs or request.named_graphs:
+            return set(request.named_graphs or ())
+        if text.dataset_iris:
+            return {iri for iri, named in zip(text.dataset_iris, text.dataset_named, strict=True) if named}
+        return {g.iri for g in self._store.info.graphs}
 
     async def execute(self, plan: Plan) -> Answer:
         """Run a planned query (or take its answer from the cache)."""

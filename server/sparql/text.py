@@ -85,8 +85,13 @@ class SparqlText:
     service_targets: list[str] = field(default_factory=list)
     # The graphs named by FROM and FROM NAMED ('' where a prefixed name cannot be read).
     dataset_iris: list[str] = field(default_factory=list)
-    # Where each of those clauses is written in the text (from FROM to the end of its graph), in the same order.
+    # Where each of those clauses is written in the text (from FROM to the end of its graph), in the same order, and
+    # whether it is a FROM NAMED.
     dataset_spans: list[tuple[int, int]] = field(default_factory=list)
+    dataset_named: list[bool] = field(default_factory=list)
+    # Each GRAPH written with an IRI ('' where a prefixed name cannot be read), and the offset just after the `{` of the
+    # group that holds it (None outside any group, or within a SERVICE's, where graph names are the other endpoint's).
+    graph_targets: list[tuple[str, int | None]] = field(default_factory=list)
     # Where each SERVICE target is written in the text (start, end), in the same order.
     service_spans: list[tuple[int, int]] = field(default_factory=list)
     volatile: bool = False
@@ -146,9 +151,18 @@ def analyse(text: str, extensions: bool = False) -> SparqlText:
     # The parser goes a level deeper per open bracket, and per `!` until its operand ends: a run of
     # `!`s ends at the next token, or with the bracket that follows it (`!(…)`), whichever holds it.
     levels, level, pending = [], 0, 0
+    # The groups open at each token: where each starts (None for a SERVICE's and the groups within it).
+    groups: list[int | None] = []
+    service_next = False
     for index, token in enumerate(tokens):
         kind, value = token.kind, token.value
         upper = value.upper() if kind == "word" else ""
+        if value == "{" and kind == "other":
+            within_service = service_next or (bool(groups) and groups[-1] is None)
+            groups.append(None if within_service else token.end)
+            service_next = False
+        elif value == "}" and kind == "other" and groups:
+            groups.pop()
         if upper:
             result.keywords.add(upper)
         elif kind == "var":
@@ -189,10 +203,15 @@ def analyse(text: str, extensions: bool = False) -> SparqlText:
             target, at = _named_target(tokens, index + 1, prefixes, "SILENT")
             result.service_targets.append(target)
             result.service_spans.append((tokens[at].start, tokens[at].end))
+            service_next = True
         elif upper == "FROM":
             target, at = _named_target(tokens, index + 1, prefixes, "NAMED")
             result.dataset_iris.append(target)
             result.dataset_spans.append((token.start, tokens[at].end))
+            result.dataset_named.append(at > index + 1 and tokens[index + 1].value.upper() == "NAMED")
+        elif upper == "GRAPH" and index + 1 < len(tokens) and tokens[index + 1].kind in ("iri", "pname"):
+            target, _ = _named_target(tokens, index + 1, prefixes, "")
+            result.graph_targets.append((target, groups[-1] if groups else None))
         elif upper in _VOLATILE:
             result.volatile = True
     return result
@@ -202,8 +221,8 @@ def ask_as_select(query: str, text: SparqlText) -> str:
     """An ASK query as the SELECT that has a solution exactly when the ASK is true (at most one asked for).
 
     For external stores: Virtuoso 7.2 answers `ASK { GRAPH <g> { ?s ?p ?o } }` true for a graph outside the
-    protocol's dataset, and `SELECT *` of the same pattern right (it still answers a pattern without variables, or a
-    projection of none of them, with a solution there)."""
+    protocol's dataset, and `SELECT *` of the same pattern right (a pattern without variables, or a projection of none
+    of them, it still answers with a solution there, unless its group is emptied: see outside_graphs_emptied)."""
     start, end = text.form_span or (0, 0)
     cut = len(query) if text.trailing_values_at is None else text.trailing_values_at
     limit = "" if "LIMIT" in text.modifiers else "\nLIMIT 1\n"
@@ -268,6 +287,18 @@ def without_dataset_clauses(text: str, analysed: SparqlText) -> str:
     the engine reports further on points where the client wrote it."""
     for start, end in analysed.dataset_spans:
         text = text[:start] + _NOT_LINE_BREAK.sub(" ", text[start:end]) + text[end:]
+    return text
+
+
+def outside_graphs_emptied(text: str, analysed: SparqlText, named_graphs: set[str]) -> str:
+    """The text with `FILTER(false)` in each group that holds a `GRAPH <g>` whose g is no named graph of the dataset.
+
+    Exact: such a GRAPH pattern has no solution (SPARQL 1.1 Query, 18.6), so neither has the group that joins it, and
+    the filter empties that group and nothing more. For external stores: Virtuoso 7.2 answers a GRAPH pattern without
+    variables as if the graph were any, when the graph is outside the dataset, and honours a filter on the group."""
+    groups = {at for iri, at in analysed.graph_targets if iri and at is not None and iri not in named_graphs}
+    for at in sorted(groups, reverse=True):
+        text = text[:at] + " FILTER(false) " + text[at:]
     return text
 
 

@@ -18,7 +18,9 @@ How each part of the interface maps onto the protocols:
   answers are first made standard (JSON: `typed-literal`, `nodeID://` blank nodes, booleans as 1/0; N-Triples: its
   `# Empty NT`; both: durations as months, rewritten line by line in a spooled answer). An ASK goes as the SELECT
   that has a solution when the ASK is true (Virtuoso answers `ASK { GRAPH <g> … }` true for a graph outside the
-  dataset, and the same SELECT right).
+  dataset, and the same SELECT right). Before that, the service puts `FILTER(false)` in each group holding a
+  `GRAPH <g>` of a graph outside the dataset (sparql/text.py: outside_graphs_emptied), which matches nothing by the
+  standard and which Virtuoso answered as if it were any graph when the pattern has no variables.
 - **The context of a submission** (`describe`): the neighbourhood is fetched level by level with batched `VALUES`
   queries into a scratch in-memory store, and the same walk as the embedded store's (context_walk) runs on it.
   Blank nodes are fetched with the node that reaches them, up to BLANK_DEPTH links deep (the bundled data has two).

@@ -8,7 +8,14 @@ import re
 import pyoxigraph as ox
 import pytest
 
-from server.sparql.text import _tokens, analyse, ask_as_select, iri_value, without_dataset_clauses
+from server.sparql.text import (
+    _tokens,
+    analyse,
+    ask_as_select,
+    iri_value,
+    outside_graphs_emptied,
+    without_dataset_clauses,
+)
 from tests.support.grammar import PN_LOCAL_ESC
 
 
@@ -116,3 +123,31 @@ def test_a_query_loses_its_dataset_clauses_and_nothing_else(marked: str) -> None
     assert without_dataset_clauses(query, analyse(query)) == blanked
     assert analyse(blanked).dataset_iris == []
     ox.Store().query(blanked)  # a query an engine reads
+
+
+# A group holding a GRAPH of a graph outside the dataset (here, any but <x:in>) gets one FILTER(false) at its start
+# (sparql.text.outside_graphs_emptied); groups within a SERVICE are the other endpoint's, and a GRAPH ?g is left alone.
+OUTSIDE_GRAPHS = [
+    ("ASK { GRAPH <x:none> { <x:a> <x:b> <x:c> } }", "ASK { FILTER(false)  GRAPH <x:none> { <x:a> <x:b> <x:c> } }"),
+    ("SELECT ?y { BIND(2 AS ?y) OPTIONAL { GRAPH <x:none> { ?s ?p ?o } } }",
+     "SELECT ?y { BIND(2 AS ?y) OPTIONAL { FILTER(false)  GRAPH <x:none> { ?s ?p ?o } } }"),
+    ("PREFIX g: <x:>\nSELECT * { { ?s ?p ?o } UNION { GRAPH g:none { ?s ?p ?o } GRAPH g:other {} } GRAPH g:in {} }",
+     "PREFIX g: <x:>\nSELECT * { { ?s ?p ?o } UNION { FILTER(false)  GRAPH g:none { ?s ?p ?o } GRAPH g:other {} } "
+     "GRAPH g:in {} }"),
+    ("SELECT * { SERVICE <x:s> { GRAPH <x:none> { ?s ?p ?o } { GRAPH <x:none> {} } } GRAPH ?g { ?s ?p ?o } }",
+     "SELECT * { SERVICE <x:s> { GRAPH <x:none> { ?s ?p ?o } { GRAPH <x:none> {} } } GRAPH ?g { ?s ?p ?o } }"),
+    ("SELECT * { FILTER NOT EXISTS { GRAPH <x:none> {} } } # GRAPH <x:none> { }",
+     "SELECT * { FILTER NOT EXISTS { FILTER(false)  GRAPH <x:none> {} } } # GRAPH <x:none> { }"),
+    ("SELECT * { GRAPH <x:in> { ?s ?p ?o } }", "SELECT * { GRAPH <x:in> { ?s ?p ?o } }"),
+]
+
+
+@pytest.mark.parametrize(("query", "emptied"), OUTSIDE_GRAPHS)
+def test_a_group_holding_a_graph_outside_the_dataset_is_emptied(query: str, emptied: str) -> None:
+    assert outside_graphs_emptied(query, analyse(query), {"x:in"}) == emptied
+    ox.Store().query(emptied)  # a query an engine reads
+
+
+def test_from_and_from_named_are_told_apart() -> None:
+    assert analyse("SELECT * FROM <x:a> FROM NAMED <x:b> from named <x:c> FROM <x:d> {}").dataset_named == [
+        False, True, True, False]
