@@ -210,7 +210,7 @@ def analyse(text: str, extensions: bool = False) -> SparqlText:
             result.dataset_spans.append((token.start, tokens[at].end))
             result.dataset_named.append(at > index + 1 and tokens[index + 1].value.upper() == "NAMED")
         elif upper == "GRAPH" and index + 1 < len(tokens) and tokens[index + 1].kind in ("iri", "pname"):
-            target, _ = _named_target(tokens, index + 1, prefixes, "")
+            target, _ = _named_target(tokens, index + 1, prefixes)
             result.graph_targets.append((target, groups[-1] if groups else None))
         elif upper in _VOLATILE:
             result.volatile = True
@@ -263,9 +263,9 @@ def position(text: str, offset: int) -> tuple[int, int]:
     return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
 
 
-def _named_target(tokens: list[_Token], at: int, prefixes: dict[str, str], modifier: str) -> tuple[str, int]:
+def _named_target(tokens: list[_Token], at: int, prefixes: dict[str, str], modifier: str | None = None) -> tuple[str, int]:
     """The IRI at a position, after an optional modifier keyword ('' if not an IRI), and its token's index."""
-    if at < len(tokens) and tokens[at].kind == "word" and tokens[at].value.upper() == modifier:
+    if modifier and at < len(tokens) and tokens[at].kind == "word" and tokens[at].value.upper() == modifier:
         at += 1
     if at >= len(tokens):
         return "", len(tokens) - 1
