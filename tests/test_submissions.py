@@ -469,3 +469,57 @@ def test_the_servers_own_json_ld_comes_back_in_with_its_context_read_from_memory
     assert problem(refused)[1].startswith("submission: the JSON-LD refers to a remote @context (or @import), which is "
                                                "never fetched; put the context inline as a JSON object")
     assert connections == []
+
+
+def _programmes(intervals: list[str]) -> bytes:
+    """A submission of one partnership programme per renewal interval (each an xsd:duration)."""
+    text = (FIXTURES / "shapes" / "PartnershipProgrammeShape" / "valid.ttl").read_text(encoding="utf-8")
+    head, programme = text.split("ex:partnership a", 1)
+    return (head + "".join(
+        f"ex:programme-{n:02d} a" + programme.replace("Example Partnership Programme", f"Programme {n}")
+        .replace('"P2Y"', f'"{interval}"') for n, interval in enumerate(intervals)
+    )).encode()
+
+
+def _intervals(server: SubmissionServer, accept: str) -> list[str]:
+    query = ("SELECT ?programme ?interval WHERE { ?programme <https://w3id.org/ilo-partnerships/ontology#renewalInterval> "
+             "?interval FILTER(STRSTARTS(STR(?programme), 'https://example.org/')) } ORDER BY ?programme")
+    response = httpx.post(server.url + "/sparql", data={"query": query}, headers={"Accept": accept})
+    assert response.status_code == 200, response.text
+    if accept == "text/csv":
+        return [line.split(",")[1] for line in response.text.splitlines()[1:]]
+    return [f"{row['interval']['value']}^^{row['interval']['datatype']}" for row in response.json()["results"]["bindings"]]
+
+
+# Each as submitted, and as every store gives it back: its canonical form (XML Schema 1.1 Part 2, 3.3.6.2).
+DURATIONS = [("P3Y", "P3Y"), ("P36M", "P3Y"), ("P1Y6M", "P1Y6M"), ("-P1M", "-P1M"), ("P0Y", "PT0S"), ("PT36H", "P1DT12H"),
+             ("PT36S", "PT36S"), ("PT90M", "PT1H30M"), ("P1DT2H", "P1DT2H"), ("PT1.5S", "PT1.5S"), ("P400D", "P400D")]
+
+
+def test_durations_are_stored_and_come_back_as_the_same_values(clean: SubmissionServer) -> None:
+    response = submit(clean, _programmes([given for given, _ in DURATIONS]))
+    assert response.status_code == 201, response.text
+    expected = [canonical for _, canonical in DURATIONS]
+    assert _intervals(clean, "text/csv") == expected
+    xsd_duration = "http://www.w3.org/2001/XMLSchema#duration"
+    assert _intervals(clean, "application/sparql-results+json") == [f"{d}^^{xsd_duration}" for d in expected]
+    constructed = httpx.post(clean.url + "/sparql", headers={"Accept": "application/n-triples"}, data={
+        "query": "CONSTRUCT WHERE { <https://example.org/programme-05> "
+                 "<https://w3id.org/ilo-partnerships/ontology#renewalInterval> ?interval }"})
+    assert constructed.text.split() == ["<https://example.org/programme-05>",
+                                        "<https://w3id.org/ilo-partnerships/ontology#renewalInterval>",
+                                        f'"P1DT12H"^^<{xsd_duration}>', "."]
+    # Replaced by another version of itself, and withdrawn: the store keeps none of the old values.
+    record = response.json()
+    replaced = httpx.put(clean.url + record["links"]["self"], content=_programmes(["P2Y"]),
+                         headers={**TURTLE, **clean.auth("alice")}, timeout=60)
+    assert replaced.status_code == 200, replaced.text
+    assert _intervals(clean, "text/csv") == ["P2Y"]
+    assert httpx.delete(clean.url + record["links"]["self"], headers=clean.auth("alice")).status_code == 204
+    assert _intervals(clean, "text/csv") == []
+
+
+def test_a_duration_of_months_and_days_or_of_many_digits_of_seconds_keeps_its_value(clean: SubmissionServer) -> None:
+    response = submit(clean, _programmes(["P1Y1D", "P12DT1S"]))
+    assert response.status_code == 201, response.text
+    assert _intervals(clean, "text/csv") == ["P1Y1D", "P12DT1S"]

@@ -41,6 +41,7 @@ from server.namespaces import GRAPH
 from server.settings import Settings
 from server.store import query_worker
 from server.store.context_walk import Context
+from server.store.durations import bound_in_template
 from server.store.query_worker import DescribeJob, DumpJob, QueryJob, QueryOutput
 from server.workers import containment, fair_share
 from server.workers.fair_share import FairShare
@@ -180,9 +181,11 @@ def update_text(change: GraphChange, union: str | None = None, apart: tuple[str,
         # One operation for both copies, so a blank node label names the same node in each.
         text += f" ;\nINSERT DATA {{\nGRAPH {graph} {{\n{change.ntriples}\n}}\n{change.ntriples}\n}}"
     elif change.ntriples:
-        # A template rather than INSERT DATA, which Virtuoso refuses with blank nodes; the union copied from the graph
-        # (the same nodes), as Virtuoso 7.2 fails on a template of two graphs (after writing them).
-        text += (f" ;\nINSERT {{\nGRAPH {graph} {{\n{change.ntriples}\n}}\n}} WHERE {{}} ;\n"
+        # A template rather than INSERT DATA, which Virtuoso refuses with blank nodes (and with durations, bound in
+        # WHERE instead); the union copied from the graph (the same nodes), as Virtuoso 7.2 fails on a template of two
+        # graphs (after writing them).
+        template, binds = bound_in_template(change.ntriples)
+        text += (f" ;\nINSERT {{\nGRAPH {graph} {{\n{template}\n}}\n}} WHERE {{ {binds} }} ;\n"
                  f"INSERT {{ GRAPH <{union}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}")
     return text
 

@@ -16,7 +16,8 @@ How each part of the interface maps onto the protocols:
   on as they come when the client asked for that; otherwise, and for pages and `rows`, pyoxigraph reads them and
   writes the format asked for, so every engine's answers are in the same form as the embedded store's. Virtuoso's
   answers are first made standard (JSON: `typed-literal`, `nodeID://` blank nodes, booleans as 1/0; N-Triples: its
-  `# Empty NT`; both: durations as months, rewritten line by line in a spooled answer). An ASK goes as the SELECT
+  `# Empty NT`; both: durations as counts of months or seconds, made canonical (durations.py) line by line in a
+  spooled answer). An ASK goes as the SELECT
   that has a solution when the ASK is true (Virtuoso answers `ASK { GRAPH <g> … }` true for a graph outside the
   dataset, and the same SELECT right). Before that, the service puts `FILTER(false)` in each group holding a
   `GRAPH <g>` of a graph outside the dataset (sparql/text.py: outside_graphs_emptied), which matches nothing by the
@@ -26,10 +27,11 @@ How each part of the interface maps onto the protocols:
   Blank nodes are fetched with the node that reaches them, up to BLANK_DEPTH links deep (the bundled data has two).
 - **Dumps**: each graph fetched by CONSTRUCT as N-Triples into a scratch on-disk store, then written by the same
   code as the embedded store's dumps (write_dumps).
-- **Writes** (submissions) are SPARQL Updates, applied one at a time across every replica: a replica takes a write
-  lease in the store (see _Lease) and checks the data version before writing. The data version and the description
-  of each graph live in the store itself, in the record graph STORE_RECORD, so every replica's caches and ETags
-  follow a write made through any other within `store_poll_seconds`.
+- **Writes** (submissions) are SPARQL Updates (their durations bound in WHERE: see durations.py), applied one at a
+  time across every replica: a replica takes a write lease in the store (see _Lease) and checks the data version
+  before writing. The data version and the description of each graph live in the store itself, in the record graph
+  STORE_RECORD, so every replica's caches and ETags follow a write made through any other within
+  `store_poll_seconds`.
 - **Loading** the project's files (`sync_store`): Graph Store Protocol PUT, one named graph per file, only the files
   whose content hash differs from the one recorded in the store.
 """
@@ -62,6 +64,7 @@ from server.problems import ProblemError
 from server.settings import Settings
 from server.store.context_walk import NOT_FOLLOWED, TYPED_ONLY, Context, walk
 from server.store.dumps import write_dumps
+from server.store.durations import DURATION_TYPES, canonical, canonical_in_ntriples
 from server.store.embedded import (
     DataChangedError,
     DeadlineExceededError,
@@ -177,16 +180,17 @@ def _blank_label(value: str) -> str:
 
 def _standard_json(body: bytes) -> bytes:
     """SPARQL JSON results in the standard's form: Virtuoso writes `typed-literal`, `nodeID://` blank nodes, booleans
-    as 1 and 0, durations as months. (An ASK is never sent as such: see sparql.text.ask_as_select.)"""
-    if not any(marker in body for marker in (b'"typed-literal"', b"nodeID://", _DURATION)):
+    as 1 and 0, durations as counts of months or seconds (durations.canonical). (An ASK is never sent as such: see
+    sparql.text.ask_as_select.)"""
+    if not any(marker in body for marker in (b'"typed-literal"', b"nodeID://", b'uration"')):
         return body
     document = json.loads(body)
     for row in document.get("results", {}).get("bindings", []):
         for cell in row.values():
             if cell.get("type") == "typed-literal":
                 cell["type"] = "literal"
-            if cell.get("datatype") == XSD + "duration" and cell.get("value", "").lstrip("-").isdigit():
-                cell["value"] = _months(cell["value"])
+            if cell.get("datatype") in DURATION_TYPES:
+                cell["value"] = canonical(cell.get("value", ""), cell["datatype"])
             elif cell.get("datatype") == XSD + "boolean" and cell.get("value") in _BOOLEANS:
                 # Virtuoso writes its booleans as 1 and 0 (valid forms, not the canonical ones clients compare).
                 cell["value"] = _BOOLEANS[cell["value"]]
@@ -196,24 +200,15 @@ def _standard_json(body: bytes) -> bytes:
     return json.dumps(document, ensure_ascii=False).encode()
 
 
-_DURATION = (XSD + "duration").encode()
 _BOOLEANS = {"1": "true", "0": "false"}
-_MONTHS_IN_NTRIPLES = re.compile(rb'"(-?)(\d+)"\^\^<' + re.escape(_DURATION) + rb">")
-
-
-def _months(value: str) -> str:
-    """Virtuoso stores an xsd:duration of years and months as its count of months and gives that number back as the
-    literal ("P3Y" comes back as "36", which is no xsd:duration; openlink/virtuoso-opensource#936): the same duration
-    in the standard's form (P36M). The source's own form (P3Y) is lost in that store."""
-    return f"{'-' if value.startswith('-') else ''}P{value.lstrip('-')}M"
 
 
 def _standard_ntriples(body: bytes) -> bytes:
     """N-Triples in the standard's form: Virtuoso answers a CONSTRUCT that matched nothing with the comment
-    `# Empty NT` (an answer to whoever counts its bytes), and writes durations as months (see _months)."""
+    `# Empty NT` (an answer to whoever counts its bytes), and writes durations as counts (durations.canonical)."""
     if body.strip() == b"# Empty NT":
         return b""
-    return _MONTHS_IN_NTRIPLES.sub(lambda m: b'"' + m.group(1) + b"P" + m.group(2) + b'M"^^<' + _DURATION + b">", body)
+    return canonical_in_ntriples(body)
 
 
 def _standard_ntriples_spooled(output: QueryOutput, job: QueryJob) -> QueryOutput:
@@ -222,7 +217,7 @@ def _standard_ntriples_spooled(output: QueryOutput, job: QueryJob) -> QueryOutpu
     try:
         with open(output.path or "", "rb") as spooled:
             for line in spooled:
-                spool.write(_standard_ntriples(line) if _DURATION in line else line)
+                spool.write(_standard_ntriples(line))
         return spool.output()
     except BaseException:
         spool.discard()

@@ -1,5 +1,6 @@
 """Real servers and the command line, run as a user runs them: `ilo-kg serve` and `ilo-kg …` in processes of their own."""
 
+import itertools
 import os
 import shutil
 import socket
@@ -70,8 +71,35 @@ class RunningServer:
         stop(self.process)
 
 
+def _port_block() -> range:
+    """The ports this test process gives its servers: a block of its own (one per pytest-xdist worker) below the
+    range the kernel takes ports of outgoing connections from. A port from bind(0) is of that range, so a client
+    connection of any process could take it between its choice and the server's bind (which then fails)."""
+    try:
+        outgoing_from = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        outgoing_from = 32768
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    size = min(2000, (outgoing_from - 10000) // max(workers, 1))
+    return range(10000 + worker * size, 10000 + (worker + 1) * size) if size >= 100 else range(0)
+
+
+_ports = itertools.count()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
+    """A loopback port no one listens on, for a server a test starts (see _port_block)."""
+    block = _port_block()
+    for _ in range(len(block)):
+        port = block[next(_ports) % len(block)]
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as probe:  # no block below that range on this machine: any port
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
