@@ -523,3 +523,32 @@ def test_a_duration_of_months_and_days_or_of_many_digits_of_seconds_keeps_its_va
     response = submit(clean, _programmes(["P1Y1D", "P12DT1S"]))
     assert response.status_code == 201, response.text
     assert _intervals(clean, "text/csv") == ["P1Y1D", "P12DT1S"]
+
+
+def test_a_value_the_store_cannot_hold_is_refused_with_its_reason_and_nothing_is_stored(clean: SubmissionServer) -> None:
+    # Valid RDF that passes the shapes (the property is none of the vocabulary's): an integer past 64 bits.
+    big = _programmes(["P3Y"]).replace(
+        b'"P3Y"^^xsd:duration', b'"P3Y"^^xsd:duration ; ex:count "12345678901234567890"^^xsd:integer')
+    kept = submit(clean, _programmes(["P2Y"]))
+    assert kept.status_code == 201, kept.text
+    before = state(clean)
+    created = submit(clean, big.replace(b"programme-00", b"programme-99").replace(b"Programme 0", b"Programme 99"))
+    replaced = httpx.put(clean.url + kept.json()["links"]["self"], content=big, headers={**TURTLE, **clean.auth("alice")})
+    if clean.backend != "virtuoso":
+        assert (created.status_code, replaced.status_code) == (201, 200)
+        return
+    # Virtuoso holds integers in 64 bits; it says so, and trying again would not help (it used to be a 503).
+    message = ("The data store behind this server cannot hold a value in this data, so nothing was stored. It said: "
+               "Virtuoso 22005 Error SR341: Invalid integer value converting '12345678901234567890'. Change or remove "
+               "that value, then send the data again.")
+    assert problem(created) == problem(replaced) == (422, message)
+    assert state(clean) == before
+    assert _intervals(clean, "text/csv") == ["P2Y"]
+
+
+def test_a_double_comes_back_with_all_its_digits(clean: SubmissionServer) -> None:
+    share = _programmes(["P3Y"]).replace(b'"P3Y"^^xsd:duration', b'"P3Y"^^xsd:duration ; ex:share "0.1234567891"^^xsd:double')
+    assert submit(clean, share).status_code == 201
+    response = httpx.post(clean.url + "/sparql", headers={"Accept": "text/csv"},
+                          data={"query": "SELECT ?share WHERE { ?programme <https://example.org/share> ?share }"})
+    assert response.text.splitlines() == ["share", "0.1234567891"]

@@ -122,6 +122,24 @@ class StoreUnavailableError(ProblemError):
         self.reason = reason  # for the log: it may name internal addresses, which clients are not told
 
 
+class StoreRefusedUpdateError(StoreUnavailableError):
+    """The store refused an update as such (400): nothing of it was written, and sending it again cannot help."""
+
+    def __init__(self, engine_message: str):
+        super().__init__(f"the store refused an update (400): {engine_message[:500]}")
+        self.engine_message = engine_message
+
+
+class StoreRefusedDataError(ProblemError):
+    """The store cannot hold a value of a write's data (it refused the update that writes it): 422, with the engine's
+    first line, which names the value; nothing was written, and only a change to the data can help."""
+
+    def __init__(self, engine_message: str):
+        said = " ".join(engine_message.strip().splitlines()[:1])[:300].rstrip(".") or "no reason given"
+        super().__init__(422, f"The data store behind this server cannot hold a value in this data, so nothing was "
+                              f"stored. It said: {said}. Change or remove that value, then send the data again.")
+
+
 class StoreBusyError(Exception):
     """The write lease could not be had in time: another replica is writing."""
 
@@ -507,6 +525,10 @@ class RemoteStore:
             if response.status_code < 300:
                 return
             if "deadlock" not in response.text[:300].lower() or attempt == 3:
+                log.warning("store_refused_update", extra={"status": response.status_code,
+                                                           "engine_message": response.text[:2000]})
+                if response.status_code == 400:
+                    raise StoreRefusedUpdateError(response.text)
                 raise StoreUnavailableError(f"the store refused an update ({response.status_code}): {response.text[:500]}")
             await asyncio.sleep(random.uniform(0.1, 0.5) * (attempt + 1))
 
@@ -611,7 +633,14 @@ class RemoteStore:
         version = secrets.token_hex(10)
         changed = [change.info] if change.info is not None else []
         text += " ;\n" + _record_update(changed, [] if changed else [change.graph], version)
-        await asyncio.shield(self.update(text))
+        try:
+            await asyncio.shield(self.update(text))
+        except StoreRefusedUpdateError as refused:
+            if change.ntriples is None:
+                raise
+            # The rest of the update is the server's own (the union's upkeep, the record): it is the data that the
+            # engine cannot hold (Virtuoso: an integer past 64 bits, an ill-typed one), which its submitter can change.
+            raise StoreRefusedDataError(refused.engine_message) from None
         graphs = [g for g in self._info.graphs if g.iri != change.graph] + changed
         self._info = replace(info_for(graphs, await self.count(UNION)), version=version)
 
