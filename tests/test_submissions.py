@@ -538,9 +538,9 @@ def test_a_value_the_store_cannot_hold_is_refused_with_its_reason_and_nothing_is
         assert (created.status_code, replaced.status_code) == (201, 200)
         return
     # Virtuoso holds integers in 64 bits; it says so, and trying again would not help (it used to be a 503).
-    message = ("The data store behind this server cannot hold a value in this data, so nothing was stored. It said: "
-               "Virtuoso 22005 Error SR341: Invalid integer value converting '12345678901234567890'. Change or remove "
-               "that value, then send the data again.")
+    message = ("The data store behind this server refused this data, so nothing was stored. It said: Virtuoso 22005 "
+               "Error SR341: Invalid integer value converting '12345678901234567890'. Sending it again will not help: "
+               "change the value it names (or send the data in smaller parts), then send it again.")
     assert problem(created) == problem(replaced) == (422, message)
     assert state(clean) == before
     assert _intervals(clean, "text/csv") == ["P2Y"]

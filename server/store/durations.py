@@ -115,10 +115,13 @@ def bound_in_template(ntriples: str) -> tuple[str, str]:
     """N-Triples as an update's template in which each duration is a variable, and the BINDs that give each its
     value (from the form `as_written`): Virtuoso refuses a duration written as a constant in an update (SR553),
     and takes the same value made by STRDT. Other engines read both alike."""
-    binds: list[str] = []
+    # One variable per distinct value written: Virtuoso's compiler gives up on an update of a few thousand variables.
+    variables: dict[tuple[str, str], str] = {}
 
     def variable(match: re.Match[str]) -> str:
-        binds.append(f'BIND(STRDT("{as_written(match.group(1), match.group(2))}", <{match.group(2)}>) AS ?duration{len(binds)})')
-        return f"?duration{len(binds) - 1}"
+        return variables.setdefault((as_written(match.group(1), match.group(2)), match.group(2)),
+                                    f"?duration{len(variables)}")
 
-    return _IN_NTRIPLES_TEXT.sub(variable, ntriples), " ".join(binds)
+    template = _IN_NTRIPLES_TEXT.sub(variable, ntriples)
+    return template, " ".join(f'BIND(STRDT("{text}", <{datatype}>) AS {name})'
+                              for (text, datatype), name in variables.items())

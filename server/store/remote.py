@@ -131,13 +131,14 @@ class StoreRefusedUpdateError(StoreUnavailableError):
 
 
 class StoreRefusedDataError(ProblemError):
-    """The store cannot hold a value of a write's data (it refused the update that writes it): 422, with the engine's
-    first line, which names the value; nothing was written, and only a change to the data can help."""
+    """The store refused the update that writes a submission's data: 422, with the engine's first line, which says
+    what it could not take; nothing was written, and only a change to the data can help."""
 
     def __init__(self, engine_message: str):
         said = " ".join(engine_message.strip().splitlines()[:1])[:300].rstrip(".") or "no reason given"
-        super().__init__(422, f"The data store behind this server cannot hold a value in this data, so nothing was "
-                              f"stored. It said: {said}. Change or remove that value, then send the data again.")
+        super().__init__(422, f"The data store behind this server refused this data, so nothing was stored. It said: "
+                              f"{said}. Sending it again will not help: change the value it names (or send the data "
+                              f"in smaller parts), then send it again.")
 
 
 class StoreBusyError(Exception):
@@ -639,7 +640,8 @@ class RemoteStore:
             if change.ntriples is None:
                 raise
             # The rest of the update is the server's own (the union's upkeep, the record): it is the data that the
-            # engine cannot hold (Virtuoso: an integer past 64 bits, an ill-typed one), which its submitter can change.
+            # engine cannot take (Virtuoso: an integer past 64 bits, an ill-typed one, or a template of about 5,000
+            # triples or more), which its submitter can change.
             raise StoreRefusedDataError(refused.engine_message) from None
         graphs = [g for g in self._info.graphs if g.iri != change.graph] + changed
         self._info = replace(info_for(graphs, await self.count(UNION)), version=version)
