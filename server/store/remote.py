@@ -201,7 +201,7 @@ def _standard_json(body: bytes) -> bytes:
     """SPARQL JSON results in the standard's form: Virtuoso writes `typed-literal`, `nodeID://` blank nodes, booleans
     as 1 and 0, durations as counts of months or seconds (durations.canonical). (An ASK is never sent as such: see
     sparql.text.ask_as_select.)"""
-    if not any(marker in body for marker in (b'"typed-literal"', b"nodeID://", b'uration"')):
+    if not any(marker in body for marker in (b'"typed-literal"', b"nodeID://", *_DURATIONS_IN_JSON)):
         return body
     document = json.loads(body)
     for row in document.get("results", {}).get("bindings", []):
@@ -220,6 +220,8 @@ def _standard_json(body: bytes) -> bytes:
 
 
 _BOOLEANS = {"1": "true", "0": "false"}
+# A datatype of the duration types, as SPARQL JSON writes it (a string member's value).
+_DURATIONS_IN_JSON = tuple(f'{datatype}"'.encode() for datatype in sorted(DURATION_TYPES))
 
 
 def _standard_ntriples(body: bytes) -> bytes:
@@ -236,7 +238,7 @@ def _standard_ntriples_spooled(output: QueryOutput, job: QueryJob) -> QueryOutpu
     try:
         with open(output.path or "", "rb") as spooled:
             for line in spooled:
-                spool.write(_standard_ntriples(line))
+                spool.write(canonical_in_ntriples(line))
         return spool.output()
     except BaseException:
         spool.discard()
