@@ -177,13 +177,13 @@ def sparql_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
 
 @pytest.fixture(scope="session")
 def submission_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SubmissionServer]:
-    """One server for the submission tests on each kind of store; generous rates, and a small triple limit to test it
-    cheaply."""
+    """One server for the submission tests on each kind of store; generous rates, and a triple limit (10,000)
+    low enough to test cheaply and above Virtuoso's limit on one update (see parts.py)."""
     folder = tmp_path_factory.mktemp(f"submissions-{request.param}")
     with backend(request.param, folder / "engine") as env:
         server = SubmissionServer(folder, {
             "ILOKG_SUBMISSION_RATE": "1000/minute", "ILOKG_VALIDATION_RATE": "1000/minute",
-            "ILOKG_MAX_SUBMISSION_TRIPLES": "5000", **env,
+            "ILOKG_MAX_SUBMISSION_TRIPLES": "10000", **env,
         }).start()
         server.backend = request.param
         yield server

@@ -172,11 +172,11 @@ def test_a_body_over_the_limit_is_refused_before_and_while_it_arrives(submission
 
 
 def test_a_file_with_too_many_triples_is_refused(submission_server: SubmissionServer) -> None:
-    lines = "".join(f"<https://example.org/s{n}> <https://example.org/p> \"{n}\" .\n" for n in range(5001))
+    lines = "".join(f"<https://example.org/s{n}> <https://example.org/p> \"{n}\" .\n" for n in range(10001))
     headers = {"Content-Type": "application/n-triples"}
     response = httpx.post(submission_server.url + "/validate", content=lines.encode(), headers=headers)
     assert problem(response) == (
-        413, "submission: the input holds more than 5000 triples, the most accepted at once; split it into smaller files"
+        413, "submission: the input holds more than 10000 triples, the most accepted at once; split it into smaller files"
     )
 
 

@@ -41,7 +41,6 @@ from server.namespaces import GRAPH
 from server.settings import Settings
 from server.store import query_worker
 from server.store.context_walk import Context
-from server.store.durations import bound_in_template
 from server.store.query_worker import DescribeJob, DumpJob, QueryJob, QueryOutput
 from server.workers import containment, fair_share
 from server.workers.fair_share import FairShare
@@ -165,12 +164,14 @@ class GraphChange:
     info: GraphInfo | None
 
 
-def update_text(change: GraphChange, union: str | None = None, apart: tuple[str, ...] = ()) -> str:
+def update_text(change: GraphChange, union: str | None = None, apart: tuple[str, ...] = (),
+                staged: str | None = None) -> str:
     """One SPARQL Update that replaces the graph and keeps the union of the named graphs: the default graph, or (in
-    an external store) the named graph `union`, beside graphs `apart` that are no part of it."""
+    an external store) the named graph `union`, beside graphs `apart` that are no part of it. In an external store
+    the new content is in the graph `staged` already (remote.py: an engine takes it in parts), moved from there."""
     graph = f"<{change.graph}>"
     target = f"GRAPH <{union}> {{ ?s ?p ?o }}" if union else "?s ?p ?o"
-    others = ", ".join(f"<{g}>" for g in (change.graph, *([union] if union else []), *apart))
+    others = ", ".join(f"<{g}>" for g in (change.graph, *([union] if union else []), *apart, *([staged] if staged else [])))
     # A triple leaves the union only if no other named graph still asserts it.
     text = (
         f"DELETE {{ {target} }} WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} "
@@ -181,12 +182,11 @@ def update_text(change: GraphChange, union: str | None = None, apart: tuple[str,
         # One operation for both copies, so a blank node label names the same node in each.
         text += f" ;\nINSERT DATA {{\nGRAPH {graph} {{\n{change.ntriples}\n}}\n{change.ntriples}\n}}"
     elif change.ntriples:
-        # A template rather than INSERT DATA, which Virtuoso refuses with blank nodes (and with durations, bound in
-        # WHERE instead); the union copied from the graph (the same nodes), as Virtuoso 7.2 fails on a template of two
-        # graphs (after writing them).
-        template, binds = bound_in_template(change.ntriples)
-        text += (f" ;\nINSERT {{\nGRAPH {graph} {{\n{template}\n}}\n}} WHERE {{ {binds} }} ;\n"
-                 f"INSERT {{ GRAPH <{union}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}")
+        if staged is None:
+            raise ValueError("an external store's new content is put into a staging graph first")
+        # Copies within the store keep its blank nodes the same nodes in the graph and in the union. Not SILENT: a
+        # staging graph gone would fail the write rather than store nothing.
+        text += f" ;\nCOPY <{staged}> TO {graph} ;\nADD {graph} TO <{union}> ;\nDROP SILENT GRAPH <{staged}>"
     return text
 
 

@@ -27,11 +27,14 @@ How each part of the interface maps onto the protocols:
   Blank nodes are fetched with the node that reaches them, up to BLANK_DEPTH links deep (the bundled data has two).
 - **Dumps**: each graph fetched by CONSTRUCT as N-Triples into a scratch on-disk store, then written by the same
   code as the embedded store's dumps (write_dumps).
-- **Writes** (submissions) are SPARQL Updates (their durations bound in WHERE: see durations.py), applied one at a
-  time across every replica: a replica takes a write lease in the store (see _Lease) and checks the data version
-  before writing. The data version and the description of each graph live in the store itself, in the record graph
-  STORE_RECORD, so every replica's caches and ETags follow a write made through any other within
-  `store_poll_seconds`.
+- **Writes** (submissions) are SPARQL Updates, applied one at a time across every replica: a replica takes a write
+  lease in the store (see _Lease) and checks the data version before writing. The new content goes first into a
+  staging graph of its own, in parts of a few hundred triples (parts.py: Virtuoso refuses an update of a few
+  thousand; durations bound in WHERE, durations.py); one last update then moves it into its graph and the union
+  and writes the record, so readers see the whole change or none of it. Staging graphs are in no dataset; one
+  left by a crash is dropped by the next write. The data version and the description of each graph live in the
+  store itself, in the record graph STORE_RECORD, so every replica's caches and ETags follow a write made through
+  any other within `store_poll_seconds`.
 - **Loading** the project's files (`sync_store`): Graph Store Protocol PUT, one named graph per file, only the files
   whose content hash differs from the one recorded in the store.
 """
@@ -64,7 +67,7 @@ from server.problems import ProblemError
 from server.settings import Settings
 from server.store.context_walk import NOT_FOLLOWED, TYPED_ONLY, Context, walk
 from server.store.dumps import write_dumps
-from server.store.durations import DURATION_TYPES, canonical, canonical_in_ntriples
+from server.store.durations import DURATION_TYPES, bound_in_template, canonical, canonical_in_ntriples
 from server.store.embedded import (
     DataChangedError,
     DeadlineExceededError,
@@ -78,6 +81,7 @@ from server.store.embedded import (
     reporter,
     update_text,
 )
+from server.store.parts import in_parts
 from server.store.protocol_client import ProtocolClient, ProtocolError, Response
 from server.store.query_worker import (
     DescribeJob,
@@ -103,11 +107,17 @@ STORE_LEASE = f"{GRAPH}store-lease"
 # every query. A list of graphs as the protocol's dataset gave each triple once per graph asserting it in oxigraph
 # (bag semantics, not the RDF merge the standard asks for), and would grow every request with the graphs' count.
 UNION = f"{GRAPH}store-union"
+# The staging graphs of writes under way (see RemoteStore.write), each STAGING/<uuid>, listed in STAGING.
+STAGING = f"{GRAPH}store-staging"
 _DATASET = f"{GRAPH}store#dataset"
 BLANK_DEPTH = 4
 _WIRE_FACTOR = 4
 _VIRTUOSO_LINE = re.compile(r"SPARQL compiler, line (\d+): (.*)")
 _BATCH = 200
+# Virtuoso's optimiser planned the blank node chains of `_described` in seconds on a store of 16,000 triples (3.7 s
+# at four links, so a submission's context walk ran past its deadline), and in 0.03 s in the order they are written,
+# which its pragma asks for. Sent only to an engine that takes it (see RemoteStore.start).
+_WRITTEN_ORDER = 'DEFINE sql:select-option "order"\n'
 _SOLUTION_NAMES = {f.name for f in SOLUTION_FORMATS} | {ROWS.name}
 _GRAPH_FORMATS = {f.name: f for f in GRAPH_FORMATS}
 _SOLUTION_FORMATS = {f.name: f for f in SOLUTION_FORMATS}
@@ -368,12 +378,17 @@ class RemoteStore:
         self._listeners: list[Callable[[], Awaitable[None]]] = []
         self._poller: asyncio.Task[None] | None = None
         self._local = asyncio.Lock()
+        self._in_written_order = ""  # what asks the engine to join in the order written, if it can (see start)
 
     # Opening, and following the other replicas
 
     async def start(self) -> None:
         """Put the project's files into the store (only the changed ones) and follow its version from then on."""
         try:
+            probe = QueryJob(_WRITTEN_ORDER + "SELECT * WHERE { }", SPARQL_JSON.name, max_bytes=1 << 16,
+                             dataset_in_query=True)
+            status, _ = await self._post_query(probe, SPARQL_JSON.media_type, lambda data: None)
+            self._in_written_order = _WRITTEN_ORDER if status == 200 else ""
             await self.sync_files(project_sources(self._settings))
         except (httpx.HTTPError, ProtocolError) as error:
             raise StoreUnavailableError(f"the external store at {self._settings.store_url} cannot be used: {error}") from None
@@ -572,7 +587,7 @@ class RemoteStore:
         identity); the IRIs they lead to."""
         reached = []
         for level in range(BLANK_DEPTH + 1):
-            found = await self._fetch(scratch, _described(roots, level))
+            found = await self._fetch(scratch, self._in_written_order + _described(roots, level))
             if found is None:
                 break
             reached += found
@@ -626,27 +641,61 @@ class RemoteStore:
                 async with self._lease.held():
                     # Its caller reads what it keeps afresh if the version moved (listeners would wait for the caller).
                     await self.refresh()
+                    # Staging graphs listed now are no write's under way (the lease is this replica's): a crash's.
+                    await self._drop_staging(await self._listed_staging())
                     yield
             except StoreBusyError:
                 raise StoreUnavailableError("another replica has held the store's write lease for too long") from None
 
     async def write(self, change: GraphChange) -> None:
-        """Replace or remove one named graph, and record it with a new version, in one update (under exclusive)."""
-        text = update_text(change, UNION, (STORE_RECORD, STORE_LEASE))
+        """Replace or remove one named graph, and record it with a new version (under exclusive): the new content
+        staged in parts, then one update that moves it into place and writes the record (see the module's notes)."""
+        staged = await self._staged(change.ntriples) if change.ntriples else None
+        text = update_text(change, UNION, (STORE_RECORD, STORE_LEASE, STAGING), staged)
         version = secrets.token_hex(10)
         changed = [change.info] if change.info is not None else []
         text += " ;\n" + _record_update(changed, [] if changed else [change.graph], version)
         try:
             await asyncio.shield(self.update(text))
-        except StoreRefusedUpdateError as refused:
-            if change.ntriples is None:
-                raise
-            # The rest of the update is the server's own (the union's upkeep, the record): it is the data that the
-            # engine cannot take (Virtuoso: an integer past 64 bits, an ill-typed one, or a template of about 5,000
-            # triples or more), which its submitter can change.
-            raise StoreRefusedDataError(refused.engine_message) from None
+        finally:
+            if staged is not None:
+                await self._drop_staging([staged])  # the move dropped it, unless the update failed
         graphs = [g for g in self._info.graphs if g.iri != change.graph] + changed
         self._info = replace(info_for(graphs, await self.count(UNION)), version=version)
+
+    async def _staged(self, ntriples: str) -> str:
+        """A new staging graph holding the content, listed in STAGING until the write is done."""
+        staged = f"{STAGING}/{uuid.uuid4()}"
+        await self.update(f"INSERT {{ GRAPH <{STAGING}> {{ <{staged}> <{DCTERMS}created> ?now }} }} "
+                          f"WHERE {{ BIND(NOW() AS ?now) }}")
+        try:
+            for part in await asyncio.to_thread(in_parts, ntriples):
+                template, binds = bound_in_template(part)
+                await self.update(f"INSERT {{ GRAPH <{staged}> {{\n{template}\n}} }} WHERE {{ {binds} }}")
+        except StoreRefusedUpdateError as refused:
+            # The parts are the submitted content alone: it is a value of it the engine cannot take (Virtuoso: an
+            # integer past 64 bits, an ill-typed one), which its submitter can change.
+            await self._drop_staging([staged])
+            raise StoreRefusedDataError(refused.engine_message) from None
+        except BaseException:
+            await asyncio.shield(self._drop_staging([staged]))
+            raise
+        return staged
+
+    async def _listed_staging(self) -> list[str]:
+        rows = await self.select(f"SELECT ?g WHERE {{ GRAPH <{STAGING}> {{ ?g ?p ?o }} }}", dataset=False)
+        return sorted({row["g"]["value"] for row in rows})
+
+    async def _drop_staging(self, graphs: list[str]) -> None:
+        """Drop staging graphs and their listing; a failure is logged (the next write drops them again)."""
+        if not graphs:
+            return
+        text = " ;\n".join(f"DROP SILENT GRAPH <{g}> ;\nDELETE WHERE {{ GRAPH <{STAGING}> {{ <{g}> ?p ?o }} }}"
+                            for g in graphs)
+        try:
+            await self.update(text)
+        except StoreUnavailableError as error:
+            log.warning("staging_graph_not_dropped", extra={"graphs": graphs, "reason": error.reason[:500]})
 
     def adopt(self, graphs: list[GraphInfo]) -> None:
         """Nothing to do: submissions' graphs are described in the store's record graph, written with them."""

@@ -40,9 +40,15 @@ class SubmissionRecord:
     warnings: int
 
     @property
+    def digest(self) -> str:
+        """A hash of this version of the submission as stored: its file's content and its whole record. (Its file's
+        hash alone, or with the time of the change, is the same for a file put back as it was within a second.)"""
+        return hashlib.sha256(f"{self.sha256}\x00{self.ntriples()}".encode()).hexdigest()
+
+    @property
     def etag(self) -> str:
-        """A strong entity tag of this version of the submission (its content and when it was last changed)."""
-        return '"' + hashlib.sha256(f"{self.sha256}\x00{self.modified or self.created}".encode()).hexdigest()[:32] + '"'
+        """A strong entity tag of this version of the submission."""
+        return '"' + self.digest[:32] + '"'
 
     @property
     def iri(self) -> str:

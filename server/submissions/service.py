@@ -347,8 +347,9 @@ class SubmissionService:
     @staticmethod
     def _graph_info(record: SubmissionRecord) -> GraphInfo:
         record_triples = record.ntriples().count("\n")
+        # The graph's hash, of which the store's data version is made: its file's and its record's (see digest).
         return GraphInfo(
-            record.graph, f"submission {record.id}", record.sha256, record.triples + record_triples,
+            record.graph, f"submission {record.id}", record.digest, record.triples + record_triples,
             record.modified or record.created,
         )
 
