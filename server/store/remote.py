@@ -569,9 +569,10 @@ class RemoteStore:
                     frontier = []
                     for start in range(0, len(nodes), _BATCH):
                         batch = nodes[start:start + _BATCH]
-                        frontier += await self._fetch_described(scratch, _outgoing(batch))
+                        frontier += await self._fetch_described(scratch, _outgoing(batch), job.excluded_graph)
                         if job.inverse_predicates:
-                            frontier += await self._fetch_described(scratch, _incoming(batch, job.inverse_predicates))
+                            frontier += await self._fetch_described(scratch, _incoming(batch, job.inverse_predicates),
+                                                                    job.excluded_graph)
                 # The walk takes the types of the objects it does not follow (a scheme's top concepts) too.
                 typed_only = [q.object.value for p in TYPED_ONLY for q in scratch.quads_for_pattern(None, ox.NamedNode(p), None)
                               if isinstance(q.object, ox.NamedNode)]
@@ -585,13 +586,13 @@ class RemoteStore:
         except TimeoutError:
             raise DeadlineExceededError(timeout, timeout) from None
 
-    async def _fetch_described(self, scratch: ox.Store, roots: Callable[[str], str]) -> list[str]:
+    async def _fetch_described(self, scratch: ox.Store, roots: Callable[[str], str], excluded: str | None) -> list[str]:
         """The quads of the nodes roots binds and of the blank nodes below them, level by level, into the scratch
         store (blank nodes are the same nodes across answers: the engines tested name them by their stored
-        identity); the IRIs they lead to."""
+        identity), those of the excluded graph left out (the walk leaves them out too); the IRIs they lead to."""
         reached = []
         for level in range(BLANK_DEPTH + 1):
-            found = await self._fetch(scratch, self._in_written_order + _described(roots, level))
+            found = await self._fetch(scratch, self._in_written_order + _described(roots, level, excluded))
             if found is None:
                 break
             reached += found
@@ -876,18 +877,20 @@ def _values(nodes: list[str]) -> str:
     return " ".join(f"<{n}>" for n in nodes)
 
 
-def _described(roots: Callable[[str], str], level: int) -> str:
+def _described(roots: Callable[[str], str], level: int, excluded: str | None = None) -> str:
     """The quads (?g ?s ?p ?o) of the nodes a pattern binds (roots, given the variable to bind) or, at level > 0, of
     the blank nodes that many links below them. One query per level, plain patterns only: Virtuoso 7.2 failed on the
-    same as one query of UNIONs and BINDs (an internal error of its compiler)."""
+    same as one query of UNIONs and BINDs (an internal error of its compiler). The quads of graph `excluded` are
+    left out: a submission being replaced of 100,000 triples was sent whole, past the context walk's deadline."""
+    quads = "GRAPH ?g { ?s ?p ?o }" + (f" FILTER(?g != <{excluded}>)" if excluded else "")
     if level == 0:
-        return f"SELECT ?g ?s ?p ?o WHERE {{ {roots('?s')} GRAPH ?g {{ ?s ?p ?o }} }}"
+        return f"SELECT ?g ?s ?p ?o WHERE {{ {roots('?s')} {quads} }}"
     chain, previous = "", "?root"
     for step in range(1, level + 1):
         node = "?s" if step == level else f"?b{step}"
         chain += f" {previous} ?l{step} {node} . FILTER(isBlank({node}))"
         previous = node
-    return f"SELECT ?g ?s ?p ?o WHERE {{ {roots('?root')}{chain} GRAPH ?g {{ ?s ?p ?o }} }}"
+    return f"SELECT ?g ?s ?p ?o WHERE {{ {roots('?root')}{chain} {quads} }}"
 
 
 def _outgoing(nodes: list[str]) -> Callable[[str], str]:
