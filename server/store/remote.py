@@ -81,7 +81,7 @@ from server.store.embedded import (
     reporter,
     update_text,
 )
-from server.store.parts import in_parts
+from server.store.parts import PART_TRIPLES, in_parts
 from server.store.protocol_client import ProtocolClient, ProtocolError, Response
 from server.store.query_worker import (
     DescribeJob,
@@ -148,11 +148,15 @@ class StoreRefusedDataError(ProblemError):
     """The store refused the update that writes a submission's data: 422, with the engine's first line, which says
     what it could not take; nothing was written, and only a change to the data can help."""
 
-    def __init__(self, engine_message: str):
+    def __init__(self, engine_message: str, linked_triples: int = 0):
         said = " ".join(engine_message.strip().splitlines()[:1])[:300].rstrip(".") or "no reason given"
+        # linked_triples: the refused part was that many triples linked by blank nodes, which go in one update.
+        advice = (f"The file holds {linked_triples} triples linked by blank nodes (such as a long RDF list), which "
+                  f"are written in one update, and this store cannot take that many at once: give some of those nodes "
+                  f"IRIs, or make the structure smaller, then send it again." if linked_triples else
+                  "Sending it again will not help: change the value it names, then send it again.")
         super().__init__(422, f"The data store behind this server refused this data, so nothing was stored. It said: "
-                              f"{said}. Sending it again will not help: change the value it names (or send the data "
-                              f"in smaller parts), then send it again.")
+                              f"{said}. {advice}")
 
 
 class StoreBusyError(Exception):
@@ -676,15 +680,17 @@ class RemoteStore:
         staged = f"{STAGING}/{uuid.uuid4()}"
         await self.update(f"INSERT {{ GRAPH <{STAGING}> {{ <{staged}> <{DCTERMS}created> ?now }} }} "
                           f"WHERE {{ BIND(NOW() AS ?now) }}")
+        part = ""
         try:
             for part in await asyncio.to_thread(in_parts, ntriples):
                 template, binds = bound_in_template(part)
                 await self.update(f"INSERT {{ GRAPH <{staged}> {{\n{template}\n}} }} WHERE {{ {binds} }}")
         except StoreRefusedUpdateError as refused:
             # The parts are the submitted content alone: it is a value of it the engine cannot take (Virtuoso: an
-            # integer past 64 bits, an ill-typed one), which its submitter can change.
+            # integer past 64 bits, an ill-typed one), or a part larger than parts are, which only blank nodes make.
             await self._drop_staging([staged])
-            raise StoreRefusedDataError(refused.engine_message) from None
+            triples = part.count("\n")
+            raise StoreRefusedDataError(refused.engine_message, triples if triples > PART_TRIPLES else 0) from None
         except BaseException:
             await asyncio.shield(self._drop_staging([staged]))
             raise
