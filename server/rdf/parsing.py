@@ -149,7 +149,8 @@ def _own_context_inline(text: str, urls: Iterable[str]) -> str:
 def add_quads(graph: Graph, quads: Iterable[ox.Quad], source: str) -> None:
     """Add pyoxigraph quads to an rdflib graph as triples (their graph names are dropped)."""
     graph.addN(
-        (_convert(q.subject, source), _convert(q.predicate, source), _convert(q.object, source), graph) for q in quads
+        (rdflib_term(q.subject, source), rdflib_term(q.predicate, source), rdflib_term(q.object, source), graph)
+        for q in quads
     )
 
 
@@ -211,7 +212,8 @@ def _syntax_error(error: SyntaxError, source: str) -> RdfInputError:
     return RdfInputError(message, source=source, line=error.lineno, column=error.offset)
 
 
-def _convert(term: object, source: str) -> Node:
+def rdflib_term(term: object, source: str) -> Node:
+    """A pyoxigraph term as rdflib's (RdfInputError for a triple term, which rdflib cannot hold)."""
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):
@@ -225,6 +227,19 @@ def _convert(term: object, source: str) -> Node:
             return Literal(term.value)
         return Literal(term.value, datatype=URIRef(term.datatype.value))
     raise RdfInputError("RDF 1.2 triple terms are not supported", source=source)
+
+
+def oxigraph_term(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """An rdflib term as pyoxigraph's (the reverse of rdflib_term; a plain literal is an xsd:string)."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or _XSD_STRING)))
+    raise TypeError(f"not an RDF term: {term!r}")
 
 
 def refuse_unsafe_iris(document: ParsedDocument) -> None:
