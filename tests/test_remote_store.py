@@ -12,7 +12,7 @@ import pytest
 from server.settings import Settings
 from server.store.embedded import GraphChange, GraphInfo
 from server.store.opening import open_store
-from server.store.remote import STAGING, UNION, RemoteStore
+from server.store.remote import STAGING, UNION, RemoteStore, StoreUnavailableError
 from tests.support.engines import Engine, start_oxigraph
 
 GRAPH = "https://w3id.org/ilo-partnerships/id/graph/probe"
@@ -89,3 +89,37 @@ def test_a_staging_graph_left_by_a_crash_is_dropped_before_the_next_write(oxigra
     # Left there, it would keep the withdrawn triple in the union (a triple stays while another graph asserts it).
     in_union, staged = asyncio.run(_after_a_crash_then_a_withdrawal(_settings(oxigraph, tmp_path)))
     assert (in_union, staged) == ([], [])
+
+
+TAKEN_OVER = GRAPH + "/taken-over"
+
+
+async def _staged_then_taken_over(settings: Settings) -> tuple[str, list[str], list[str]]:
+    first, second = await open_store(settings), await open_store(settings)
+    assert isinstance(first, RemoteStore) and isinstance(second, RemoteStore)
+    try:
+        # The first replica stages a write, then loses the lease (its renewals failed for a whole lease): the
+        # second takes it, and drops the staging graphs listed, as a crash's.
+        change = GraphChange(TAKEN_OVER, '<urn:a> <urn:b> "staged" .\n', GraphInfo(TAKEN_OVER, "probe", "1" * 64, 1,
+                                                                              "2026-12-04T00:00:00Z"))
+        staged = await first._staged(change.ntriples or "")
+        async with second.exclusive():
+            pass
+        try:
+            await first._moved(change, staged)
+            outcome = "written"
+        except StoreUnavailableError as error:
+            outcome = error.reason
+        graph = await first.select(f"SELECT ?o WHERE {{ GRAPH <{TAKEN_OVER}> {{ ?s ?p ?o }} }}", dataset=False)
+        union = await first.select(f"SELECT ?o WHERE {{ GRAPH <{UNION}> {{ <urn:a> ?p ?o }} }}", dataset=False)
+    finally:
+        await first.close()
+        await second.close()
+    return outcome, [row["o"]["value"] for row in graph], [row["o"]["value"] for row in union]
+
+
+def test_a_write_whose_staging_graph_another_replica_dropped_fails_and_stores_nothing(oxigraph: Engine,
+                                                                                       tmp_path: Path) -> None:
+    outcome, graph, union = asyncio.run(_staged_then_taken_over(_settings(oxigraph, tmp_path)))
+    assert outcome.endswith("was dropped before the write ended: another replica took the write lease meanwhile")
+    assert (graph, union) == ([], [])

@@ -184,8 +184,8 @@ def update_text(change: GraphChange, union: str | None = None, apart: tuple[str,
     elif change.ntriples:
         if staged is None:
             raise ValueError("an external store's new content is put into a staging graph first")
-        # Copies within the store keep its blank nodes the same nodes in the graph and in the union. Not SILENT: a
-        # staging graph gone would fail the write rather than store nothing.
+        # Copies within the store keep its blank nodes the same nodes in the graph and in the union. A staging graph
+        # gone is not caught here (oxigraph copies a graph it does not hold as an empty one): remote.py checks first.
         text += f" ;\nCOPY <{staged}> TO {graph} ;\nADD {graph} TO <{union}> ;\nDROP SILENT GRAPH <{staged}>"
     return text
 

@@ -660,6 +660,19 @@ class RemoteStore:
         """Replace or remove one named graph, and record it with a new version (under exclusive): the new content
         staged in parts, then one update that moves it into place and writes the record (see the module's notes)."""
         staged = await self._staged(change.ntriples) if change.ntriples else None
+        await self._moved(change, staged)
+
+    async def _moved(self, change: GraphChange, staged: str | None) -> None:
+        """The write's last update: the staged content moved into place, the union kept, the record written.
+
+        The staging graph is first checked to be still listed: if this replica lost the write lease while staging
+        (its renewals failing for a whole lease), the next holder dropped it, and moving what is left of it would
+        store part of the file; the write fails instead (503: sending it again works)."""
+        if staged is not None and not await self.select(
+                f"SELECT ?when WHERE {{ GRAPH <{STAGING}> {{ <{staged}> ?p ?when }} }}", dataset=False):
+            await self._drop_staging([staged])
+            raise StoreUnavailableError(f"the staging graph {staged} was dropped before the write ended: another "
+                                        "replica took the write lease meanwhile")
         text = update_text(change, UNION, (STORE_RECORD, STORE_LEASE, STAGING), staged)
         version = secrets.token_hex(10)
         changed = [change.info] if change.info is not None else []
