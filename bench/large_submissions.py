@@ -24,21 +24,13 @@ from bench.report import publish
 from bench.run import host
 from tests.support.engines import backend
 from tests.support.servers import SubmissionServer
+from tests.support.submissions import large_programme, programmes
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / "work" / "large-submissions"
-PROGRAMME = ROOT / "tests" / "fixtures" / "shapes" / "PartnershipProgrammeShape" / "valid.ttl"
 BACKENDS = ("embedded", "oxigraph", "virtuoso")
 STEPS = ("validate", "submit", "replace by a small file", "withdraw")
 TURTLE = {"Content-Type": "text/turtle"}
-
-
-def programme_with_notes(notes: int, steps: int = 200) -> bytes:
-    """The valid programme fixture with `notes` blank-node notes and a list of `steps` items."""
-    text = PROGRAMME.read_text(encoding="utf-8")
-    body = "".join(f' ;\n    ex:note [ ex:n {n} ; ex:text "Note {n}" ]' for n in range(notes))
-    listed = " ".join(f'"step {n}"' for n in range(steps))
-    return text.replace('"P2Y"^^xsd:duration', f'"P2Y"^^xsd:duration{body} ;\n    ex:steps ( {listed} )').encode()
 
 
 @contextlib.contextmanager
@@ -93,7 +85,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--write", type=Path, help="also write the report here (Markdown)")
     args = parser.parse_args()
-    small = programme_with_notes(0, steps=1)
+    small = programmes(["P2Y"])
     lines = ["# Large submissions on each kind of store", "",
              f"`python -m bench.large_submissions --triples {' '.join(map(str, args.triples))} --rounds {args.rounds}`, "
              f"{time.strftime('%Y-%m-%d')}; {host()}; Virtuoso from Debian's `virtuoso-opensource`. "
@@ -102,7 +94,7 @@ def main() -> None:
              "the embedded store's.", ""]
     with _servers() as servers:
         for triples in args.triples:
-            data = programme_with_notes(max(0, (triples - 410) // 3))
+            data = large_programme(max(0, (triples - 410) // 3))
             measured: dict[str, list[dict[str, float]]] = {name: [] for name in BACKENDS}
             for number in range(args.rounds):
                 order = BACKENDS[number % len(BACKENDS):] + BACKENDS[:number % len(BACKENDS)]

@@ -16,6 +16,7 @@ from rdflib.namespace import SH
 
 from tests.support.problems import problem
 from tests.support.servers import EXAMPLES, FIXTURES, SubmissionServer, run_cli, state, stored
+from tests.support.submissions import large_programme, programmes
 
 NEW_PROJECT = EXAMPLES / "first-submission.ttl"
 PROJECT_IRI = "https://example.org/partner-data/green-jobs-project"
@@ -488,16 +489,6 @@ def test_the_servers_own_json_ld_comes_back_in_with_its_context_read_from_memory
     assert connections == []
 
 
-def _programmes(intervals: list[str]) -> bytes:
-    """A submission of one partnership programme per renewal interval (each an xsd:duration)."""
-    text = (FIXTURES / "shapes" / "PartnershipProgrammeShape" / "valid.ttl").read_text(encoding="utf-8")
-    head, programme = text.split("ex:partnership a", 1)
-    return (head + "".join(
-        f"ex:programme-{n:02d} a" + programme.replace("Example Partnership Programme", f"Programme {n}")
-        .replace('"P2Y"', f'"{interval}"') for n, interval in enumerate(intervals)
-    )).encode()
-
-
 def _intervals(server: SubmissionServer, accept: str) -> list[str]:
     query = ("SELECT ?programme ?interval WHERE { ?programme <https://w3id.org/ilo-partnerships/ontology#renewalInterval> "
              "?interval FILTER(STRSTARTS(STR(?programme), 'https://example.org/')) } ORDER BY ?programme")
@@ -514,7 +505,7 @@ DURATIONS = [("P3Y", "P3Y"), ("P36M", "P3Y"), ("P1Y6M", "P1Y6M"), ("-P1M", "-P1M
 
 
 def test_durations_are_stored_and_come_back_as_the_same_values(clean: SubmissionServer) -> None:
-    response = submit(clean, _programmes([given for given, _ in DURATIONS]))
+    response = submit(clean, programmes([given for given, _ in DURATIONS]))
     assert response.status_code == 201, response.text
     expected = [canonical for _, canonical in DURATIONS]
     assert _intervals(clean, "text/csv") == expected
@@ -528,7 +519,7 @@ def test_durations_are_stored_and_come_back_as_the_same_values(clean: Submission
                                         f'"P1DT12H"^^<{xsd_duration}>', "."]
     # Replaced by another version of itself, and withdrawn: the store keeps none of the old values.
     record = response.json()
-    replaced = httpx.put(clean.url + record["links"]["self"], content=_programmes(["P2Y"]),
+    replaced = httpx.put(clean.url + record["links"]["self"], content=programmes(["P2Y"]),
                          headers={**TURTLE, **clean.auth("alice")}, timeout=60)
     assert replaced.status_code == 200, replaced.text
     assert _intervals(clean, "text/csv") == ["P2Y"]
@@ -537,22 +528,23 @@ def test_durations_are_stored_and_come_back_as_the_same_values(clean: Submission
 
 
 def test_a_duration_of_months_and_days_or_of_many_digits_of_seconds_keeps_its_value(clean: SubmissionServer) -> None:
-    response = submit(clean, _programmes(["P1Y1D", "P12DT1S"]))
+    response = submit(clean, programmes(["P1Y1D", "P12DT1S"]))
     assert response.status_code == 201, response.text
     assert _intervals(clean, "text/csv") == ["P1Y1D", "P12DT1S"]
 
 
 def test_a_value_the_store_cannot_hold_is_refused_with_its_reason_and_nothing_is_stored(clean: SubmissionServer) -> None:
     # Valid RDF that passes the shapes (the property is none of the vocabulary's): an integer past 64 bits.
-    big = _programmes(["P3Y"]).replace(
+    big = programmes(["P3Y"]).replace(
         b'"P3Y"^^xsd:duration', b'"P3Y"^^xsd:duration ; ex:count "12345678901234567890"^^xsd:integer')
-    kept = submit(clean, _programmes(["P2Y"]))
+    kept = submit(clean, programmes(["P2Y"]))
     assert kept.status_code == 201, kept.text
     before = state(clean)
     created = submit(clean, big.replace(b"programme-00", b"programme-99").replace(b"Programme 0", b"Programme 99"))
     replaced = httpx.put(clean.url + kept.json()["links"]["self"], content=big, headers={**TURTLE, **clean.auth("alice")})
     # In a large file, after parts of it were written to a staging graph: those are dropped.
-    large = submit(clean, _large().replace(b"programme-00", b"programme-98").replace(b"Programme 0", b"Programme 98")
+    large = submit(clean, large_programme(NOTES).replace(b"programme-00", b"programme-98")
+                   .replace(b"Programme 0", b"Programme 98")
                    .replace(b'"P3Y"^^xsd:duration', b'"P3Y"^^xsd:duration ; ex:count "12345678901234567890"^^xsd:integer'))
     assert _staging_graphs(clean) == []
     if clean.backend != "virtuoso":
@@ -568,7 +560,7 @@ def test_a_value_the_store_cannot_hold_is_refused_with_its_reason_and_nothing_is
 
 
 def test_a_double_comes_back_with_all_its_digits(clean: SubmissionServer) -> None:
-    share = _programmes(["P3Y"]).replace(b'"P3Y"^^xsd:duration', b'"P3Y"^^xsd:duration ; ex:share "0.1234567891"^^xsd:double')
+    share = programmes(["P3Y"]).replace(b'"P3Y"^^xsd:duration', b'"P3Y"^^xsd:duration ; ex:share "0.1234567891"^^xsd:double')
     assert submit(clean, share).status_code == 201
     response = httpx.post(clean.url + "/sparql", headers={"Accept": "text/csv"},
                           data={"query": "SELECT ?share WHERE { ?programme <https://example.org/share> ?share }"})
@@ -577,15 +569,6 @@ def test_a_double_comes_back_with_all_its_digits(clean: SubmissionServer) -> Non
 
 STAGING = "https://w3id.org/ilo-partnerships/id/graph/store-staging"
 NOTES = 2000
-
-
-def _large(notes: int = NOTES, steps: int = 200) -> bytes:
-    """One programme with notes (a blank node each: 3 triples) and a list of steps (2 triples each, all linked by
-    blank nodes, more than a part of an external store's write holds): 3 * notes + 2 * steps triples and more."""
-    body = "".join(f' ;\n    ex:note [ ex:n {n} ; ex:text "Note {n}" ]' for n in range(notes))
-    listed = " ".join(f'"step {n}"' for n in range(steps))
-    return _programmes(["P3Y"]).replace(b'"P3Y"^^xsd:duration', f'"P3Y"^^xsd:duration{body} ;\n    ex:steps ( {listed} )'
-                                        .encode())
 
 
 def _count(server: SubmissionServer, pattern: str) -> int:
@@ -609,7 +592,7 @@ def _staging_graphs(server: SubmissionServer) -> list[str]:
 
 def test_a_submission_of_thousands_of_triples_is_stored_whole_with_its_blank_nodes(clean: SubmissionServer) -> None:
     # Virtuoso refused an update of a few thousand triples: written in parts, then moved into place at once.
-    response = submit(clean, _large())
+    response = submit(clean, large_programme(NOTES))
     assert response.status_code == 201, response.text
     assert response.json()["triples"] > 3 * NOTES + 400 > 5000
     # Each note's blank node is one node: in its graph, in the default graph, and between the two.
@@ -621,10 +604,10 @@ def test_a_submission_of_thousands_of_triples_is_stored_whole_with_its_blank_nod
     # Replaced by a small version, then by the large one again, and withdrawn: nothing of the old is left.
     before = _count(clean, "?s ?p ?o")
     link = clean.url + response.json()["links"]["self"]
-    replaced = httpx.put(link, content=_programmes(["P2Y"]), headers={**TURTLE, **clean.auth("alice")}, timeout=60)
+    replaced = httpx.put(link, content=programmes(["P2Y"]), headers={**TURTLE, **clean.auth("alice")}, timeout=60)
     assert replaced.status_code == 200, replaced.text
     assert (_count(clean, "?s ex:note ?note"), _count(clean, "?note ex:n ?n"), _count(clean, "?s ex:steps ?steps")) == (0, 0, 0)
-    again = httpx.put(link, content=_large(), headers={**TURTLE, **clean.auth("alice")}, timeout=60)
+    again = httpx.put(link, content=large_programme(NOTES), headers={**TURTLE, **clean.auth("alice")}, timeout=60)
     assert again.status_code == 200, again.text
     assert _count(clean, "?s ?p ?o") == before + 1  # its record now says when it was changed
     assert httpx.delete(link, headers=clean.auth("alice"), timeout=60).status_code == 204
@@ -637,7 +620,7 @@ def test_more_triples_linked_by_blank_nodes_than_the_store_takes_at_once_are_ref
         clean: SubmissionServer) -> None:
     # Triples sharing blank nodes go into one update (each update makes its blank nodes anew): an RDF list of 800
     # items is 1,600 such triples, more than Virtuoso compiles in one update (about 1,000).
-    response = submit(clean, _large(notes=0, steps=800))
+    response = submit(clean, large_programme(0, steps=800))
     if clean.backend != "virtuoso":
         assert response.status_code == 201, response.text
         assert _count(clean, "ex:programme-00 ex:steps/rdf:rest*/rdf:first ?step") == 800

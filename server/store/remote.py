@@ -668,8 +668,7 @@ class RemoteStore:
         The staging graph is first checked to be still listed: if this replica lost the write lease while staging
         (its renewals failing for a whole lease), the next holder dropped it, and moving what is left of it would
         store part of the file; the write fails instead (503: sending it again works)."""
-        if staged is not None and not await self.select(
-                f"SELECT ?when WHERE {{ GRAPH <{STAGING}> {{ <{staged}> ?p ?when }} }}", dataset=False):
+        if staged is not None and staged not in await self._listed_staging():
             await self._drop_staging([staged])
             raise StoreUnavailableError(f"the staging graph {staged} was dropped before the write ended: another "
                                         "replica took the write lease meanwhile")
