@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated, BinaryIO, NoReturn
 
 import httpx
 import typer
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rdflib import RDF, SKOS, Graph
 from rich.console import Console
 
@@ -25,7 +27,7 @@ from server.formats.registry import IATI
 from server.rdf.iso_codes import generate_iso_codes_turtle
 from server.rdf.parsing import ParsedDocument, RdfInputError
 from server.rdf.syntaxes import BY_NAME, Format, syntax_for_file
-from server.settings import Settings, get_settings
+from server.settings import Settings, get_settings, settings_problems
 from server.submissions.plan import DataValidator, UnknownSubmissionError, plan_validation
 from server.submissions.tokens import Role, TokenError, TokenRegistry
 from server.validation import pyshacl_speedups
@@ -606,7 +608,7 @@ def serve(
     )
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, access_log=False, log_level="info", log_config=None,
-        server_header=False, http=protocol_with_limits(
+        server_header=False, proxy_headers=False, http=protocol_with_limits(
             settings.header_timeout_seconds, settings.max_header_bytes, settings.max_header_fields,
             settings.body_timeout_seconds, settings.body_min_rate,
         ),
@@ -615,4 +617,9 @@ def serve(
 
 def main() -> None:
     """Entry point of the ilo-kg command."""
-    app()
+    try:
+        app()
+    except (ValidationError, SettingsError) as error:
+        # A mistyped ILOKG_ variable: say which and why, not a traceback through pydantic.
+        typer.echo("\n".join(f"ilo-kg: {problem}" for problem in settings_problems(error)), err=True)
+        raise SystemExit(EXIT_UNREADABLE) from None

@@ -1,11 +1,14 @@
 """Configuration: one settings object, read from environment variables prefixed ILOKG_."""
 
+import ipaddress
+import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from server.namespaces import BASE
 
@@ -140,6 +143,13 @@ class Settings(BaseSettings):
         default_factory=list,
         description="SPARQL endpoints a query may call with SERVICE (JSON list); empty: SERVICE is refused.",
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of the reverse proxies or load balancers in front of the server, as "
+        "a JSON list, e.g. [\"127.0.0.1\"]. From these peers only, X-Forwarded-For names the client (whose address "
+        "the fair shares and rates count) and X-Forwarded-Proto the scheme of the links in answers. Empty: those "
+        "headers are ignored whoever sends them, and each client is the address that connected.",
+    )
     federation_timeout_seconds: float = Field(
         5.0, gt=0, description="Deadline of one SERVICE call to an allowlisted endpoint (within the query's own)."
     )
@@ -202,6 +212,21 @@ class Settings(BaseSettings):
         # workers, the CLI and the server must all mean the same folder).
         return value.absolute() if isinstance(value, Path) else value
 
+    @field_validator("trusted_proxies", mode="after")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        # Checked here because uvicorn takes an entry it cannot read as a name to compare literally, which would
+        # trust nobody (or, with "*", everybody) without a word.
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (such as 10.0.0.0/8): list the addresses your proxies "
+                    "connect from; host names and '*' are not taken, since anyone could then name their own address"
+                ) from None
+        return value
+
     @model_validator(mode="after")
     def _one_store(self) -> "Settings":
         # The federation relay lives in the embedded store's workers; an external engine would call SERVICE itself.
@@ -222,6 +247,26 @@ class Settings(BaseSettings):
     def submission_files_dir(self) -> Path:
         """Where submitted files and reports are kept (submissions_dir, or beside the store)."""
         return self.submissions_dir or self.store_dir.with_name(self.store_dir.name + "-submissions")
+
+
+def settings_problems(error: ValidationError | SettingsError) -> list[str]:
+    """What is wrong with the settings the environment gives, one sentence per setting, named as it is set."""
+    if isinstance(error, SettingsError):
+        # pydantic-settings names the field but not the value: a list or object setting that is not JSON.
+        field = re.search(r'field "(\w+)"', str(error))
+        name = f"ILOKG_{field.group(1).upper()}" if field else "a setting"
+        return [f"{name} is not valid JSON; write it as a JSON list or object, e.g. '[\"…\"]'."]
+    problems = []
+    for problem in error.errors():
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        if problem["loc"]:
+            field = str(problem["loc"][0])
+            given = repr(problem["input"]) if isinstance(problem["input"], str) else json.dumps(problem["input"])
+            shown = "" if Settings.model_fields[field].annotation in (SecretStr, SecretStr | None) else f"={given[:200]}"
+            problems.append(f"ILOKG_{field.upper()}{shown}: {message}.")
+        else:
+            problems.append(f"The settings do not go together: {message}.")
+    return problems
 
 
 @lru_cache(maxsize=1)

@@ -6,6 +6,7 @@ lease, so they are applied one at a time across replicas; the balancer's example
 """
 
 import hashlib
+import json
 import re
 import subprocess
 import threading
@@ -76,6 +77,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         "ILOKG_SUBMISSIONS_DIR": str(folder / "submissions"),
         "ILOKG_SUBMISSION_RATE": "1000/minute", "ILOKG_VALIDATION_RATE": "1000/minute",
         "ILOKG_STORE_POLL_SECONDS": "0.2", "ILOKG_STORE_LEASE_SECONDS": "3",
+        # The balancer connects from here: the replicas believe its X-Forwarded-For (the README's deployment).
+        "ILOKG_TRUSTED_PROXIES": '["127.0.0.1"]',
     }
     replicas = [RunningServer(folder / f"replica{n}" / "store", shared) for n in (1, 2)]
     for replica in replicas:
@@ -137,6 +140,8 @@ def test_submissions_sent_to_both_replicas_at_once_land_exactly_once(deployment:
 
 
 def _start_balancer(deployment: Deployment) -> None:
+    if deployment.balancer is not None:
+        return
     front, stats = free_port(), free_port()
     deployment.balancer = start_haproxy(deployment.folder, front, stats, [r.port for r in deployment.replicas])
     deployment.front, deployment.stats = f"http://127.0.0.1:{front}", f"http://127.0.0.1:{stats}"
@@ -148,6 +153,32 @@ def _start_balancer(deployment: Deployment) -> None:
             return False
 
     wait_for(both_up, "the balancer sees both replicas up")
+
+
+def _logged_clients(deployment: Deployment, prefix: str) -> dict[str, str]:
+    """The client address each replica's access log gives the requests whose id starts with prefix."""
+    clients = {}
+    for n in (1, 2):
+        for line in (deployment.folder / f"replica{n}" / "server.log").read_text(errors="replace").splitlines():
+            if line.startswith("{") and (entry := json.loads(line)).get("request_id", "").startswith(prefix):
+                clients[entry["request_id"]] = entry["client"]
+    return clients
+
+
+def test_behind_the_balancer_a_replica_sees_each_client_and_not_what_it_claims(deployment: Deployment) -> None:
+    _start_balancer(deployment)
+    claims = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https", "Accept": "text/turtle"}
+    sent = {}
+    for source in ("127.0.0.2", "127.0.0.3"):  # two clients; two requests each, so that both replicas answer them
+        with httpx.Client(transport=httpx.HTTPTransport(local_address=source), timeout=30) as client:
+            for n in range(2):
+                request_id = f"client-address-{source}-{n}"
+                answer = client.get(deployment.front + "/.well-known/void", headers={**claims, "X-Request-ID": request_id})
+                assert answer.status_code == 200
+                # The scheme the balancer says the client used, not the one the client claimed.
+                assert f"void:sparqlEndpoint <{deployment.front}/sparql>" in answer.text
+                sent[request_id] = source
+    wait_for(lambda: _logged_clients(deployment, "client-address-") == sent, "the replicas log each request's client")
 
 
 def test_a_replica_killed_under_load_loses_no_submission_and_the_survivor_serves_everything(

@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from server import __version__
 from server.canned.catalogue import load_catalogue
@@ -61,10 +62,15 @@ class App(FastAPI):
 
 
 def _duties(settings: Settings, metrics: Metrics, guard: Guard) -> list[Middleware]:
-    """The per-request layers, outermost first: every answer's request id, access log and metrics; the requester
-    (for the fair shares); the security headers; CORS (reads are open to every origin; nothing uses credentials);
-    HEAD answered as GET (innermost, so every other layer sees the HEAD and its headers)."""
+    """The per-request layers, outermost first: the client's address and scheme as the trusted proxies in front say
+    (only where there are some); every answer's request id, access log and metrics; the requester (for the fair
+    shares); the security headers; CORS (reads are open to every origin; nothing uses credentials); HEAD answered as
+    GET (innermost, so every other layer sees the HEAD and its headers)."""
+    # Here and not in uvicorn (which `serve` runs with proxy_headers=False): uvicorn's default believes
+    # X-Forwarded-For from 127.0.0.1, which is every client when a balancer on the same host passes the header on.
+    forwarded = [Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)] if settings.trusted_proxies else []
     return [
+        *forwarded,
         Middleware(RequestContextMiddleware, metrics=metrics),
         Middleware(RequesterMiddleware, guard=guard),
         Middleware(SecurityHeadersMiddleware),
@@ -125,7 +131,8 @@ def create_app(settings: Settings | None = None) -> App:
     duties = _duties(settings, metrics, app.state.guard)
     # The body limit applies to uploads only (/sparql limits its own body): between the duties and the routes.
     body_limit = Middleware(BodyLimitMiddleware, limit=settings.max_submission_bytes, prefixes=("/validate", "/submissions"))
-    for layer in reversed([*duties[:3], body_limit, *duties[3:]]):
+    before_limit = len(duties) - 2  # the body limit goes just outside CORS and HEAD-as-GET
+    for layer in reversed([*duties[:before_limit], body_limit, *duties[before_limit:]]):
         app.add_middleware(layer.cls, *layer.args, **layer.kwargs)
     app.sparql_path = _wrapped(sparql.endpoint, duties)
     app.include_router(queries.build_router(catalogue, settings.max_page_size))

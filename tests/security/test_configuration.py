@@ -51,6 +51,30 @@ def test_a_tokens_file_others_can_read_is_refused_on_a_public_bind(tmp_path: Pat
                              f"the tokens file {tokens} is readable by other users: chmod 600 it.\n")
 
 
+_NOT_AN_ADDRESS = ("is not an IP address or network (such as 10.0.0.0/8): list the addresses your proxies connect from; "
+                   "host names and '*' are not taken, since anyone could then name their own address.")
+
+
+@pytest.mark.parametrize(("command", "setting", "value", "message"), [
+    ("serve", "ILOKG_PORT", "abc", "ILOKG_PORT='abc': Input should be a valid integer, unable to parse string as an integer."),
+    ("load", "ILOKG_QUERY_WORKERS", "0", "ILOKG_QUERY_WORKERS='0': Input should be greater than or equal to 1."),
+    ("serve", "ILOKG_TRUSTED_PROXIES", '["*"]', f"ILOKG_TRUSTED_PROXIES=[\"*\"]: '*' {_NOT_AN_ADDRESS}"),
+    ("serve", "ILOKG_TRUSTED_PROXIES", '["10.0.0.0/8", "balancer.internal"]',
+     f"ILOKG_TRUSTED_PROXIES=[\"10.0.0.0/8\", \"balancer.internal\"]: 'balancer.internal' {_NOT_AN_ADDRESS}"),
+    ("serve", "ILOKG_TRUSTED_PROXIES", '["10.0.0.0/33"]',
+     f"ILOKG_TRUSTED_PROXIES=[\"10.0.0.0/33\"]: '10.0.0.0/33' {_NOT_AN_ADDRESS}"),
+    ("token", "ILOKG_TRUSTED_PROXIES", "127.0.0.1",
+     "ILOKG_TRUSTED_PROXIES is not valid JSON; write it as a JSON list or object, e.g. '[\"…\"]'."),
+])
+def test_a_setting_that_cannot_be_read_is_named_with_what_is_wrong(
+    tmp_path: Path, command: str, setting: str, value: str, message: str,
+) -> None:
+    args = ("token", "list") if command == "token" else (command,)
+    result = run_cli(*args, env={setting: value, "ILOKG_STORE_DIR": str(tmp_path / "store")})
+    assert (result.returncode, result.stderr, result.stdout) == (2, f"ilo-kg: {message}\n", "")
+    assert not (tmp_path / "store").exists()  # refused before anything was opened
+
+
 def test_the_log_is_json_lines_with_the_request_id(tmp_path: Path) -> None:
     port = free_port()
     log = (tmp_path / "server.log").open("w")
