@@ -208,8 +208,8 @@ def test_each_graph_has_its_turtle_dump_at_its_iri(sparql_server: RunningServer)
     missing = httpx.get(sparql_server.url + "/dumps/../../etc/passwd", timeout=120)
     assert missing.status_code == 404
     assert problem(httpx.get(sparql_server.url + "/graph/data/nothing-here", timeout=120)) == (
-        404, "There is no dump file 'graphs/data/nothing-here.ttl'; the list is at /dumps and in the dataset's description "
-        "(/.well-known/void).")
+        404, "The store has no graph <https://w3id.org/ilo-partnerships/graph/data/nothing-here>; the list is at /dumps "
+        "and in the dataset's description (/.well-known/void).")
 
 
 def test_export_writes_the_same_dataset_as_the_server_offers(sparql_server: RunningServer, tmp_path: Path) -> None:

@@ -27,20 +27,20 @@ _POLL_SECONDS = 1.0
 class ExplorerWarmup:
     """Keeps the explorer's unfiltered answers computed for the store's current data version."""
 
-    def __init__(self, canned: CannedQueryService, store: GraphStore, page_size: int):
+    def __init__(self, canned: CannedQueryService, store: GraphStore):
         self._canned = canned
         self._store = store
-        self._page_size = page_size
         self.version: str | None = None  # the data version whose answers are ready (shown by /health)
 
     async def warm(self) -> None:
         """Compute every page of each explorer question, unfiltered, as the explorer asks for them."""
-        version = self._store.info.version
+        # The pages as the explorer reads them: as large as this store allows.
+        version, page_size = self._store.info.version, self._canned.max_page_size
         for name in (SUMMARY, *(query for _, query in VIEWS)):
             query, offset = self._canned.get(name), 0
             while True:
                 try:
-                    output = await self._canned.answer(query, {}, self._page_size, offset, SPARQL_JSON)
+                    output = await self._canned.answer(query, {}, page_size, offset, SPARQL_JSON)
                 except Exception as error:  # noqa: BLE001 - a background task that died would never warm again
                     # A deadline at this size stops a visitor's request too (and a store away is reported by its own
                     # requests): nothing to prepare for this version; said once.
@@ -49,7 +49,7 @@ class ExplorerWarmup:
                 output.discard()
                 if not output.more:
                     break
-                offset += self._page_size
+                offset += page_size
         self.version = version
         log.info("explorer answers ready", extra={"dataVersion": version})
 

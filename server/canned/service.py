@@ -74,8 +74,10 @@ class CannedQueryService:
 
     @property
     def max_page_size(self) -> int:
-        """Most rows per page a client may ask for."""
-        return self._settings.max_page_size
+        """Most rows per page the server's own pages ask for: the setting, or fewer where the store sorts fewer rows
+        (a page asks for one row more than it shows, to know whether another follows; see paging)."""
+        sorted_rows = self._store.sorted_rows
+        return self._settings.max_page_size if sorted_rows is None else min(self._settings.max_page_size, sorted_rows - 1)
 
     @property
     def queries(self) -> list[CannedQuery]:
@@ -159,6 +161,14 @@ class CannedQueryService:
         """The (limit, offset) a request asks for, checked; raises ParameterError."""
         limit = self._number(params, "limit", self._settings.page_size, 1, self._settings.max_page_size)
         offset = self._number(params, "offset", 0, 0, MAX_OFFSET)
+        sorted_rows = self._store.sorted_rows
+        if sorted_rows is not None and offset + limit >= sorted_rows:
+            raise ParameterError("offset", (
+                f"This server's store sorts at most {sorted_rows} rows of an answer, so a page must end before row "
+                f"{sorted_rows} (offset + limit below {sorted_rows}); this one would end at row {offset + limit}. "
+                "Narrow the question with its parameters, or ask the operator to raise the store's limit (Virtuoso: "
+                "MaxSortedTopRows, in the [Parameters] section of virtuoso.ini)."
+            ))
         return limit, offset
 
     async def answer(

@@ -152,6 +152,9 @@ class GraphStore(Protocol):
     @property
     def spool_dir(self) -> Path: ...
 
+    @property
+    def sorted_rows(self) -> int | None: ...
+
     async def close(self) -> None: ...
 
 
@@ -487,6 +490,11 @@ class EmbeddedStore:
     def spool_dir(self) -> Path:
         """Where workers write large answers."""
         return self._spool_dir
+
+    @property
+    def sorted_rows(self) -> int | None:
+        """The most rows an ordered query may ask for, its offset included: none here."""
+        return None
 
     async def execute(self, job: QueryJob, timeout: float) -> QueryOutput:
         """Run a query in a worker; past the deadline the worker is killed and replaced."""

@@ -122,6 +122,8 @@ _BATCH = 200
 # at four links, so a submission's context walk ran past its deadline), and in 0.03 s in the order they are written,
 # which its pragma asks for. Sent only to an engine that takes it (see RemoteStore.start).
 _WRITTEN_ORDER = 'DEFINE sql:select-option "order"\n'
+# Virtuoso's refusal of an ordered query that asks for more rows than it sorts.
+_SORT_LIMIT = re.compile(r"SR353: Sorted TOP clause specifies more then \d+ rows to sort\. Only (\d+) are allowed")
 _SOLUTION_NAMES = {f.name for f in SOLUTION_FORMATS} | {ROWS.name}
 _GRAPH_FORMATS = {f.name: f for f in GRAPH_FORMATS}
 _SOLUTION_FORMATS = {f.name: f for f in SOLUTION_FORMATS}
@@ -387,6 +389,7 @@ class RemoteStore:
         self._poller: asyncio.Task[None] | None = None
         self._local = asyncio.Lock()
         self._in_written_order = ""  # what asks the engine to join in the order written, if it can (see start)
+        self._sorted_rows: int | None = None  # the engine's limit on an ordered query's LIMIT + OFFSET (see start)
 
     # Opening, and following the other replicas
 
@@ -398,6 +401,7 @@ class RemoteStore:
             status, _ = await self._post_query(probe, SPARQL_JSON.media_type, lambda data: None)
             self._in_written_order = _WRITTEN_ORDER if status == 200 else ""
             await self.sync_files(project_sources(self._settings))
+            self._sorted_rows = await self._sort_limit()
         except (httpx.HTTPError, ProtocolError) as error:
             raise StoreUnavailableError(f"the external store at {self._settings.store_url} cannot be used: {error}") from None
         self._poller = asyncio.create_task(self._follow())
@@ -458,6 +462,21 @@ class RemoteStore:
     def spool_dir(self) -> Path:
         """Where large answers are written."""
         return self._spool_dir
+
+    @property
+    def sorted_rows(self) -> int | None:
+        """The most rows an ordered query may ask for, its offset included (Virtuoso's MaxSortedTopRows), or None."""
+        return self._sorted_rows
+
+    async def _sort_limit(self) -> int | None:
+        # Virtuoso refuses an ordered query whose LIMIT + OFFSET passes MaxSortedTopRows (10,000 by default), but
+        # only once a row reaches the sort: so the probe orders the one-row record written just before (cheap
+        # anywhere), asking for far more rows than any store sorts.
+        probe = QueryJob(f"SELECT ?p WHERE {{ GRAPH <{STORE_RECORD}> {{ <{_DATASET}> ?p ?o }} }} ORDER BY ?p "
+                         "LIMIT 1 OFFSET 2000000000", SPARQL_JSON.name, max_bytes=1 << 16, dataset_in_query=True)
+        status, message = await self._post_query(probe, SPARQL_JSON.media_type, lambda data: None)
+        limit = _SORT_LIMIT.search(message) if status != 200 else None
+        return int(limit.group(1)) if limit else None
 
     # Queries
 

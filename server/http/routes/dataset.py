@@ -104,16 +104,17 @@ async def dump_file(name: str, request: Request, dumps: DumpsDep, store: StoreDe
 async def graph(path: str, request: Request, dumps: DumpsDep, store: StoreDep) -> Response:
     """The triples of one named graph (one source file or submission), in Turtle."""
     name = graph_file(str(GRAPH) + path)
-    return await _file(request, dumps, store, name or "")
+    missing = f"The store has no graph <{GRAPH}{path[:200]}>"
+    return await _file(request, dumps, store, name or "", missing)
 
 
-async def _file(request: Request, dumps: DumpService, store: GraphStore, name: str) -> Response:
+async def _file(request: Request, dumps: DumpService, store: GraphStore, name: str, missing: str = "") -> Response:
     info = store.info
     known = {f.name: f for f in dumps.files()}
     if name not in known:
         return problem_response(
-            request, 404, f"There is no dump file {name[:200]!r}; the list is at /dumps and in the dataset's description "
-            "(/.well-known/void).")
+            request, 404, f"{missing or f'There is no dump file {name[:200]!r}'}; the list is at /dumps and in the "
+            "dataset's description (/.well-known/void).")
     headers, current = validators(request, etag(info.version, name), info.last_modified)
     del headers["Vary"]
     if current:

@@ -55,7 +55,7 @@ async def explore(request: Request, canned: CannedDep, settings: SettingsDep) ->
         {"kind": kind, "target": f"view-{kind}", "data": f"{root}queries/{name}" + (f"?{filters}" if filters else "")}
         for kind, name in VIEWS
     ] if error is None else []
-    config = {**drawing(root, settings), "views": views}
+    config = {**drawing(root, settings, canned.max_page_size), "views": views}
     return render(
         request, "explore.html", status_code=422 if error is not None else 200, fields=fields, error=general_error,
         summary=_summary(page) if page is not None else None, views=views, config=config, filters=filters,
@@ -63,13 +63,13 @@ async def explore(request: Request, canned: CannedDep, settings: SettingsDep) ->
     )
 
 
-def drawing(root: str, settings: Settings) -> dict[str, Any]:
+def drawing(root: str, settings: Settings, page_size: int) -> dict[str, Any]:
     """What views.js needs on every page that draws: the map's geometry (countries at 1:50m, a world map's
     background at 1:110m), our IRIs' base and the site's root (to link items to their pages here), and the most rows
     a page of a question may hold (it reads the questions' answers in pages of that size)."""
     atlas = f"{root}assets/vendor/world-atlas/"
     return {"atlas": atlas + "countries-50m.json", "background": atlas + "countries-110m.json",
-            "base": settings.data_base, "root": root, "pageSize": settings.max_page_size}
+            "base": settings.data_base, "root": root, "pageSize": page_size}
 
 
 def _summary(page: Page) -> dict[str, Any]:
@@ -126,13 +126,13 @@ async def country_codes(service: SparqlService) -> dict[str, dict[str, str]]:
     }
 
 
-def entity_pictures(view: EntityView, root: str, settings: Settings) -> dict[str, Any] | None:
+def entity_pictures(view: EntityView, root: str, settings: Settings, page_size: int) -> dict[str, Any] | None:
     """The pictures of a resource page, if its kind has any: a project's countries on a small map and its dates
     on a small timeline (the explore queries narrowed to it); a country on the map and its projects in time."""
     types = {t.iri for t in view.types}
     if str(ILOP.Project) in types:
         narrowed = urlencode({"project": view.iri})
-        return {**drawing(root, settings), "views": [
+        return {**drawing(root, settings, page_size), "views": [
             {"kind": "map", "target": "view-map", "data": f"{root}queries/explore-countries?{narrowed}", "small": True,
              "fit": "reached", "title": "Where it runs"},
             {"kind": "timeline", "target": "view-timeline", "data": f"{root}queries/explore-timeline?{narrowed}",
@@ -151,7 +151,7 @@ def entity_pictures(view: EntityView, root: str, settings: Settings) -> dict[str
             views.append({"kind": "timeline", "target": "view-timeline",
                           "data": f"{root}queries/projects?{urlencode({'country': code})}", "small": True,
                           "columns": {"item": "project", "start": "start", "end": "end"}, "title": "Its projects in time"})
-        return {**drawing(root, settings), "views": views} if views else None
+        return {**drawing(root, settings, page_size), "views": views} if views else None
     return None
 
 

@@ -105,7 +105,8 @@ async def _resource(request: Request, entities: EntityService, store: StoreDep) 
             return await _not_found(request, entities, iri)
         if not_modified(request, tag, info.last_modified):
             return Response(status_code=304, headers=headers)
-        pictures = explore.entity_pictures(view, site_root(request), request.app.state.settings)
+        pictures = explore.entity_pictures(
+            view, site_root(request), request.app.state.settings, request.app.state.canned.max_page_size)
         return render(
             request, "entity.html", view=view, facts=group_by_predicate(view.facts),
             incoming=group_by_predicate(view.incoming), headers=headers, local=entities.local_path, pictures=pictures,

@@ -42,7 +42,7 @@ async def editor(request: Request, canned: CannedDep, settings: SettingsDep, ser
         "endpoint": endpoint,
         "prefixes": {prefix: DISPLAY_PREFIXES[prefix] for prefix in _EDITOR_PREFIXES},
         "queries": [{"name": q.name, "title": q.title, "text": _editor_text(q)} for q in canned.queries],
-        "pictures": {**explore.drawing(root, settings), "countries": await explore.country_codes(service)},
+        "pictures": {**explore.drawing(root, settings, canned.max_page_size), "countries": await explore.country_codes(service)},
     }
     installed = (settings.web_vendor_dir / "@zazuko" / "yasgui" / "build" / "yasgui.min.js").is_file()
     return render(request, "editor.html", queries=canned.queries, config=config, endpoint=endpoint, installed=installed)
