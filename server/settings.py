@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
@@ -143,6 +144,12 @@ class Settings(BaseSettings):
         default_factory=list,
         description="SPARQL endpoints a query may call with SERVICE (JSON list); empty: SERVICE is refused.",
     )
+    public_url: str | None = Field(
+        None,
+        description="The server's public address, such as https://kg.example.org: the scheme, host and port that the "
+        "absolute links in answers name (the dataset and service descriptions, paging links, JSON-LD contexts), "
+        "whatever Host header or forwarded scheme a request carries. Unset: the address each request was sent to.",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Addresses or networks (CIDR) of the reverse proxies or load balancers in front of the server, as "
@@ -211,6 +218,25 @@ class Settings(BaseSettings):
         # compared with the resolved links of the store's generations would not match them (and the
         # workers, the CLI and the server must all mean the same folder).
         return value.absolute() if isinstance(value, Path) else value
+
+    @field_validator("public_url", mode="after")
+    @classmethod
+    def _origin(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018 - read for its check: a port that is not a number raises
+        except ValueError:
+            parts = parts._replace(netloc="")
+        if (parts.scheme not in ("http", "https") or not parts.hostname or not value.isascii() or "@" in parts.netloc
+                or parts.path not in ("", "/") or parts.query or parts.fragment):
+            raise ValueError(
+                f"{value!r} is not the origin of a web address: write scheme, host and port only, such as "
+                "https://kg.example.org or http://203.0.113.5:8080 (the server is served from its root; a host name "
+                "in other scripts in its punycode form)"
+            )
+        return value.rstrip("/")
 
     @field_validator("trusted_proxies", mode="after")
     @classmethod

@@ -26,6 +26,7 @@ from server.http import errors
 from server.http.guard import Guard
 from server.http.metrics import Metrics
 from server.http.middleware.body_limit import BodyLimitMiddleware
+from server.http.middleware.public_address import PublicAddressMiddleware
 from server.http.middleware.request_context import HeadAsGetMiddleware, RequestContextMiddleware
 from server.http.middleware.security_headers import SecurityHeadersMiddleware
 from server.http.openapi_document import complete
@@ -63,14 +64,17 @@ class App(FastAPI):
 
 def _duties(settings: Settings, metrics: Metrics, guard: Guard) -> list[Middleware]:
     """The per-request layers, outermost first: the client's address and scheme as the trusted proxies in front say
-    (only where there are some); every answer's request id, access log and metrics; the requester (for the fair
-    shares); the security headers; CORS (reads are open to every origin; nothing uses credentials); HEAD answered as
-    GET (innermost, so every other layer sees the HEAD and its headers)."""
+    (only where there are some); the public address for the links in answers (where one is set); every answer's
+    request id, access log and metrics; the requester (for the fair shares); the security headers; CORS (reads are
+    open to every origin; nothing uses credentials); HEAD answered as GET (innermost, so every other layer sees the
+    HEAD and its headers)."""
     # Here and not in uvicorn (which `serve` runs with proxy_headers=False): uvicorn's default believes
     # X-Forwarded-For from 127.0.0.1, which is every client when a balancer on the same host passes the header on.
     forwarded = [Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)] if settings.trusted_proxies else []
+    public = [Middleware(PublicAddressMiddleware, url=settings.public_url)] if settings.public_url else []
     return [
         *forwarded,
+        *public,
         Middleware(RequestContextMiddleware, metrics=metrics),
         Middleware(RequesterMiddleware, guard=guard),
         Middleware(SecurityHeadersMiddleware),

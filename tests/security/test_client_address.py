@@ -1,5 +1,6 @@
-"""Who the client is, for the fair shares and rates counted per client address, and which scheme the links in answers
-take: what connected, unless the peer is a proxy the operator listed (ILOKG_TRUSTED_PROXIES).
+"""Who the client is, for the fair shares and rates counted per client address, and which address the links in
+answers name: what connected, unless the peer is a proxy the operator listed (ILOKG_TRUSTED_PROXIES), and the public
+address the operator gave (ILOKG_PUBLIC_URL) whatever a request claims.
 
 Every header a client could use to claim another address or scheme is sent from a peer that is not trusted, to a
 server trusting nobody (the default) and to one trusting another address; the validation rate (two an hour, so no
@@ -72,9 +73,9 @@ def _links(server: RunningServer, source: str, headers: list[tuple[str, str]]) -
         line.split()[-2] for line in description.text.splitlines() if "sd:endpoint" in line}
 
 
-def _server(folder: Path, trusted: str | None) -> RunningServer:
+def _server(folder: Path, trusted: str | None, public: str | None = None) -> RunningServer:
     env = {"ILOKG_VALIDATION_RATE": "2/hour"} | ({"ILOKG_TRUSTED_PROXIES": f'["{trusted}"]'} if trusted else {})
-    return RunningServer(folder / "store", env).start()
+    return RunningServer(folder / "store", env | ({"ILOKG_PUBLIC_URL": public} if public else {})).start()
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +127,29 @@ def test_behind_a_trusted_proxy_each_client_is_the_address_the_proxy_names(trust
     secure = f"<{server.url.replace('http://', 'https://')}/sparql>"
     assert _links(server, PROXY, [("X-Forwarded-Proto", "https")]) == {secure}
     assert _links(server, PROXY, []) == {f"<{server.url}/sparql>"}
+
+
+@pytest.fixture(scope="module")
+def with_a_public_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    running = _server(tmp_path_factory.mktemp("public-address"), PROXY, "https://kg.example.org")
+    yield running
+    running.stop()
+
+
+def test_with_a_public_address_every_link_names_it_whatever_a_request_claims(
+    with_a_public_address: RunningServer,
+) -> None:
+    server, public = with_a_public_address, "https://kg.example.org"
+    claims: list[list[tuple[str, str]]] = [[], [("Host", "evil.example")], [("Host", "127.0.0.1:1")], *CLAIMED_SCHEMES,
+                                           [("X-Forwarded-Proto", "http")]]
+    for source in ("127.0.0.1", PROXY):  # a client, and the trusted proxy (whose X-Forwarded-Proto it overrides too)
+        for headers in claims:
+            assert _links(server, source, headers) == {f"<{public}/sparql>"}, (source, headers)
+    with _client("127.0.0.1") as client:
+        headers = [("Host", "evil.example")]
+        page = client.get(server.url + "/queries/projects", params={"limit": "4"}, headers=headers).json()
+        assert page["next"] == f"{public}/queries/projects?limit=4&offset=4"
+        entity = client.get(server.url + "/id/country/KR", headers=[*headers, ("Accept", "application/ld+json")])
+        assert entity.status_code == 200 and entity.json()["@context"] == f"{public}/context.jsonld"
+        page_html = client.get(server.url + "/sparql", headers=[*headers, ("Accept", "text/html")]).text
+        assert "evil.example" not in page_html and f"{public}/sparql" in page_html

@@ -63,6 +63,11 @@ _NOT_AN_ADDRESS = ("is not an IP address or network (such as 10.0.0.0/8): list t
      f"ILOKG_TRUSTED_PROXIES=[\"10.0.0.0/8\", \"balancer.internal\"]: 'balancer.internal' {_NOT_AN_ADDRESS}"),
     ("serve", "ILOKG_TRUSTED_PROXIES", '["10.0.0.0/33"]',
      f"ILOKG_TRUSTED_PROXIES=[\"10.0.0.0/33\"]: '10.0.0.0/33' {_NOT_AN_ADDRESS}"),
+    *[("serve", "ILOKG_PUBLIC_URL", url, f"ILOKG_PUBLIC_URL='{url}': '{url}' is not the origin of a web address: write "
+       "scheme, host and port only, such as https://kg.example.org or http://203.0.113.5:8080 (the server is served "
+       "from its root; a host name in other scripts in its punycode form).")
+      for url in ("kg.example.org", "ftp://kg.example.org", "https://kg.example.org/kg/", "https://kg.example.org?x",
+                  "https://user@kg.example.org", "https://kg.example.org:port", "https://kg.exämple.org")],
     ("token", "ILOKG_TRUSTED_PROXIES", "127.0.0.1",
      "ILOKG_TRUSTED_PROXIES is not valid JSON; write it as a JSON list or object, e.g. '[\"…\"]'."),
 ])
