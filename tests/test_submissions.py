@@ -14,8 +14,11 @@ import pytest
 from rdflib import Graph, Literal
 from rdflib.namespace import SH
 
+from server.settings import Settings
+from tests.conftest import BACKENDS
+from tests.support.engines import backend
 from tests.support.problems import problem
-from tests.support.servers import EXAMPLES, FIXTURES, SubmissionServer, run_cli, state, stored
+from tests.support.servers import EXAMPLES, FIXTURES, RunningServer, SubmissionServer, copy_project, run_cli, state, stored
 from tests.support.submissions import large_programme, programmes
 
 NEW_PROJECT = EXAMPLES / "first-submission.ttl"
@@ -489,7 +492,7 @@ def test_the_servers_own_json_ld_comes_back_in_with_its_context_read_from_memory
     assert connections == []
 
 
-def _intervals(server: SubmissionServer, accept: str) -> list[str]:
+def _intervals(server: RunningServer, accept: str) -> list[str]:
     query = ("SELECT ?programme ?interval WHERE { ?programme <https://w3id.org/ilo-partnerships/ontology#renewalInterval> "
              "?interval FILTER(STRSTARTS(STR(?programme), 'https://example.org/')) } ORDER BY ?programme")
     response = httpx.post(server.url + "/sparql", data={"query": query}, headers={"Accept": accept})
@@ -525,6 +528,21 @@ def test_durations_are_stored_and_come_back_as_the_same_values(clean: Submission
     assert _intervals(clean, "text/csv") == ["P2Y"]
     assert httpx.delete(clean.url + record["links"]["self"], headers=clean.auth("alice")).status_code == 204
     assert _intervals(clean, "text/csv") == []
+
+
+@pytest.mark.parametrize("store", BACKENDS)
+def test_durations_in_a_file_the_server_loads_come_back_as_the_same_values(
+    store: str, tmp_path: Path, settings: Settings,
+) -> None:
+    # The files of data/ go to an external store by the Graph Store Protocol, read by the engine's own parser.
+    env = copy_project(settings, tmp_path)
+    (tmp_path / "data" / "intervals.ttl").write_bytes(programmes([given for given, _ in DURATIONS]))
+    with backend(store, tmp_path / "engine") as engine:
+        server = RunningServer(tmp_path / "store", {**env, **engine}).start()
+        try:
+            assert _intervals(server, "text/csv") == [canonical for _, canonical in DURATIONS]
+        finally:
+            server.stop()
 
 
 def test_a_duration_of_months_and_days_or_of_many_digits_of_seconds_keeps_its_value(clean: SubmissionServer) -> None:

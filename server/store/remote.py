@@ -67,7 +67,14 @@ from server.problems import ProblemError
 from server.settings import Settings
 from server.store.context_walk import NOT_FOLLOWED, TYPED_ONLY, Context, walk
 from server.store.dumps import write_dumps
-from server.store.durations import DURATION_TYPES, bound_in_template, canonical, canonical_in_ntriples
+from server.store.durations import (
+    DURATION_TYPES,
+    bound_in_template,
+    canonical,
+    canonical_in_ntriples,
+    mentions_durations,
+    turtle_as_written,
+)
 from server.store.embedded import (
     DataChangedError,
     DeadlineExceededError,
@@ -752,7 +759,18 @@ class RemoteStore:
             return await sync_store(self, sources, progress, engine_loaded)
 
     async def put_graph(self, iri: str, path: Path, report: Callable[[int], None]) -> None:
-        """Replace a named graph with a Turtle file's content (Graph Store Protocol PUT, streamed)."""
+        """Replace a named graph with a Turtle file's content (Graph Store Protocol PUT, streamed); a file that holds
+        durations goes as N-Triples with each in the form every engine reads as the same value (durations.py)."""
+        if not await asyncio.to_thread(mentions_durations, path):
+            await self._put(iri, path, "text/turtle", report)
+            return
+        with tempfile.NamedTemporaryFile(dir=self._spool_dir, suffix=".nt") as written:
+            await asyncio.to_thread(turtle_as_written, path, written)
+            written.flush()
+            await self._put(iri, Path(written.name), NTRIPLES.media_type, lambda size: None)
+        report(path.stat().st_size)
+
+    async def _put(self, iri: str, path: Path, media_type: str, report: Callable[[int], None]) -> None:
         async def chunks() -> AsyncIterator[bytes]:
             with path.open("rb") as file:
                 while chunk := await asyncio.to_thread(file.read, 1 << 20):
@@ -762,7 +780,7 @@ class RemoteStore:
         # A first small request lets digest authentication learn its challenge: a stream cannot be sent twice.
         await self.update(f"DROP SILENT GRAPH <{iri}>")
         # With its length: sent chunked, Virtuoso took the graph but misread the next request on the connection.
-        headers = {"content-type": "text/turtle", "content-length": str(path.stat().st_size)}
+        headers = {"content-type": media_type, "content-length": str(path.stat().st_size)}
         response = await self._writer.put(self._settings.store_graph_store_url or "", params={"graph": iri},
                                           content=chunks(), headers=headers)
         if response.status_code >= 300:
