@@ -485,7 +485,7 @@ def load(
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from server.store.embedded import StoreInUseError, held, load_project, project_sources
+    from server.store.embedded import ProjectFileError, StoreInUseError, held, load_project, project_sources
 
     settings = get_settings()
     if plan:
@@ -515,12 +515,19 @@ def load(
                     info = load_project(settings, progress)
     except StoreInUseError as error:
         _fail(f"error: could not load: {error}; a running server loads the files itself when it starts")
+    except ProjectFileError as error:
+        _fail(f"error: {_unreadable(error)}")
     except OSError as error:
         _fail(f"error: could not load the store at {where}: {error}")
     typer.echo(f"{info.triples:,} triples in {len(info.graphs)} named graphs at {where} (version {info.version})")
 
 
-async def _load_external(settings: Settings, sources: dict[str, Path], progress: Callable[[int, int], None],
+def _unreadable(error: Exception) -> str:
+    return (f"{error}. Correct the file and load again: the store keeps its last complete load's record, and the next "
+            "load reads every file changed since.")
+
+
+async def _load_external(settings: Settings, sources: dict[str, Path], progress: Callable[[int, int], None] | None,
                          engine_loaded: bool) -> "StoreInfo":
     from server.store.remote import LoadRefusedError, RemoteStore, StoreUnavailableError
 
@@ -581,7 +588,14 @@ def serve(
     from server.http.middleware.connection_limits import protocol_with_limits
     from server.logs import configure as configure_logs
     from server.startup_checks import uncontained_workers, unsafe_configuration
-    from server.store.embedded import StoreInUseError, held, worker_policy
+    from server.store.embedded import (
+        ProjectFileError,
+        StoreInUseError,
+        held,
+        load_project,
+        project_sources,
+        worker_policy,
+    )
     from server.workers import containment
 
     settings = get_settings()
@@ -591,13 +605,23 @@ def serve(
     problems = unsafe_configuration(settings) + uncontained_workers(settings, probed)
     if settings.store_url is None:
         try:
-            # Checked here for a plain refusal; the server takes the store for good when it starts.
+            # The files loaded here, before the server takes the store for good at start (where it then finds nothing
+            # changed), so that a store in use or a file that cannot be read is a plain refusal, not a traceback.
             with held(settings.store_dir):
-                pass
+                if not problems:
+                    load_project(settings)
         except StoreInUseError as error:
             problems.append(str(error))
+        except ProjectFileError as error:
+            problems.append(_unreadable(error))
     else:
         problems += _unreachable_store(settings)
+        if not problems:
+            try:
+                # As above: the files go into the store before the server starts, which then finds nothing changed.
+                asyncio.run(_load_external(settings, project_sources(settings), None, False))
+            except ProjectFileError as error:
+                problems.append(_unreadable(error))
     if problems:
         _fail("\n".join(f"refusing to start: {problem}" for problem in problems))
     configure_logs(settings.log_format)

@@ -243,15 +243,19 @@ class Settings(BaseSettings):
     def _networks(cls, value: list[str]) -> list[str]:
         # Checked here because uvicorn takes an entry it cannot read as a name to compare literally, which would
         # trust nobody (or, with "*", everybody) without a word.
+        # Written as uvicorn reads them: an address alone, a network by its first address (10.0.0.1/8 would not
+        # parse there).
+        networks = []
         for entry in value:
             try:
-                ipaddress.ip_network(entry, strict=False)
+                network = ipaddress.ip_network(entry.strip(), strict=False)
             except ValueError:
                 raise ValueError(
                     f"{entry!r} is not an IP address or network (such as 10.0.0.0/8): list the addresses your proxies "
                     "connect from; host names and '*' are not taken, since anyone could then name their own address"
                 ) from None
-        return value
+            networks.append(str(network.network_address) if "/" not in entry else str(network))
+        return networks
 
     @model_validator(mode="after")
     def _one_store(self) -> "Settings":

@@ -17,7 +17,7 @@ from server.rdf.project_graphs import load_folder, turtle_files
 from server.settings import Settings, get_settings
 from server.submissions.plan import DataValidator
 from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS, GuardedPage
-from tests.support.engines import backend
+from tests.support.engines import BACKENDS, backend
 from tests.support.servers import RunningServer, SubmissionServer, withdraw_all
 
 
@@ -113,7 +113,6 @@ def listener() -> Iterator[tuple[int, list[bytes]]]:
 # The stores the HTTP suites of the endpoint, the canned queries, linked data, the dataset and submissions run
 # against (see tests/support/engines.py): the embedded store, and two external SPARQL engines. The security, load,
 # browser, federation and command-line suites run on the embedded store only (federation exists only there).
-BACKENDS = ("embedded", "oxigraph", "virtuoso")
 BACKEND_SUITES = {
     "test_sparql_endpoint", "test_queries_api", "test_linked_data", "test_dataset", "test_w3c_protocol",
     "test_submissions", "test_head", "test_answer_cache",

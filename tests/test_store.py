@@ -23,7 +23,8 @@ from server.store.embedded import (
     sync_files,
 )
 from server.store.query_worker import DumpJob, QueryJob
-from tests.support.servers import RunningServer, copy_project, run_cli
+from tests.support.engines import BACKENDS, backend
+from tests.support.servers import RunningServer, copy_project, free_port, run_cli
 from tests.support.stores import run_with_store
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -325,3 +326,26 @@ def test_a_load_reports_its_progress_in_bytes_to_the_end(project_copy: Settings)
     calls.clear()
     sync_files(project_copy.store_dir, sources, lambda done, total: calls.append((done, total)))
     assert calls == []
+
+
+_BROKEN = '<urn:x:a> <urn:x:p> "PT36S"^^<http://www.w3.org/2001/XMLSchema#duration> .\n<urn:x:a> <urn:x:p> "no end ;\n'
+
+
+@pytest.mark.parametrize("store", BACKENDS)
+def test_a_data_file_that_cannot_be_read_stops_load_and_serve_with_its_place(
+    store: str, tmp_path: Path, settings: Settings,
+) -> None:
+    env = {**copy_project(settings, tmp_path), "ILOKG_STORE_DIR": str(tmp_path / "store"), "ILOKG_PORT": str(free_port())}
+    broken = tmp_path / "data" / "broken.ttl"
+    broken.write_text(_BROKEN, encoding="utf-8")
+    said = (f"{broken}: Parser error between line 2 column 21 and line 3 column 1: Unexpected end of file (line 2). "
+            "Correct the file and load again: the store keeps its last complete load's record, and the next load "
+            "reads every file changed since.\n")
+    with backend(store, tmp_path / "engine") as engine:
+        for command, prefix in (("load", "error: "), ("serve", "refusing to start: ")):
+            result = run_cli(command, env={**env, **engine}, timeout=120)
+            assert (result.returncode, result.stderr) == (2, prefix + said), command
+        broken.write_text(_BROKEN.replace('"no end ;', '"an end" .'), encoding="utf-8")
+        loaded = run_cli("load", env={**env, **engine}, timeout=120)
+        assert loaded.returncode == 0, loaded.stderr
+        assert loaded.stdout.startswith("10,00") and "triples in 15 named graphs" in loaded.stdout

@@ -15,8 +15,7 @@ from rdflib import Graph, Literal
 from rdflib.namespace import SH
 
 from server.settings import Settings
-from tests.conftest import BACKENDS
-from tests.support.engines import backend
+from tests.support.engines import BACKENDS, backend
 from tests.support.problems import problem
 from tests.support.servers import EXAMPLES, FIXTURES, RunningServer, SubmissionServer, copy_project, run_cli, state, stored
 from tests.support.submissions import large_programme, programmes

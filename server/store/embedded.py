@@ -60,6 +60,10 @@ def worker_policy(settings: Settings) -> containment.Policy:
     return containment.Policy(settings.worker_relay_port, settings.worker_memory_bytes, os.getpid())
 
 
+class ProjectFileError(Exception):
+    """A file of the project (ontology/, shapes/, data/) that cannot be read as Turtle: its path, where and why."""
+
+
 class StoreInUseError(Exception):
     """Another process holds the store: a running server, or a load."""
 
@@ -301,6 +305,9 @@ def sync_files(store_dir: Path, sources: dict[str, Path], progress: LoadProgress
             # the node's name, and two files that both say `_:x` would share one node (Store.load renames them too).
             parsed = ox.parse(input=reading, format=ox.RdfFormat.TURTLE, rename_blank_nodes=True)
             store.bulk_extend(_both(parsed, ox.NamedNode(iri)))  # type: ignore[arg-type]
+        except SyntaxError as error:
+            # No manifest is written: the next sync empties this graph and reads the file again.
+            raise ProjectFileError(f"{path}: {error}") from None
         finally:
             reading.close()
         graphs.append(GraphInfo(iri, str(path), digest, _count(store, f"GRAPH <{iri}> {{ ?s ?p ?o }}"), now))

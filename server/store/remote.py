@@ -81,6 +81,7 @@ from server.store.embedded import (
     GraphChange,
     GraphInfo,
     LoadProgress,
+    ProjectFileError,
     StoreInfo,
     file_sha256,
     info_for,
@@ -765,7 +766,10 @@ class RemoteStore:
             await self._put(iri, path, "text/turtle", report)
             return
         with tempfile.NamedTemporaryFile(dir=self._spool_dir, suffix=".nt") as written:
-            await asyncio.to_thread(turtle_as_written, path, written)
+            try:
+                await asyncio.to_thread(turtle_as_written, path, written)
+            except SyntaxError as error:
+                raise ProjectFileError(f"{path}: {error}") from None
             written.flush()
             await self._put(iri, Path(written.name), NTRIPLES.media_type, lambda size: None)
         report(path.stat().st_size)

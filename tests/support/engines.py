@@ -140,6 +140,10 @@ def virtuoso_sql(engine: Engine, statements: str, timeout: float = 60) -> str:
     return done.stdout.decode("utf-8", "replace")
 
 
+# The kinds of store the server runs on: its own embedded one, and two external SPARQL engines.
+BACKENDS = ("embedded", "oxigraph", "virtuoso")
+
+
 @contextlib.contextmanager
 def backend(name: str, folder: Path) -> Iterator[dict[str, str]]:
     """The server settings for a store of this kind, its engine running (in folder) until the block ends."""
