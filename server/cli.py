@@ -601,8 +601,12 @@ def serve(
     settings = get_settings()
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = settings.model_copy(update=overrides) if overrides else settings
+    configure_logs(settings.log_format)
+    log = logging.getLogger("ilokg")
     probed = containment.probe(worker_policy(settings))
     problems = unsafe_configuration(settings) + uncontained_workers(settings, probed)
+    if not problems:
+        log.info("loading the project's files into the store (only those changed since the last load)")
     if settings.store_url is None:
         try:
             # The files loaded here, before the server takes the store for good at start (where it then finds nothing
@@ -624,8 +628,7 @@ def serve(
                 problems.append(_unreadable(error))
     if problems:
         _fail("\n".join(f"refusing to start: {problem}" for problem in problems))
-    configure_logs(settings.log_format)
-    logging.getLogger("ilokg").log(
+    log.log(
         logging.INFO if probed.contained else logging.WARNING,
         "workers contained by: %s" % (", ".join(probed.layers) or "nothing: queries could reach the network"),
         extra={"containment": list(probed.layers), "not_contained_by": probed.missing},
