@@ -8,11 +8,13 @@ server refused the request or could not be reached, or the command was used wron
 import asyncio
 import io
 import logging
+import re
 import sys
 from collections.abc import Callable
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, BinaryIO, NoReturn
+from urllib.parse import urlsplit
 
 import httpx
 import typer
@@ -188,6 +190,26 @@ def _validate_with_data(
     return with_data.validate(documents, plan)
 
 
+AllowHttp = Annotated[bool, typer.Option(
+    "--allow-http", help="Send the token to a server on another machine over plain http:// (unencrypted: anyone on "
+    "the way can read it and submit as you). Without it, plain http is taken for this machine only.")]
+_SUBMISSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _token_server(server: str, allow_http: bool) -> str:
+    """The server's address, checked before a token is sent to it; exits with the reason if it should not be."""
+    from server.startup_checks import is_loopback
+
+    parts = urlsplit(server)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        _fail(f"error: --server {server!r} is not a server's address: give it as https://host[:port] (or "
+              "http://127.0.0.1:8000 on this machine)")
+    if parts.scheme == "http" and not is_loopback(parts.hostname) and not allow_http:
+        _fail(f"error: {server} would carry your token unencrypted, for anyone on the way to read and submit as you: "
+              "give the server's https:// address (or, on a network you trust, add --allow-http)")
+    return server
+
+
 @app.command()
 def submit(
     path: Annotated[Path, typer.Argument(help="The RDF file to submit.", show_default=False)],
@@ -202,8 +224,12 @@ def submit(
         InputSyntax | None,  # type: ignore[valid-type]
         typer.Option("--syntax", "-s", help="RDF syntax of the file; by default taken from its extension."),
     ] = None,
+    allow_http: AllowHttp = False,
 ) -> None:
     """Submit a file to a server: it is validated there, and stored if it conforms (exit 0), else reported (exit 1)."""
+    server = _token_server(server, allow_http)
+    if replace is not None and not _SUBMISSION_ID.fullmatch(replace):
+        _fail(f"error: --replace {replace[:80]!r} is not a submission's id (such as 2026-11-22-0a1b2c3d)")
     try:
         (_, chosen), = collect_files([path], BY_NAME[syntax.value] if syntax else None)
         data = path.read_bytes()
@@ -308,6 +334,7 @@ def import_iati(
         int, typer.Option("--batch-bytes", min=10_000, help="Largest part sent as one submission, in bytes (keep it "
                           "under the server's ILOKG_MAX_SUBMISSION_BYTES).")
     ] = 1_000_000,
+    allow_http: AllowHttp = False,
 ) -> None:
     """Import IATI activity files into a server: read as a stream, sent in parts of at most --batch-bytes, each a
     submission of its own. Parts whose activities you imported before replace those submissions; the same file
@@ -316,6 +343,7 @@ def import_iati(
 
     from server.exchange.iati_batches import batches
 
+    server = _token_server(server, allow_http)
     worst = EXIT_CONFORMS
     for path in paths:
         if not path.is_file():
@@ -342,6 +370,7 @@ def import_sheets(
     token: Annotated[
         str, typer.Option("--token", envvar="ILOKG_TOKEN", help="Your submission token (or set ILOKG_TOKEN).", show_default=False)
     ],
+    allow_http: AllowHttp = False,
 ) -> None:
     """Import a filled-in spreadsheet template into a server as one submission: a workbook as it is, CSV files of
     its sheets combined into one workbook (a project's rows belong together). Sent again after changes, it replaces
@@ -349,6 +378,7 @@ def import_sheets(
     from server.exchange.spreadsheets import workbook_of_sheets
     from server.formats.registry import XLSX
 
+    server = _token_server(server, allow_http)
     for path in paths:
         if not path.is_file():
             _fail(f"error: {path}: no such file")
@@ -605,14 +635,14 @@ def serve(
     log = logging.getLogger("ilokg")
     probed = containment.probe(worker_policy(settings))
     problems = unsafe_configuration(settings) + uncontained_workers(settings, probed)
-    if not problems:
-        log.info("loading the project's files into the store (only those changed since the last load)")
+    loading = "loading the project's files into the store (only those changed since the last load)"
     if settings.store_url is None:
         try:
             # The files loaded here, before the server takes the store for good at start (where it then finds nothing
             # changed), so that a store in use or a file that cannot be read is a plain refusal, not a traceback.
             with held(settings.store_dir):
                 if not problems:
+                    log.info(loading)
                     load_project(settings)
         except StoreInUseError as error:
             problems.append(str(error))
@@ -623,6 +653,7 @@ def serve(
         if not problems:
             try:
                 # As above: the files go into the store before the server starts, which then finds nothing changed.
+                log.info(loading)
                 asyncio.run(_load_external(settings, project_sources(settings), None, False))
             except ProjectFileError as error:
                 problems.append(_unreadable(error))

@@ -259,6 +259,37 @@ def test_submit_stores_a_valid_file_and_reports_an_invalid_one(submission_server
         2, "error: the server answered 401: The token is not valid (mistyped, or revoked); ask the operator for a new one.\n")
 
 
+_CLEAR_TEXT = ("would carry your token unencrypted, for anyone on the way to read and submit as you: give the server's "
+               "https:// address (or, on a network you trust, add --allow-http)")
+
+
+@pytest.mark.parametrize("command", [
+    ("submit", str(EXAMPLES / "first-submission.ttl")),
+    ("import", "iati", str(FIXTURES / "iati" / "activities-2.03.xml")),
+    ("import", "sheets", str(FIXTURES / "sheets" / "valid" / "projects.csv")),
+])
+@pytest.mark.parametrize(("server", "message"), [
+    ("http://kg.example.org", f"error: http://kg.example.org {_CLEAR_TEXT}"),
+    ("http://10.0.0.5:8080", f"error: http://10.0.0.5:8080 {_CLEAR_TEXT}"),
+    ("HTTP://192.168.1.2", f"error: HTTP://192.168.1.2 {_CLEAR_TEXT}"),
+    ("kg.example.org", "error: --server 'kg.example.org' is not a server's address: give it as https://host[:port] (or "
+     "http://127.0.0.1:8000 on this machine)"),
+    ("ftp://kg.example.org", "error: --server 'ftp://kg.example.org' is not a server's address: give it as "
+     "https://host[:port] (or http://127.0.0.1:8000 on this machine)"),
+])
+def test_a_token_is_never_sent_unencrypted_to_another_machine(command: tuple[str, ...], server: str, message: str) -> None:
+    assert Path(command[-1]).is_file()
+    refused = run_cli(*command, "--server", server, "--token", "ilokg_secret")
+    assert (refused.returncode, refused.stderr, refused.stdout) == (2, message + "\n", "")
+
+
+def test_replace_takes_a_submission_id_only() -> None:
+    refused = run_cli("submit", str(EXAMPLES / "first-submission.ttl"), "--server", "http://127.0.0.1:9", "--token", "x",
+                      "--replace", "../../sparql")
+    assert (refused.returncode, refused.stderr) == (
+        2, "error: --replace '../../sparql' is not a submission's id (such as 2026-11-22-0a1b2c3d)\n")
+
+
 def test_validate_gives_the_same_findings_as_the_server(submission_server: SubmissionServer) -> None:
     withdraw_all(submission_server)
     path = FIXTURES / "shapes" / "FundingShape" / "valid.ttl"

@@ -56,6 +56,23 @@ def _cases() -> list[tuple[str, str, str, int, str]]:
         ("latin1-charset", "text/turtle; charset=iso-8859-1", "<https://example.org/a> <https://example.org/p> 1 .", 415,
          "Only UTF-8 is read"),
         ("empty", "text/turtle", "  \n", 400, "The file is empty."),
+        # IRIs with a bidirectional formatting character (RFC 3987, 4.1), each of them, in each place an IRI goes.
+        *[(f"turtle-bidi-u{code:04x}", "text/turtle", f"<https://example.org/a\\u{code:04X}b> <https://example.org/p> 1 .",
+           400, f"IRI <https://example.org/a\\u{code:04X}b> holds U+{code:04X}, a bidirectional formatting character")
+          for code in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))],
+        ("turtle-bidi-predicate", "text/turtle", "<https://example.org/a> <https://example.org/p\\u202e> 1 .", 400,
+         "IRI <https://example.org/p\\u202E> holds U+202E"),
+        ("turtle-bidi-object", "text/turtle", "<https://example.org/a> <https://example.org/p> <https://example.org/\u202eb> .",
+         400, "IRI <https://example.org/\\u202Eb> holds U+202E"),
+        ("turtle-bidi-datatype", "text/turtle",
+         '<https://example.org/a> <https://example.org/p> "1"^^<https://example.org/\u202et> .', 400,
+         "IRI <https://example.org/\\u202Et> holds U+202E"),
+        ("jsonld-bidi-id", "application/ld+json", '{{"@id": "https://example.org/\u202ea", "https://example.org/p": 1}}', 400,
+         "IRI <https://example.org/\\u202Ea> holds U+202E"),
+        ("rdfxml-bidi-about", "application/rdf+xml",
+         '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="https://example.org/">'
+         '<rdf:Description rdf:about="https://example.org/\u2067a"><ex:p>1</ex:p></rdf:Description></rdf:RDF>', 400,
+         "IRI <https://example.org/\\u2067a> holds U+2067"),
         # IATI activity files: no document type (so no entity of any kind), nothing included or fetched.
         ("iati-entity-bomb", "application/xml", (HOSTILE / "entity-bomb.rdf").read_text().replace("rdf:RDF", "iati-activities"),
          400, "the XML declares a document type"),

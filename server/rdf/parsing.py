@@ -242,8 +242,19 @@ def oxigraph_term(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     raise TypeError(f"not an RDF term: {term!r}")
 
 
+# Bidirectional formatting characters, which RFC 3987 (4.1) forbids in IRIs: LRM, RLM, LRE, RLE, PDF, LRO, RLO; the
+# isolates and the Arabic letter mark that Unicode added since do the same. In an IRI they make it display as another
+# text (a page or a report would show one IRI while the graph holds another).
+_BIDI_FORMATTING = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _bidi_escaped(text: str, case: str) -> str:
+    return _BIDI_FORMATTING.sub(lambda match: f"\\u{ord(match.group()):04{case}}", text)
+
+
 def refuse_unsafe_iris(document: ParsedDocument) -> None:
-    """Refuse (RdfInputError) relative and file: IRIs, with the line where they are written."""
+    """Refuse (RdfInputError) relative and file: IRIs, and IRIs with bidirectional formatting characters, with the
+    line where they are written."""
     # Datatype IRIs too (Turtle ^^, JSON-LD @type of a value, RDF/XML rdf:datatype): they follow the same rules.
     terms = {t for triple in document.graph for t in triple if isinstance(t, URIRef)}
     terms |= {t.datatype for t in document.graph.objects() if isinstance(t, Literal) and t.datatype is not None}
@@ -258,6 +269,15 @@ def refuse_unsafe_iris(document: ParsedDocument) -> None:
             raise RdfInputError(
                 f"file: IRI <{term}> is not accepted: name things with http(s), urn or similar IRIs",
                 source=document.source, line=first_line_of(document.text, term),
+            )
+        if bidi := _BIDI_FORMATTING.search(term):
+            shown = _bidi_escaped(term, "X")
+            # Written as it is, or (as a file would hide it) escaped, in upper or lower case hexadecimal.
+            lines = (first_line_of(document.text, written) for written in (term, shown, _bidi_escaped(term, "x")))
+            raise RdfInputError(
+                f"IRI <{shown[:300]}> holds {codepoint(bidi.group())}, a bidirectional formatting character, which "
+                "IRIs may not hold (RFC 3987, 4.1): it makes the IRI display as another text. Remove it",
+                source=document.source, line=next((line for line in lines if line is not None), None),
             )
 
 
