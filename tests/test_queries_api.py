@@ -230,6 +230,15 @@ def test_a_page_past_what_the_store_sorts_is_refused_with_the_reason(
          "theme must be the IRI (or prefixed name, such as theme:skills-development) of a skos:Concept in the graph; "
          "'role:funding' is not one."),
         ("/queries/projects", {"from": "last year"}, "from", "from must be a year written YYYY; got 'last year'."),
+        # Digits of other scripts are not read as numbers (they were bound as ill-typed literals).
+        ("/queries/projects", {"from": "٢٠٢٠"}, "from", "from must be a year written YYYY; got '٢٠٢٠'."),
+        ("/queries/projects", {"to": "２０２０"}, "to", "to must be a year written YYYY; got '２０２０'."),
+        ("/queries/projects", {"country": "٤١٠"}, "country",
+         "country must be an ISO 3166-1 country code (alpha-2, alpha-3 or numeric), such as KR, KOR or 410; got '٤١٠'."),
+        ("/queries/countries-reached", {"min_projects": "١"}, "min_projects",
+         "min_projects must be a whole number; got '١'."),
+        ("/queries/funding-by-funder", {"min_amount": "١٠٠٠"}, "min_amount",
+         "min_amount must be a decimal number, such as 1000000 or 2.5; got '١٠٠٠'."),
         ("/queries/projects", {"contry": "KR"}, "contry",
          "'contry' is not a parameter of this query (its parameters: country, partner, theme, cycle, from, to)."),
         ("/queries/projects", {"country": ["KR", "LA"]}, "country", "Give country once."),

@@ -379,6 +379,9 @@ def test_named_graph_uri_limits_the_named_graphs(url: str) -> None:
 
 @pytest.mark.parametrize("params, status, message", [
     ({"query": SELECT, "timeout": "soon"}, 400, "timeout must be a number of seconds, not 'soon'."),
+    *[({"query": SELECT, "timeout": given}, 400, f"timeout must be a number of seconds, not {given!r}.")
+      for given in ("inf", "nan", "1e3", "1_000", "0x10", "-1", "١٢", "１２", "5s")],
+    ({"query": SELECT, "timeout": "0"}, 400, "timeout must be a positive number of seconds."),
     ({"query": SELECT, "format": "yaml"}, 400, "Unknown format 'yaml' for this query; use one of: json, xml, csv, tsv."),
     ({"query": "   "}, 400, "The query is empty."),
     ({"query": SELECT, "default-graph-uri": "not an iri"}, 400,

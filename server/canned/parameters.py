@@ -15,9 +15,10 @@ import pyoxigraph as ox
 from server.canned.catalogue import CannedQuery, Parameter
 from server.namespaces import DISPLAY_PREFIXES, ID, XSD
 
-_INTEGER = re.compile(r"^[+-]?\d{1,18}$")
-_DECIMAL = re.compile(r"^[+-]?(\d{1,18}(\.\d{0,12})?|\.\d{1,12})$")
-_YEAR = re.compile(r"^\d{4}$")
+# ASCII digits only: Python's \d takes any script's digits ("٢٠٢٠"), which would be bound as ill-typed literals.
+_INTEGER = re.compile(r"^[+-]?[0-9]{1,18}$")
+_DECIMAL = re.compile(r"^[+-]?([0-9]{1,18}(\.[0-9]{0,12})?|\.[0-9]{1,12})$")
+_YEAR = re.compile(r"^[0-9]{4}$")
 # BCP 47 language tags, as the RDF and SPARQL grammars accept them.
 _LANGUAGE = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
 _MAX_TEXT = 1000
@@ -119,7 +120,7 @@ def _convert(parameter: Parameter, value: str) -> ox.NamedNode | ox.Literal | No
 
 
 def _country(code: str) -> object | None:
-    if code.isdigit():
+    if code.isascii() and code.isdigit():
         return pycountry.countries.get(numeric=code.zfill(3))
     if len(code) == 2:
         return pycountry.countries.get(alpha_2=code.upper())

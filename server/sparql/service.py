@@ -33,6 +33,8 @@ from server.workers.fair_share import ShareExceededError
 from server.workers.pool import WorkerDiedError
 
 _INLINE_BYTES = 1024 * 1024
+# A timeout as a person writes one: digits (ASCII), perhaps with a fraction.
+_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 
 
 class SparqlError(ProblemError):
@@ -323,10 +325,10 @@ class SparqlService:
         limit = self._settings.query_timeout_seconds
         if requested is None or requested == "":
             return limit
-        try:
-            seconds = float(requested)
-        except ValueError:
-            raise SparqlError(400, f"timeout must be a number of seconds, not {requested!r}.") from None
+        if not _SECONDS.fullmatch(requested.strip()):
+            # (float() would also take "inf", "1e3", "1_000" and any script's digits)
+            raise SparqlError(400, f"timeout must be a number of seconds, not {requested[:40]!r}.")
+        seconds = float(requested)
         if not seconds > 0:
             raise SparqlError(400, "timeout must be a positive number of seconds.")
         return min(seconds, limit)
