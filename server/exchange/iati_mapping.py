@@ -35,7 +35,7 @@ STATUSES = {"1": "pipeline", "2": "implementation", "3": "finalisation", "4": "c
 # IATI description types: 1 general, 2 objectives, 3 target groups, 4 other.
 DESCRIPTIONS = {"1": DCTERMS.description, "2": ILOP.objectives, "3": ILOP.targetGroups, "4": SKOS.note}
 PROJECT_PREFIX = f"{ID}project/iati-"
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 def project_iri(identifier: str) -> URIRef:

@@ -29,7 +29,7 @@ from server.rdf.parsing import RdfInputError
 # An IATI organisation identifier (as the shapes check it): told apart from an organisation's id in the graph.
 _IATI_ORGANISATION = re.compile(r"^[A-Z]{2}-[A-Z0-9]+-[A-Za-z0-9._-]+$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$", re.ASCII)
 _DATATYPES = {4: XSD.gYear, 7: XSD.gYearMonth, 10: XSD.date}
 # Largest uncompressed content of a workbook, against a small file that unpacks into gigabytes.
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024

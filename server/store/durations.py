@@ -22,11 +22,12 @@ from server.namespaces import XSD
 DURATION_TYPES = frozenset(XSD + name for name in ("duration", "yearMonthDuration", "dayTimeDuration"))
 
 _LEXICAL = re.compile(
-    r"(-?)P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?!$)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d*)?|\.\d+)S)?)?"
+    r"(-?)P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?!$)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d*)?|\.\d+)S)?)?",
+    re.ASCII,
 )
 # Virtuoso's own forms: a count of months (an integer), or of seconds (a decimal or double, "1.06419e+07").
-_MONTHS = re.compile(r"-?\d+")
-_SECONDS = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+(?:\.\d*)?[eE][+-]?\d{1,2})")
+_MONTHS = re.compile(r"-?\d+", re.ASCII)
+_SECONDS = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+(?:\.\d*)?[eE][+-]?\d{1,2})", re.ASCII)
 # Longer text is left as it is: no real duration is longer, and the arithmetic below stays bounded (exact within
 # _PRECISION digits: a number of _LONGEST characters, or of two exponent digits, has fewer).
 _LONGEST = 100
