@@ -26,6 +26,7 @@ from server.http import errors
 from server.http.guard import Guard
 from server.http.metrics import Metrics
 from server.http.middleware.body_limit import BodyLimitMiddleware
+from server.http.middleware.content_coding import ContentCodingMiddleware
 from server.http.middleware.public_address import PublicAddressMiddleware
 from server.http.middleware.request_context import HeadAsGetMiddleware, RequestContextMiddleware
 from server.http.middleware.security_headers import SecurityHeadersMiddleware
@@ -65,7 +66,8 @@ class App(FastAPI):
 def _duties(settings: Settings, metrics: Metrics, guard: Guard) -> list[Middleware]:
     """The per-request layers, outermost first: the client's address and scheme as the trusted proxies in front say
     (only where there are some); the public address for the links in answers (where one is set); every answer's
-    request id, access log and metrics; the requester (for the fair shares); the security headers; CORS (reads are
+    request id, access log and metrics; the requester (for the fair shares); the security headers; bodies sent with a
+    content coding refused; CORS (reads are
     open to every origin; nothing uses credentials); HEAD answered as GET (innermost, so every other layer sees the
     HEAD and its headers)."""
     # Here and not in uvicorn (which `serve` runs with proxy_headers=False): uvicorn's default believes
@@ -78,6 +80,7 @@ def _duties(settings: Settings, metrics: Metrics, guard: Guard) -> list[Middlewa
         Middleware(RequestContextMiddleware, metrics=metrics),
         Middleware(RequesterMiddleware, guard=guard),
         Middleware(SecurityHeadersMiddleware),
+        Middleware(ContentCodingMiddleware),
         Middleware(
             CORSMiddleware, allow_origins=["*"], allow_credentials=False, allow_methods=["GET", "HEAD", "POST"],
             allow_headers=["*"], expose_headers=["ETag", "Last-Modified", "X-Request-ID"],

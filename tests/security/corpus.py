@@ -9,6 +9,7 @@ nothing received by the listener, the canary's content nowhere, and the store un
 bench/hostile.py runs the same corpus to record how long each answer takes.
 """
 
+import gzip
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,6 +199,29 @@ def _nesting_cases() -> list[Case]:
             for name, text in deep.items() for form, build in _every_protocol_form(text).items()]
 
 
+def _coded_body_cases() -> list[Case]:
+    """A body sent with a content coding, to every route that reads one: refused, never read as if it were plain."""
+    gzipped_query = gzip.compress(b"SELECT * WHERE { ?s ?p ?o }")
+    routes = {
+        "sparql": ("/sparql", "application/sparql-query", gzipped_query, False),
+        "sparql-form": ("/sparql", "application/x-www-form-urlencoded", gzip.compress(b"query=ASK%7B%7D"), False),
+        "validate": ("/validate", "text/turtle", gzip.compress(GOOD_FILE.read_bytes()), False),
+        "submissions": ("/submissions", "text/turtle", gzip.compress(GOOD_FILE.read_bytes()), True),
+    }
+    # What each coding is said to be; the body is gzip in all of them (or plain, under a label it does not have).
+    codings = {"gzip": "gzip", "x-gzip": "x-gzip", "deflate": "deflate", "br": "br", "zstd": "zstd",
+               "chain": "identity, gzip", "unknown": "x-our-own"}
+    cases = [
+        Case(f"{route}-coded-{name}", route.split("-")[0], _body(path, media_type, body, auth, {"Content-Encoding": value}),
+             415, f"The request body is encoded ({value.removeprefix('identity, ')}), which this server does not read")
+        for route, (path, media_type, body, auth) in routes.items() for name, value in codings.items()
+    ]
+    plain = GOOD_FILE.read_bytes()
+    return [*cases, Case("validate-plain-labelled-br", "validate",
+                         _body("/validate", "text/turtle", plain, headers={"Content-Encoding": "br"}), 415,
+                         "The request body is encoded (br)")]
+
+
 CASES: list[Case] = [
     # ---- /sparql: outbound calls, files, updates, pathological queries, limits, encodings
     Case("sparql-service", "sparql",
@@ -319,4 +343,5 @@ CASES: list[Case] = [
     *_file_cases("submissions", "/submissions", auth=True),
     *_hidden_service_cases(),
     *_nesting_cases(),
+    *_coded_body_cases(),
 ]

@@ -32,10 +32,10 @@ class BodyLimitMiddleware:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
-                await _refuse(send, 400, "The Content-Length header is not a number.")
+                await refuse(send, 400, "The Content-Length header is not a number.", scope["path"])
                 return
             if int(declared) > self.limit:
-                await _refuse(send, 413, BodyTooLargeError(self.limit).message)
+                await refuse(send, 413, BodyTooLargeError(self.limit).message, scope["path"])
                 return
         received = 0
 
@@ -51,10 +51,12 @@ class BodyLimitMiddleware:
         await self.app(scope, limited, send)
 
 
-async def _refuse(send: Send, status: int, message: str) -> None:
-    # Before the app: the problem-details body the app's handlers would write (see server.problems).
-    body = problem_bytes(status, message)
+async def refuse(send: Send, status: int, message: str, instance: str,
+                 extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    """Answer a request before the app sees it: the problem-details body the app's handlers would write (see
+    server.problems), and the connection closed (its body is left unread)."""
+    body = problem_bytes(status, message, instance)
     headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
-               (b"connection", b"close")]
+               (b"connection", b"close"), *(extra or [])]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
