@@ -476,7 +476,7 @@ def export(
     import pyoxigraph as ox
 
     from server.store.dumps import dump_files, write_dumps
-    from server.store.embedded import StoreInUseError, held, load_project
+    from server.store.embedded import NotAStoreError, StoreInUseError, held, load_project
 
     settings = get_settings()
     if settings.store_url is not None:
@@ -487,6 +487,8 @@ def export(
         # Brings the store in line with the files first, as `serve` does.
         with held(settings.store_dir):
             load_project(settings)
+    except NotAStoreError as error:
+        _fail(f"error: {error}")
     except (StoreInUseError, OSError):
         # A running server holds the store (and keeps it in line), or it cannot be written here: read it as it stands.
         pass
@@ -515,7 +517,14 @@ def load(
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from server.store.embedded import ProjectFileError, StoreInUseError, held, load_project, project_sources
+    from server.store.embedded import (
+        NotAStoreError,
+        ProjectFileError,
+        StoreInUseError,
+        held,
+        load_project,
+        project_sources,
+    )
 
     settings = get_settings()
     if plan:
@@ -545,6 +554,8 @@ def load(
                     info = load_project(settings, progress)
     except StoreInUseError as error:
         _fail(f"error: could not load: {error}; a running server loads the files itself when it starts")
+    except NotAStoreError as error:
+        _fail(f"error: could not load: {error}")
     except ProjectFileError as error:
         _fail(f"error: {_unreadable(error)}")
     except OSError as error:
@@ -619,6 +630,7 @@ def serve(
     from server.logs import configure as configure_logs
     from server.startup_checks import uncontained_workers, unsafe_configuration
     from server.store.embedded import (
+        NotAStoreError,
         ProjectFileError,
         StoreInUseError,
         held,
@@ -644,10 +656,12 @@ def serve(
                 if not problems:
                     log.info(loading)
                     load_project(settings)
-        except StoreInUseError as error:
+        except (StoreInUseError, NotAStoreError) as error:
             problems.append(str(error))
         except ProjectFileError as error:
             problems.append(_unreadable(error))
+        except OSError as error:
+            problems.append(f"the store at {settings.store_dir} cannot be loaded: {error}")
     else:
         problems += _unreachable_store(settings)
         if not problems:

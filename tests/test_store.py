@@ -4,6 +4,7 @@ import asyncio
 import json
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -225,6 +226,49 @@ def test_a_store_of_the_earlier_layout_becomes_generation_0(project_copy: Settin
     current = published(plain)
     assert plain.is_symlink() and current == plain.with_name("store.generations") / "0"
     assert _graph_counts(plain) == counts
+
+
+def _contents(place: Path) -> dict[str, bytes]:
+    if place.is_file():
+        return {".": place.read_bytes()}
+    return {str(p.relative_to(place)): p.read_bytes() for p in place.rglob("*")}
+
+
+def _a_file(place: Path) -> Path:
+    place.write_text("someone's notes\n", encoding="utf-8")
+    return place
+
+
+def _a_folder_of_other_files(place: Path) -> Path:
+    place.mkdir()
+    (place / "notes.txt").write_text("someone's notes\n", encoding="utf-8")
+    return place
+
+
+@pytest.mark.parametrize(("make", "what"), [(_a_file, "a file"), (_a_folder_of_other_files, "a folder of other files")])
+def test_a_store_folder_naming_what_is_not_a_store_is_refused_and_left_as_it_was(
+    make: Callable[[Path], Path], what: str, tmp_path: Path, settings: Settings,
+) -> None:
+    # A mistyped ILOKG_STORE_DIR was taken for a store of the earlier layout: a file was replaced by the store's
+    # link, a folder moved into the generations with the store written among its files.
+    place = make(tmp_path / "mine")
+    before = _contents(place)
+    assert before in ({".": b"someone's notes\n"}, {"notes.txt": b"someone's notes\n"})
+    env = {**copy_project(settings, tmp_path), "ILOKG_STORE_DIR": str(place)}
+    said = (f"{place} is {what}, not a store; set ILOKG_STORE_DIR to a folder that does not exist yet (it is made) or "
+            "to a store this server made. Nothing was changed there")
+    for command, prefix in (("load", "error: could not load: "), ("serve", "refusing to start: ")):
+        result = run_cli(command, *(("--port", "1") if command == "serve" else ()), env=env)
+        assert (result.returncode, result.stdout, result.stderr.splitlines()[-1]) == (2, "", prefix + said)
+    assert not place.is_symlink() and not tmp_path.joinpath("mine.generations").exists()
+    assert _contents(place) == before
+
+
+def test_an_empty_folder_becomes_the_store(project_copy: Settings) -> None:
+    project_copy.store_dir.mkdir(parents=True)
+    result = run_cli("load", env=_load_env(project_copy))
+    assert result.returncode == 0, result.stderr
+    assert project_copy.store_dir.is_symlink() and len(_graph_counts(project_copy.store_dir)) == 14
 
 
 def test_a_generation_left_half_made_by_a_crash_is_removed_and_the_published_one_kept(project_copy: Settings) -> None:

@@ -71,6 +71,15 @@ class StoreInUseError(Exception):
         super().__init__(f"another process holds the store at {store_dir} (a running server, or `ilo-kg load`)")
 
 
+class NotAStoreError(Exception):
+    """ILOKG_STORE_DIR names something that is neither a store nor free: a file, or a folder of other files."""
+
+    def __init__(self, store_dir: Path, what: str):
+        super().__init__(
+            f"{store_dir} is {what}, not a store; set ILOKG_STORE_DIR to a folder that does not exist yet (it is made) "
+            "or to a store this server made. Nothing was changed there")
+
+
 def hold(store_dir: Path) -> int:
     """Take the store for this process: an exclusive lock on `<store>.lock`, until `release` or the process ends.
 
@@ -407,6 +416,8 @@ def published(store_dir: Path) -> Path:
     # remove them all (settings are absolute already; this function is also called with paths of its own).
     store_dir = store_dir.absolute()
     generations = _generations(store_dir)
+    if not store_dir.is_symlink():
+        _refuse_what_is_not_a_store(store_dir)
     generations.mkdir(parents=True, exist_ok=True)
     if not store_dir.is_symlink():
         first = generations / "0"
@@ -420,6 +431,21 @@ def published(store_dir: Path) -> Path:
         if other.resolve() != current:
             shutil.rmtree(other, ignore_errors=True)
     return current
+
+
+def _refuse_what_is_not_a_store(store_dir: Path) -> None:
+    """Refuse a path that migrating would harm: a mistyped ILOKG_STORE_DIR naming a file or someone's folder.
+
+    An earlier layout's store (RocksDB's CURRENT file) or an empty folder is moved into the generations; anything
+    else would have been moved, or replaced by the link, with its contents taken for a store.
+    """
+    if not store_dir.exists():
+        return
+    if not store_dir.is_dir():
+        raise NotAStoreError(store_dir, "a file")
+    if (store_dir / "CURRENT").is_file() or next(store_dir.iterdir(), None) is None:
+        return
+    raise NotAStoreError(store_dir, "a folder of other files")
 
 
 def _link(store_dir: Path, generation: Path) -> None:
