@@ -11,7 +11,7 @@ import pytest
 from server.exchange.spreadsheets import MAX_UNPACKED_BYTES
 from server.formats.registry import XLSX
 from tests.support.problems import problem
-from tests.support.servers import FIXTURES, SubmissionServer, state
+from tests.support.servers import EXAMPLES, FIXTURES, SubmissionServer, state
 
 HOSTILE = FIXTURES / "hostile"
 DEEP = 1000
@@ -237,3 +237,44 @@ def test_a_hostile_workbook_is_refused_without_fetching_or_storing_anything(
         assert problem(response)[1].split(": ", 1)[-1].startswith(message)
     assert state(submission_server) == before
     assert received == []
+
+
+_STRAY_PARAMETERS = [
+    ("POST", "/validate?replace={id}", "replace: not a parameter of POST /validate (its parameters: replaces)"),
+    ("POST", "/validate?replaces={id}&replaces={id}", "replaces: given 2 times; give it once"),
+    ("POST", "/validate?replaces={id}&Replaces=x",
+     "Replaces: not a parameter of POST /validate (its parameters: replaces)"),
+    ("POST", "/submissions?replaces={id}", "replaces: not a parameter of POST /submissions (its parameters: none)"),
+    ("PUT", "/submissions/{id}?force=1",
+     "force: not a parameter of PUT /submissions/{submission_id} (its parameters: none)"),
+    ("DELETE", "/submissions/{id}?force=1",
+     "force: not a parameter of DELETE /submissions/{submission_id} (its parameters: none)"),
+    ("GET", "/submissions?submiter=bob", "submiter: not a parameter of GET /submissions (its parameters: submitter)"),
+    ("GET", "/submissions?submitter=alice&submitter=bob", "submitter: given 2 times; give it once"),
+    ("GET", "/submissions/{id}/report?format=json&format=html", "format: given 2 times; give it once"),
+    ("GET", "/submissions/{id}?a%E2%80%AEb=1",
+     "a\\u202eb: not a parameter of GET /submissions/{submission_id} (its parameters: none)"),
+    ("GET", "/submissions/{id}/original?" + "&".join(f"p{n}=1" for n in range(3)),
+     "p0: not a parameter of GET /submissions/{submission_id}/original (its parameters: none) (and 2 more)"),
+]
+
+
+@pytest.mark.parametrize(("method", "target", "message"), _STRAY_PARAMETERS, ids=[f"{c[0]} {c[1]}" for c in _STRAY_PARAMETERS])
+def test_a_parameter_a_submission_route_does_not_take_or_one_given_twice_is_refused(
+    submission_server: SubmissionServer, method: str, target: str, message: str,
+) -> None:
+    # A mistyped name (`replace` for `replaces`) once validated the file as a new submission without a word, and
+    # of two values the last was taken.
+    headers = {"Content-Type": "text/turtle", **submission_server.auth("alice")}
+    data = (EXAMPLES / "first-submission.ttl").read_bytes()
+    created = httpx.post(submission_server.url + "/submissions", content=data, headers=headers, timeout=60)
+    assert created.status_code in (200, 201), created.text
+    submission_id = created.json()["id"]
+    before = state(submission_server)
+    body = data if method in ("POST", "PUT") else None
+    refused = httpx.request(method, submission_server.url + target.format(id=submission_id), content=body,
+                            headers={**headers, "If-Match": created.headers.get("etag", "*")}, timeout=60)
+    assert problem(refused) == (422, message)
+    assert state(submission_server) == before
+    withdrawn = httpx.delete(submission_server.url + f"/submissions/{submission_id}", headers=headers, timeout=60)
+    assert withdrawn.status_code == 204

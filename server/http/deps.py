@@ -7,6 +7,8 @@ which cost more than the rest of answering a cached query.
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 
 from server.canned.service import CannedQueryService
 from server.http.guard import Guard
@@ -68,6 +70,33 @@ async def _vocabularies(request: Request) -> VocabularyDocs:
 
 async def _validation(request: Request) -> ValidationService:
     return request.app.state.validation
+
+
+def _declared_query_parameters(dependant: Dependant) -> set[str]:
+    names = {field.alias for field in dependant.query_params}
+    for inner in dependant.dependencies:
+        names |= _declared_query_parameters(inner)
+    return names
+
+
+async def known_query_parameters(request: Request) -> None:
+    """Refuse a query parameter the route does not declare, or one given twice: on the routes that write or judge
+    a file, a mistyped name (`replace` for `replaces`) would otherwise change what is done without a word, and of
+    two values FastAPI silently takes the last."""
+    route = request.scope.get("route")
+    declared = _declared_query_parameters(route.dependant) if route is not None else set()
+    known = ", ".join(sorted(declared)) or "none"
+    errors = []
+    for name in dict.fromkeys(request.query_params.keys()):
+        shown = repr(name[:100])[1:-1]  # escaped: a name may hold controls or bidi characters
+        if name not in declared:
+            where = f"{request.method} {route.path}" if route is not None else "this route"
+            errors.append({"loc": ("query", shown), "type": "value_error",
+                           "msg": f"not a parameter of {where} (its parameters: {known})"})
+        elif (times := len(request.query_params.getlist(name))) > 1:
+            errors.append({"loc": ("query", shown), "type": "value_error", "msg": f"given {times} times; give it once"})
+    if errors:
+        raise RequestValidationError(errors)
 
 
 ServiceDep = Annotated[SparqlService, Depends(_service)]

@@ -13,6 +13,14 @@ likes. So, as Apache's mod_reqtimeout and LimitRequestFieldSize and nginx's clie
   bytes received, so a large upload on a slow but honest link is never cut; else 408, or, when
   the answer has already begun, the connection is closed.
 
+An offer to switch protocols (`Connection: upgrade` with `Upgrade: h2c` or `websocket`, or a
+CONNECT) is declined, as RFC 9110 (7.8) allows: this server speaks HTTP/1.1 alone. uvicorn's
+httptools protocol mishandles a declined offer: the parser stops at the end of its headers, so
+the app got an empty body ("The query is empty." for a Java client's POST), and the body's
+bytes, arriving later, were parsed as a new request: one a proxy in front never saw (request
+smuggling). So an offer with a body is refused (400), one without is answered as plain HTTP,
+and either way nothing more is read from that connection: it closes after the answer.
+
 The refusals are written here, before the app: each closes the connection.
 """
 
@@ -46,6 +54,12 @@ def protocol_with_limits(
         f"The request line and headers may be at most {max_header_bytes} bytes in at most {max_header_fields} fields; "
         "send less (a long SPARQL query goes in a POST body).",
     )
+    upgrade_with_body = _refusal(
+        "400 Bad Request",
+        "This server speaks HTTP/1.1 only, and does not read a body sent with an offer to switch protocols "
+        "(Connection: upgrade, Upgrade: h2c or websocket): send the request without them (in Java's HttpClient, "
+        "version HTTP_1_1).",
+    )
     body_too_slow = _refusal(
         "408 Request Timeout",
         f"The request body arrived too slowly: send it within {body_seconds:g} s, plus one second for each "
@@ -62,12 +76,16 @@ def protocol_with_limits(
         _body_deadline = 0.0
         # The request tasks this connection started (see _starting).
         _own_tasks: "set[asyncio.Task[None]]" = frozenset()  # type: ignore[assignment]
+        # Set once a request offered to switch protocols: nothing more is parsed from the connection.
+        _declined_upgrade = False
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._expect_headers()
 
         def data_received(self, data: bytes) -> None:
+            if self._declined_upgrade:
+                return  # after a declined upgrade the parser's place is unknown: bytes here could be read as a request
             if self._header_bytes is not None:
                 seen = self._tail + data
                 end = seen.find(_END_OF_HEADERS)
@@ -87,14 +105,30 @@ def protocol_with_limits(
         def on_headers_complete(self) -> None:
             self._header_bytes = None
             declared = {name: value for name, value in self.headers if name in (b"content-length", b"transfer-encoding")}
+            has_body = declared.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in declared
+            if self.parser.should_upgrade():
+                self._declined_upgrade = True
+                if has_body:
+                    self._refuse(upgrade_with_body)
+                    return
             self._starting(super().on_headers_complete)
-            if declared.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in declared:
+            if self._declined_upgrade and self.cycle is not None:
+                self.cycle.keep_alive = False
+            if has_body:
                 self._body_deadline = self.loop.time() + body_seconds
                 self._arm(self._body_deadline, self._body_too_slow)
             else:
                 self._disarm()
 
+        def _should_upgrade(self) -> bool:
+            return False  # HTTP/1.1 alone (see the module's notes), whatever uvicorn's `ws` setting
+
+        def _unsupported_upgrade_warning(self) -> None:
+            pass  # declined as RFC 9110 allows, not a fault: uvicorn's warning would let any client fill the log
+
         def on_body(self, body: bytes) -> None:
+            if self._refused_upgrade():
+                return
             super().on_body(body)
             if self._timer is not None:
                 self._body_deadline += len(body) / body_min_rate
@@ -102,7 +136,13 @@ def protocol_with_limits(
 
         def on_message_complete(self) -> None:
             self._disarm()
+            if self._refused_upgrade():
+                return
             super().on_message_complete()
+
+        def _refused_upgrade(self) -> bool:
+            """An upgrade offer with a body was refused: the parser's further steps are about no request."""
+            return self._declined_upgrade and self.transport.is_closing()
 
         def on_response_complete(self) -> None:
             # A pipelined request waiting behind the one just answered starts here.

@@ -4,12 +4,20 @@ import dataclasses
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from server.formats.registry import GRAPH_FORMATS, READABLE_SYNTAXES, REPORT
 from server.http.conditional import if_match, not_modified
-from server.http.deps import GuardDep, MetricsDep, ServiceDep, SettingsDep, SubmissionsDep, ValidationDep
+from server.http.deps import (
+    GuardDep,
+    MetricsDep,
+    ServiceDep,
+    SettingsDep,
+    SubmissionsDep,
+    ValidationDep,
+    known_query_parameters,
+)
 from server.http.report_pages import report_response
 from server.http.routes.sparql import answer_query
 from server.http.uploads import read_upload
@@ -21,7 +29,7 @@ from server.submissions.records import SubmissionRecord
 from server.submissions.service import Upload
 from server.validation.report_format import report_document
 
-router = APIRouter(tags=["Submissions"])
+router = APIRouter(tags=["Submissions"], dependencies=[Depends(known_query_parameters)])
 
 # The media types a file may be sent in, for the OpenAPI document.
 _RDF_BODY = {
