@@ -21,6 +21,10 @@ bytes, arriving later, were parsed as a new request: one a proxy in front never 
 smuggling). So an offer with a body is refused (400), one without is answered as plain HTTP,
 and either way nothing more is read from that connection: it closes after the answer.
 
+A request with no Host header (HTTP/1.1), or more than one, is refused (RFC 9112, 3.2 requires
+it): a proxy and this server could otherwise take different hosts from it. A request the parser
+cannot read gets the problem shape of every other refusal, not uvicorn's plain text.
+
 The refusals are written here, before the app: each closes the connection.
 """
 
@@ -60,6 +64,14 @@ def protocol_with_limits(
         "(Connection: upgrade, Upgrade: h2c or websocket): send the request without them (in Java's HttpClient, "
         "version HTTP_1_1).",
     )
+    host_not_one = _refusal(
+        "400 Bad Request", "A request must carry exactly one Host header (RFC 9112, 3.2); HTTP/1.0 may carry none.",
+    )
+    not_http = _refusal(
+        "400 Bad Request",
+        "The request is not valid HTTP/1.1 (RFC 9112): check its request line and headers, and the framing of its "
+        "body (one Content-Length, or Transfer-Encoding: chunked, never both).",
+    )
     body_too_slow = _refusal(
         "408 Request Timeout",
         f"The request body arrived too slowly: send it within {body_seconds:g} s, plus one second for each "
@@ -76,16 +88,17 @@ def protocol_with_limits(
         _body_deadline = 0.0
         # The request tasks this connection started (see _starting).
         _own_tasks: "set[asyncio.Task[None]]" = frozenset()  # type: ignore[assignment]
-        # Set once a request offered to switch protocols: nothing more is parsed from the connection.
-        _declined_upgrade = False
+        # Set once a request offered to switch protocols, or was refused at its headers: nothing more is parsed
+        # from the connection (the parser's place in the stream is no longer known).
+        _stopped_reading = False
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._expect_headers()
 
         def data_received(self, data: bytes) -> None:
-            if self._declined_upgrade:
-                return  # after a declined upgrade the parser's place is unknown: bytes here could be read as a request
+            if self._stopped_reading:
+                return  # bytes here could be read as a request no proxy in front saw
             if self._header_bytes is not None:
                 seen = self._tail + data
                 end = seen.find(_END_OF_HEADERS)
@@ -106,13 +119,18 @@ def protocol_with_limits(
             self._header_bytes = None
             declared = {name: value for name, value in self.headers if name in (b"content-length", b"transfer-encoding")}
             has_body = declared.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in declared
+            hosts = sum(1 for name, _ in self.headers if name == b"host")
+            if hosts > 1 or (hosts == 0 and self.parser.get_http_version() == "1.1"):
+                self._stopped_reading = True
+                self._refuse(host_not_one)
+                return
             if self.parser.should_upgrade():
-                self._declined_upgrade = True
+                self._stopped_reading = True
                 if has_body:
                     self._refuse(upgrade_with_body)
                     return
             self._starting(super().on_headers_complete)
-            if self._declined_upgrade and self.cycle is not None:
+            if self._stopped_reading and self.cycle is not None:
                 self.cycle.keep_alive = False
             if has_body:
                 self._body_deadline = self.loop.time() + body_seconds
@@ -127,7 +145,7 @@ def protocol_with_limits(
             pass  # declined as RFC 9110 allows, not a fault: uvicorn's warning would let any client fill the log
 
         def on_body(self, body: bytes) -> None:
-            if self._refused_upgrade():
+            if self._refused_at_headers():
                 return
             super().on_body(body)
             if self._timer is not None:
@@ -136,13 +154,17 @@ def protocol_with_limits(
 
         def on_message_complete(self) -> None:
             self._disarm()
-            if self._refused_upgrade():
+            if self._refused_at_headers():
                 return
             super().on_message_complete()
 
-        def _refused_upgrade(self) -> bool:
-            """An upgrade offer with a body was refused: the parser's further steps are about no request."""
-            return self._declined_upgrade and self.transport.is_closing()
+        def _refused_at_headers(self) -> bool:
+            """The request was refused at its headers: the parser's further steps are about no request."""
+            return self._stopped_reading and self.transport.is_closing()
+
+        def send_400_response(self, msg: str) -> None:
+            # uvicorn's own 400 (a request the parser cannot read) is plain text: ours has the one error shape.
+            self._refuse(not_http)
 
         def on_response_complete(self) -> None:
             # A pipelined request waiting behind the one just answered starts here.

@@ -1,11 +1,16 @@
-"""Offers to switch protocols (`Connection: upgrade` with `Upgrade: …`, and CONNECT) are declined on every route:
-a body sent with one is refused, one without is answered as plain HTTP, and nothing more is read from the
-connection, so bytes that follow can never be taken for a request a proxy in front did not see.
+"""Where one request ends and the next begins, as the server reads it: no way of framing a request makes bytes a
+proxy in front took for a body be read here as a request of their own (request smuggling).
 
-uvicorn's httptools protocol stopped parsing at the end of such a request's headers: the app got an empty body,
-and the body's bytes, when they arrived in a later segment, were parsed as a new request (request smuggling).
+- Offers to switch protocols (`Connection: upgrade` with `Upgrade: …`, and CONNECT) are declined on every route:
+  a body sent with one is refused, one without is answered as plain HTTP, and nothing more is read from the
+  connection. uvicorn's httptools protocol stopped parsing at the end of such a request's headers: the app got an
+  empty body, and the body's bytes, when they arrived in a later segment, were parsed as a new request.
+- Ambiguous framing (two lengths, a length and chunks, bare line feeds, odd chunk sizes…) is refused with the
+  one error shape, and the connection closed.
+- A request must carry exactly one Host header (HTTP/1.0 may carry none).
 """
 
+import json
 import socket
 import uuid
 
@@ -127,3 +132,75 @@ def test_a_connect_request_is_refused_and_nothing_after_it_read(submission_serve
         status, headers, _ = _read_answer(connection)
         assert (status, headers["connection"]) == (400, "close")
         assert _nothing_more(connection, _smuggled()) == b""
+
+
+_NOT_HTTP = ("The request is not valid HTTP/1.1 (RFC 9112): check its request line and headers, and the framing of "
+             "its body (one Content-Length, or Transfer-Encoding: chunked, never both).")
+_HOST = "A request must carry exactly one Host header (RFC 9112, 3.2); HTTP/1.0 may carry none."
+_POST = b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query\r\n"
+_ASK = b"ASK {}"
+_CHUNKED_ASK = b"6\r\nASK {}\r\n0\r\n\r\n"
+# (name, the request's bytes up to where a smuggled request would follow, the answer's words)
+_AMBIGUOUS = [
+    ("two-lengths", _POST + b"Content-Length: 6\r\nContent-Length: 60\r\n\r\n" + _ASK, _NOT_HTTP),
+    ("the-same-length-twice", _POST + b"Content-Length: 6\r\nContent-Length: 6\r\n\r\n" + _ASK, _NOT_HTTP),
+    ("a-length-list", _POST + b"Content-Length: 6, 6\r\n\r\n" + _ASK, _NOT_HTTP),
+    ("length-then-chunks", _POST + b"Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n" + _CHUNKED_ASK, _NOT_HTTP),
+    ("chunks-then-length", _POST + b"Transfer-Encoding: chunked\r\nContent-Length: 6\r\n\r\n" + _CHUNKED_ASK, _NOT_HTTP),
+    ("unknown-coding", _POST + b"Transfer-Encoding: xchunked\r\nContent-Length: 6\r\n\r\n" + _ASK, _NOT_HTTP),
+    ("chunked-not-last", _POST + b"Transfer-Encoding: chunked, identity\r\n\r\n" + _CHUNKED_ASK, _NOT_HTTP),
+    ("two-codings-headers", _POST + b"Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n" + _CHUNKED_ASK,
+     _NOT_HTTP),
+    ("space-before-colon", _POST + b"Transfer-Encoding : chunked\r\nContent-Length: 6\r\n\r\n" + _ASK, _NOT_HTTP),
+    ("folded-header", _POST + b"Transfer-Encoding:\r\n chunked\r\nContent-Length: 6\r\n\r\n" + _ASK, _NOT_HTTP),
+    ("bare-line-feeds", _POST.replace(b"\r\n", b"\n") + b"Content-Length: 6\n\n" + _ASK, _NOT_HTTP),
+    ("a-bare-line-feed", _POST + b"Content-Length: 6\nX-A: b\r\n\r\n" + _ASK, _NOT_HTTP),
+    ("chunks-with-bare-line-feeds", _POST + b"Transfer-Encoding: chunked\r\n\r\n6\nASK {}\n0\n\n", _NOT_HTTP),
+    ("chunk-size-overflow", _POST + b"Transfer-Encoding: chunked\r\n\r\n" + b"f" * 20 + b"\r\nASK {}\r\n0\r\n\r\n",
+     _NOT_HTTP),
+    ("negative-chunk-size", _POST + b"Transfer-Encoding: chunked\r\n\r\n-6\r\nASK {}\r\n0\r\n\r\n", _NOT_HTTP),
+    ("0x-chunk-size", _POST + b"Transfer-Encoding: chunked\r\n\r\n0x6\r\nASK {}\r\n0\r\n\r\n", _NOT_HTTP),
+    ("signed-length", _POST + b"Content-Length: +6\r\n\r\n" + _ASK, _NOT_HTTP),
+    ("length-with-a-space", _POST + b"Content-Length: 6 6\r\n\r\n" + _ASK, _NOT_HTTP),
+    ("hex-length", _POST + b"Content-Length: 0x6\r\n\r\n" + _ASK, _NOT_HTTP),
+    ("nul-in-a-header", _POST + b"X-A: a\x00b\r\nContent-Length: 6\r\n\r\n" + _ASK, _NOT_HTTP),
+    ("cr-in-a-header", _POST + b"X-A: a\rb\r\nContent-Length: 6\r\n\r\n" + _ASK, _NOT_HTTP),
+    ("http2-preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", _NOT_HTTP),
+    ("lower-case-method", b"get /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", _NOT_HTTP),
+    ("no-host", b"GET /health HTTP/1.1\r\n\r\n", _HOST),
+    ("two-hosts", b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\n\r\n", _HOST),
+    ("the-same-host-twice", b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: 127.0.0.1\r\n\r\n", _HOST),
+    ("two-hosts-http10", b"GET /health HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", _HOST),
+    ("a-post-without-host", b"POST /sparql HTTP/1.1\r\nContent-Type: application/sparql-query\r\nContent-Length: 6\r\n\r\n"
+     + _ASK, _HOST),
+]
+
+
+def test_the_framing_cases_were_found() -> None:
+    assert len(_AMBIGUOUS) == 28
+
+
+@pytest.mark.parametrize(("name", "request_bytes", "message"), _AMBIGUOUS, ids=[c[0] for c in _AMBIGUOUS])
+def test_a_request_framed_ambiguously_is_refused_and_nothing_after_it_read(
+    submission_server: SubmissionServer, name: str, request_bytes: bytes, message: str,
+) -> None:
+    with socket.create_connection(("127.0.0.1", submission_server.port), timeout=30) as connection:
+        connection.sendall(request_bytes + _smuggled())
+        status, headers, answer = _read_answer(connection)
+        assert (status, headers["content-type"], headers["connection"]) == (400, "application/problem+json", "close")
+        assert answer.decode().endswith(f'"detail": "{message}"}}')
+        assert _nothing_more(connection, b"") == b""
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GET /health HTTP/1.0\r\n\r\n",  # as HAProxy's health checks send it
+    b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    b"GET /health HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n",  # empty, as RFC 9112 allows
+], ids=["http10-without-host", "one-host", "one-empty-host"])
+def test_a_request_with_its_one_host_or_none_in_http10_is_answered(
+    submission_server: SubmissionServer, request_bytes: bytes,
+) -> None:
+    with socket.create_connection(("127.0.0.1", submission_server.port), timeout=30) as connection:
+        connection.sendall(request_bytes)
+        status, _, answer = _read_answer(connection)
+        assert (status, json.loads(answer)["status"]) == (200, "ok")
