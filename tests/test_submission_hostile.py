@@ -278,3 +278,30 @@ def test_a_parameter_a_submission_route_does_not_take_or_one_given_twice_is_refu
     assert state(submission_server) == before
     withdrawn = httpx.delete(submission_server.url + f"/submissions/{submission_id}", headers=headers, timeout=60)
     assert withdrawn.status_code == 204
+
+
+_FILE_NAMES = [
+    ("attachment; filename*=UTF-8''report%E2%80%AElmth.ttl", "reportlmth.ttl"),  # displays as "reportltt.html"
+    ("attachment; filename*=UTF-8''%E2%81%A6a%E2%81%A9b.ttl", "ab.ttl"),
+    ('attachment; filename="../../etc/passwd.ttl"', "passwd.ttl"),
+    ('attachment; filename="C:\\\\Users\\\\x\\\\y.ttl"', "y.ttl"),
+    ("attachment; filename*=UTF-8''a%0D%0AX-Injected%3A%201.ttl", "aX-Injected: 1.ttl"),
+    ("attachment; filename*=UTF-8''%00%07%1B.ttl", ".ttl"),
+]
+
+
+@pytest.mark.parametrize(("disposition", "kept"), _FILE_NAMES, ids=[c[1] for c in _FILE_NAMES])
+def test_a_file_name_is_kept_without_paths_controls_or_bidirectional_characters(
+    submission_server: SubmissionServer, disposition: str, kept: str,
+) -> None:
+    headers = {"Content-Type": "text/turtle", "Content-Disposition": disposition, **submission_server.auth("alice")}
+    created = httpx.post(submission_server.url + "/submissions", content=(EXAMPLES / "first-submission.ttl").read_bytes(),
+                         headers=headers, timeout=60)
+    assert created.status_code == 201, created.text
+    location = created.headers["location"]
+    try:
+        assert created.json()["fileName"] == kept
+        original = httpx.get(submission_server.url + location + "/original")
+        assert original.headers["content-disposition"] == f'attachment; filename="{kept}"'
+    finally:
+        assert httpx.delete(submission_server.url + location, headers=headers, timeout=60).status_code == 204

@@ -9,6 +9,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from server.formats.registry import IATI, RDFXML
+from server.rdf.parsing import BIDI_FORMATTING
 from server.rdf.syntaxes import BY_MEDIA_TYPE, BY_NAME, SYNTAXES, Format, is_iati, syntax_for_path
 from server.submissions.service import SubmissionError, Upload
 
@@ -24,10 +25,12 @@ def _parse_content_type(value: str) -> tuple[str, dict[str, str]]:
 
 
 def _file_name(value: str | None) -> str | None:
-    """A file name fit to keep and show: its last path segment, without control characters, bounded."""
+    """A file name fit to keep and show: its last path segment, without control or bidirectional formatting
+    characters (`report\u202Elmth.ttl` would display as another name), bounded."""
     if not value:
         return None
-    name = _UNSAFE_NAME.sub("", value.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    name = _UNSAFE_NAME.sub("", value.replace("\\", "/").rsplit("/", 1)[-1])
+    name = BIDI_FORMATTING.sub("", name).strip()
     return name[:200] or None
 
 

@@ -244,12 +244,12 @@ def oxigraph_term(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
 
 # Bidirectional formatting characters, which RFC 3987 (4.1) forbids in IRIs: LRM, RLM, LRE, RLE, PDF, LRO, RLO; the
 # isolates and the Arabic letter mark that Unicode added since do the same. In an IRI they make it display as another
-# text (a page or a report would show one IRI while the graph holds another).
-_BIDI_FORMATTING = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# text (a page or a report would show one IRI while the graph holds another). File names are cleared of them too.
+BIDI_FORMATTING = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _bidi_escaped(text: str, case: str) -> str:
-    return _BIDI_FORMATTING.sub(lambda match: f"\\u{ord(match.group()):04{case}}", text)
+    return BIDI_FORMATTING.sub(lambda match: f"\\u{ord(match.group()):04{case}}", text)
 
 
 def refuse_unsafe_iris(document: ParsedDocument) -> None:
@@ -270,7 +270,7 @@ def refuse_unsafe_iris(document: ParsedDocument) -> None:
                 f"file: IRI <{term}> is not accepted: name things with http(s), urn or similar IRIs",
                 source=document.source, line=first_line_of(document.text, term),
             )
-        if bidi := _BIDI_FORMATTING.search(term):
+        if bidi := BIDI_FORMATTING.search(term):
             shown = _bidi_escaped(term, "X")
             # Written as it is, or (as a file would hide it) escaped, in upper or lower case hexadecimal.
             lines = (first_line_of(document.text, written) for written in (term, shown, _bidi_escaped(term, "x")))
