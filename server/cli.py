@@ -682,7 +682,7 @@ def serve(
         create_app(settings), host=settings.host, port=settings.port, access_log=False, log_level="info", log_config=None,
         server_header=False, proxy_headers=False, ws="none", http=protocol_with_limits(
             settings.header_timeout_seconds, settings.max_header_bytes, settings.max_header_fields,
-            settings.body_timeout_seconds, settings.body_min_rate,
+            settings.body_timeout_seconds, settings.body_min_rate, settings.send_timeout_seconds,
         ),
     )
 

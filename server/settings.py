@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     body_min_rate: int = Field(
         500, gt=0, description="Bytes per second that earn a slow client one more second to send its body."
     )
+    send_timeout_seconds: float = Field(
+        60.0, gt=0, description="Time a client may take none of an answer while the server has more of it waiting "
+        "(the connection's buffer full); the connection is cut after it."
+    )
     max_submission_triples: int = Field(100_000, gt=0, description="Most triples in one submitted file.")
     parse_timeout_seconds: float = Field(10.0, gt=0, description="Deadline for reading one submitted file.")
     validation_timeout_seconds: float = Field(30.0, gt=0, description="Deadline for validating one submitted file.")

@@ -9,8 +9,10 @@ seconds, not the defaults' tens of seconds.
 import json
 import socket
 import time
+import urllib.parse
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.support.servers import RunningServer
@@ -131,3 +133,46 @@ def test_the_server_still_answers_after_cutting_slow_clients(server: RunningServ
         assert _post_in_chunks(server, "/validate", [b"@"] * 30, 0.1, 5000, "text/turtle")[0] == 408
     status, _, body = _post_in_chunks(server, "/sparql", [b"ASK {}"], pause=0, declared=6)
     assert (status, json.loads(body)) == (200, {"head": {}, "boolean": True})
+
+
+@pytest.fixture(scope="module")
+def impatient_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A server that waits 5 s (ILOKG_SEND_TIMEOUT_SECONDS) for a client to take some of a waiting answer."""
+    running = RunningServer(tmp_path_factory.mktemp("impatient") / "store", {"ILOKG_SEND_TIMEOUT_SECONDS": "5"}).start()
+    yield running
+    running.stop()
+
+
+_TCP_ESTABLISHED, _TCP_CLOSE = 1, 7
+# Some 600,000 rows (the bundled data's 10,000 triples, 60 times): far more than the connection's buffers hold.
+_LARGE_ANSWER = "SELECT * WHERE { ?s ?p ?o . VALUES ?x { " + " ".join(str(n) for n in range(60)) + " } }"
+
+
+def _tcp_state(connection: socket.socket) -> int:
+    return connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+
+
+def test_an_answer_the_client_stops_taking_is_cut_with_a_reset(impatient_server: RunningServer) -> None:
+    # Before, the server kept such an answer for as long as the connection stayed open, however long that was.
+    with socket.socket() as connection:
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: the window stays small
+        connection.connect(("127.0.0.1", impatient_server.port))
+        connection.sendall(f"GET /sparql?query={urllib.parse.quote(_LARGE_ANSWER)} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Accept: application/sparql-results+json\r\n\r\n".encode())
+        # Nothing read: the server's buffers fill, and 5 s later it resets the connection (seen in the kernel's own
+        # state of the socket, which reading would change).
+        deadline = time.monotonic() + 120
+        while _tcp_state(connection) == _TCP_ESTABLISHED and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _tcp_state(connection) == _TCP_CLOSE
+        with pytest.raises(ConnectionResetError):
+            while connection.recv(65536):
+                pass
+    assert httpx.get(impatient_server.url + "/health", timeout=30).json()["status"] == "ok"
+
+
+def test_an_answer_taken_as_fast_as_it_comes_is_whole(impatient_server: RunningServer) -> None:
+    answer = httpx.get(impatient_server.url + "/sparql", params={"query": _LARGE_ANSWER},
+                       headers={"Accept": "text/tab-separated-values"}, timeout=120)
+    assert answer.status_code == 200
+    assert len(answer.text.splitlines()) == 1 + 60 * httpx.get(impatient_server.url + "/health").json()["triples"]
