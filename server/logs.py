@@ -3,6 +3,7 @@ text for a person at a terminal; by default (ILOKG_LOG_FORMAT=auto) text exactly
 error is a terminal."""
 
 import logging
+import re
 import sys
 
 from pythonjsonlogger.json import JsonFormatter
@@ -19,7 +20,7 @@ def configure(log_format: str) -> None:
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         ))
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_PlainFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(_drop_colours)
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -32,3 +33,20 @@ def _drop_colours(record: logging.LogRecord) -> bool:
     # uvicorn attaches a copy of some messages with terminal colour codes.
     record.__dict__.pop("color_message", None)
     return True
+
+
+# C0 and C1 controls (line breaks, ESC…) and the Unicode line and paragraph separators.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class _PlainFormatter(logging.Formatter):
+    """Text lines whose messages cannot break the line or drive the terminal.
+
+    A message carries what clients sent (a path decoded from `%0A`, `%1B[2J`): written as is, it could forge
+    log lines or send escape sequences to the terminal reading them. (JSON lines escape them already.)
+    A traceback, appended after the message, keeps its own lines.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        record.message = _CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), record.message)
+        return super().formatMessage(record)
