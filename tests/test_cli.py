@@ -234,8 +234,12 @@ def test_token_add_list_revoke_keeps_only_hashes(tmp_path: Path) -> None:
     assert run_cli("token", "list", env=env).stdout.split("\t")[:2] == ["koica-data", "submitter"]
     assert run_cli("token", "revoke", "koica-data", env=env).returncode == 0
     assert run_cli("token", "list", env=env).stdout == ""
-    bad = run_cli("token", "add", "Bad Name", env=env)
-    assert bad.returncode == 2 and "is not a usable name" in bad.stderr
+    # A pattern's `$` also matches before a final line feed: "alice\n" was issued a token.
+    for name in ("Bad Name", "alice\n", "alice\r", "a" * 64, "ali/ce", "alïce"):
+        bad = run_cli("token", "add", name, env=env)
+        assert (bad.returncode, bad.stderr) == (2, f"error: {name!r} is not a usable name: use lower-case letters, "
+                                                   "digits and hyphens (up to 63), starting with a letter or digit\n")
+    assert run_cli("token", "list", env=env).stdout == ""
 
 
 def test_submit_stores_a_valid_file_and_reports_an_invalid_one(submission_server: SubmissionServer) -> None:

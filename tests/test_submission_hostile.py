@@ -123,6 +123,12 @@ def _cases() -> list[tuple[str, str, str, int, str]]:
          '<iati-activities version="2.03"><iati-activity><iati-identifier>XM-DAC-41302-L</iati-identifier>'
          '<title><narrative xml:lang="en_GB">Q</narrative></title></iati-activity></iati-activities>', 400,
          "xml:lang='en_GB' is not a language tag"),
+        # A pattern's `$` also matches before a final line feed: this one reached rdflib and was a 500.
+        *[(f"iati-language-ending-in-{name}", "application/xml",
+           '<iati-activities version="2.03"><iati-activity><iati-identifier>XM-DAC-41302-L</iati-identifier>'
+           f'<title><narrative xml:lang="en{reference}">Q</narrative></title></iati-activity></iati-activities>', 400,
+           f"xml:lang='en{shown}' is not a language tag") for name, reference, shown in (
+              ("line-feed", "&#10;", "\\n"), ("carriage-return", "&#13;", "\\r"), ("tab", "&#9;", "\\t"))],
         ("iati-not-iati", "application/xml", "<html><body>hello</body></html>", 400, "XML namespaces are required in RDF/XML"),
         ("csv-no-sheet", "text/csv", "a,b\n1,2\n", 400, "the first row names no sheet of the template"),
         ("csv-formula", "text/csv", "id,name,description,start,end,status,status date,themes,iati identifier,source\n"

@@ -26,9 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from server.sparql.text import analyse
 
-NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # Parameter names are SPARQL variable names that are also plain URL parameter names.
-_PARAMETER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_PARAMETER_NAME = re.compile(r"[a-z][a-z0-9_]*")
 # Paging and format parameters belong to the API, not to any query.
 RESERVED = frozenset({"limit", "offset", "format"})
 
@@ -100,7 +100,7 @@ class CatalogueError(Exception):
 def load_query(path: Path) -> CannedQuery:
     """Read and check one `.rq` file."""
     name = path.stem
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise CatalogueError(f"{path.name}: a query's file name must be lower-case words joined by hyphens.")
     text = path.read_text(encoding="utf-8")
     header = "\n".join(line[2:] for line in text.splitlines() if line.startswith("#+"))
@@ -125,7 +125,7 @@ def load_query(path: Path) -> CannedQuery:
         raise CatalogueError(f"{path.name}: leave LIMIT and OFFSET out; the API pages the results.")
     parameters = []
     for parameter_name, parameter in meta.parameters.items():
-        if not _PARAMETER_NAME.match(parameter_name) or parameter_name in RESERVED:
+        if not _PARAMETER_NAME.fullmatch(parameter_name) or parameter_name in RESERVED:
             raise CatalogueError(f"{path.name}: {parameter_name!r} cannot be a parameter name.")
         if parameter_name not in shape.variables:
             raise CatalogueError(f"{path.name}: parameter {parameter_name!r} is not a variable of the query.")

@@ -16,11 +16,11 @@ from server.canned.catalogue import CannedQuery, Parameter
 from server.namespaces import DISPLAY_PREFIXES, ID, XSD
 
 # ASCII digits only: Python's \d takes any script's digits ("٢٠٢٠"), which would be bound as ill-typed literals.
-_INTEGER = re.compile(r"^[+-]?[0-9]{1,18}$")
-_DECIMAL = re.compile(r"^[+-]?([0-9]{1,18}(\.[0-9]{0,12})?|\.[0-9]{1,12})$")
-_YEAR = re.compile(r"^[0-9]{4}$")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
+_DECIMAL = re.compile(r"[+-]?([0-9]{1,18}(\.[0-9]{0,12})?|\.[0-9]{1,12})")
+_YEAR = re.compile(r"[0-9]{4}")
 # BCP 47 language tags, as the RDF and SPARQL grammars accept them.
-_LANGUAGE = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
+_LANGUAGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
 _MAX_TEXT = 1000
 
 EXPECTED = {
@@ -86,7 +86,7 @@ def _convert(parameter: Parameter, value: str) -> ox.NamedNode | ox.Literal | No
         # "in any language". Text whose part after the last @ is no tag ("a@b c") is plain text.
         text, at, language = value.rpartition("@")
         tag = None
-        if at and text and _LANGUAGE.match(language):
+        if at and text and _LANGUAGE.fullmatch(language):
             value, tag = text, language.lower()
         if len(value) > _MAX_TEXT or "\x00" in value:
             return None
@@ -101,11 +101,11 @@ def _convert(parameter: Parameter, value: str) -> ox.NamedNode | ox.Literal | No
         except ValueError:
             return None
     if kind == "year":
-        return ox.Literal(value, datatype=ox.NamedNode(XSD + "integer")) if _YEAR.match(value) else None
+        return ox.Literal(value, datatype=ox.NamedNode(XSD + "integer")) if _YEAR.fullmatch(value) else None
     if kind == "integer":
-        return ox.Literal(str(int(value)), datatype=ox.NamedNode(XSD + "integer")) if _INTEGER.match(value) else None
+        return ox.Literal(str(int(value)), datatype=ox.NamedNode(XSD + "integer")) if _INTEGER.fullmatch(value) else None
     if kind == "decimal":
-        if not _DECIMAL.match(value):
+        if not _DECIMAL.fullmatch(value):
             return None
         try:
             return ox.Literal(str(Decimal(value)), datatype=ox.NamedNode(XSD + "decimal"))

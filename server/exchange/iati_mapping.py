@@ -66,7 +66,7 @@ class _Activity:
 def _web_address(url: str) -> URIRef | Literal:
     """An http(s) address as an IRI; anything else (or an address no IRI can hold) as a literal, which the shapes
     report at the document link."""
-    if re.match(r"^https?://\S+$", url):
+    if re.fullmatch(r"https?://\S+", url):
         try:
             return URIRef(ox.NamedNode(url).value)
         except ValueError:

@@ -17,7 +17,7 @@ from server.rdf.parsing import RdfInputError
 
 # Versions of the IATI standard whose activity files are read as such; 1.0x files are read with a warning.
 SUPPORTED_VERSIONS = ("2.01", "2.02", "2.03")
-_OLD_VERSION = re.compile(r"^1\.0[1-5]$")
+_OLD_VERSION = re.compile(r"1\.0[1-5]")
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _COMMENT = re.compile(rb"<!--.*?(?:-->|\Z)", re.S)
 _ELEMENT_START = re.compile(rb"<[A-Za-z_:]")
@@ -120,7 +120,7 @@ def _header(root: etree._Element, source: str) -> FileHeader:
         )
     version = (root.get("version") or "").strip()
     header = FileHeader(version, (root.get("generated-datetime") or "").strip() or None)
-    if _OLD_VERSION.match(version):
+    if _OLD_VERSION.fullmatch(version):
         header.notices.append(
             f"The file is IATI version {version}, which the IATI retired in 2016; it was read with the 2.0x "
             "mapping, so elements and codes that changed since may be missed. Publish it as 2.03 if you can."

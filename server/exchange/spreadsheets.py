@@ -27,9 +27,9 @@ from server.rdf.origins import Origin, OriginGraph
 from server.rdf.parsing import RdfInputError
 
 # An IATI organisation identifier (as the shapes check it): told apart from an organisation's id in the graph.
-_IATI_ORGANISATION = re.compile(r"^[A-Z]{2}-[A-Z0-9]+-[A-Za-z0-9._-]+$")
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$", re.ASCII)
+_IATI_ORGANISATION = re.compile(r"[A-Z]{2}-[A-Z0-9]+-[A-Za-z0-9._-]+")
+_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
+_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?", re.ASCII)
 _DATATYPES = {4: XSD.gYear, 7: XSD.gYearMonth, 10: XSD.date}
 # Largest uncompressed content of a workbook, against a small file that unpacks into gigabytes.
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
@@ -152,7 +152,7 @@ class _Converter:
     # ---------------------------------------------------------------- references
 
     def _project(self, value: str, origin: Origin) -> URIRef:
-        if not _ID.match(value):
+        if not _ID.fullmatch(value):
             raise RdfInputError(
                 f"{origin.where}: {value!r} is not a project id (lower-case letters, digits and hyphens)",
                 source=self.source_name, line=origin.line,
@@ -165,7 +165,7 @@ class _Converter:
     def _organisation(self, value: str, name: str, origin: Origin, name_origin: Origin, source: URIRef | None) -> URIRef | None:
         if not value:
             return None
-        if _IATI_ORGANISATION.match(value):
+        if _IATI_ORGANISATION.fullmatch(value):
             if f"org:{value}" in self.known:
                 return URIRef(self.known[f"org:{value}"])
             iri = URIRef(f"{ID}organisation/iati-{slug(value)}")
@@ -175,7 +175,7 @@ class _Converter:
             self.out.node(iri, name_origin)
             self.out.add(iri, RDF.type, ORG.Organization, name_origin)
             self.out.add(iri, RDFS.label, Literal(name, lang="en"), name_origin)
-            if _IATI_ORGANISATION.match(value):
+            if _IATI_ORGANISATION.fullmatch(value):
                 self.out.add(iri, ILOP.iatiOrganisationIdentifier, Literal(value), origin)
             if source is not None:
                 self.out.add(iri, PROV.wasDerivedFrom, source, origin)
@@ -183,7 +183,7 @@ class _Converter:
 
     @staticmethod
     def _date(value: str) -> Literal:
-        return Literal(value, datatype=_DATATYPES[len(value)]) if _DATE.match(value) else Literal(value)
+        return Literal(value, datatype=_DATATYPES[len(value)]) if _DATE.fullmatch(value) else Literal(value)
 
     def _period(self, owner: URIRef, values: dict[str, str], at: dict[str, Origin]) -> None:
         start, end = (self._date(values[h]) if values[h] else None for h in ("start", "end"))

@@ -17,16 +17,16 @@ from server.namespaces import CODELIST, ID, ILOP
 from server.rdf.origins import Origin, OriginGraph
 
 # A code fit to end an IRI as it is; other codes stay literals, which the shapes report where they are written.
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # A language tag (BCP 47's shape): what rdflib and the RDF syntaxes accept.
-_LANGUAGE = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
+_LANGUAGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
 
 
 def concept(scheme: str, code: str) -> URIRef | Literal:
     """The concept of a code in one of the graph's codelists (codelist/{scheme}/{code}), or the code as a literal if it
     cannot name one (spaces, brackets…): then no shape's codelist holds it, and the report says where it is."""
     code = code.strip()
-    return URIRef(f"{CODELIST}{scheme}/{code}") if _CODE.match(code) else Literal(code)
+    return URIRef(f"{CODELIST}{scheme}/{code}") if _CODE.fullmatch(code) else Literal(code)
 
 
 def decimal(text: str) -> Literal:
@@ -51,7 +51,7 @@ def period(out: OriginGraph, owner: Node, predicate: Node, origin: Origin, start
 
 def language_tag(value: str) -> str | None:
     """The value as a language tag (lower case), or None if it is not one."""
-    return value.lower() if _LANGUAGE.match(value) else None
+    return value.lower() if _LANGUAGE.fullmatch(value) else None
 
 
 # The source of the names and codes of countries that no file states but ISO 3166 does.
@@ -81,7 +81,7 @@ class Supporting:
     def country(self, code: str, origin: Origin) -> URIRef | Literal:
         """The country of an ISO 3166-1 alpha-2 code, described from ISO 3166 (an unknown code is left undescribed,
         and one that cannot name a country stays a literal, for the shapes to report where it is written)."""
-        if not _CODE.match(code):
+        if not _CODE.fullmatch(code):
             return Literal(code)
         iri = URIRef(f"{ID}country/{code}")
         found = pycountry.countries.get(alpha_2=code) if re.fullmatch("[A-Z]{2}", code) else None

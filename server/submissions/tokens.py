@@ -19,7 +19,7 @@ from pathlib import Path
 from server.files import write_atomic
 
 TOKEN_PREFIX = "ilokg_"
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 
 class Role(StrEnum):
@@ -89,7 +89,7 @@ class TokenRegistry:
 
     def issue(self, name: str, role: Role) -> str:
         """Create a token for a new name and return it; only its hash is written."""
-        if not NAME_PATTERN.match(name):
+        if not NAME_PATTERN.fullmatch(name):
             raise TokenError(
                 f"{name!r} is not a usable name: use lower-case letters, digits and hyphens (up to 63), "
                 "starting with a letter or digit"
