@@ -419,7 +419,11 @@ def token_add(
 @token_app.command("list")
 def token_list() -> None:
     """The issued tokens: name, role, date (never the tokens)."""
-    for entry in TokenRegistry(get_settings().tokens_file).entries():
+    try:
+        entries = TokenRegistry(get_settings().tokens_file).entries()
+    except TokenError as error:
+        _fail(f"error: {error}")
+    for entry in entries:
         typer.echo(f"{entry.name}\t{entry.role}\t{entry.created}")
 
 
@@ -470,15 +474,20 @@ def codes(
 
 @app.command()
 def export(
-    folder: Annotated[Path, typer.Argument(help="Folder to write the dump files into (replaced whole).")],
+    folder: Annotated[Path, typer.Argument(
+        help="Folder to write the dump files into: new, empty, or an earlier export's (it is replaced whole).")],
 ) -> None:
     """Write the dumps the server offers at /dumps: the dataset as N-Quads and TriG (gzip), each graph as Turtle."""
     import pyoxigraph as ox
 
-    from server.store.dumps import dump_files, write_dumps
+    from server.store.dumps import DumpTargetError, dump_files, refuse_unless_dump_folder, write_dumps
     from server.store.embedded import NotAStoreError, StoreInUseError, held, load_project
 
     settings = get_settings()
+    try:
+        refuse_unless_dump_folder(folder)  # before any work (writing checks again)
+    except DumpTargetError as error:
+        _fail(f"error: {error}")
     if settings.store_url is not None:
         for file in dump_files(asyncio.run(_export_external(settings, folder))):
             typer.echo(f"wrote {folder / file.name}")
@@ -496,6 +505,8 @@ def export(
         store = ox.Store.read_only(str(settings.store_dir))
         graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
         files = write_dumps(store, folder, graphs)
+    except DumpTargetError as error:
+        _fail(f"error: {error}")
     except OSError as error:
         _fail(f"could not write the dumps into {folder}: {error}")
     for file in files:
@@ -585,6 +596,7 @@ async def _load_external(settings: Settings, sources: dict[str, Path], progress:
 
 async def _export_external(settings: Settings, folder: Path) -> list[str]:
     """Write the dumps of the external store (its graphs brought in line with the files first); its graphs."""
+    from server.store.dumps import DumpTargetError
     from server.store.embedded import project_sources
     from server.store.query_worker import DumpJob
     from server.store.remote import RemoteStore, StoreUnavailableError
@@ -598,6 +610,8 @@ async def _export_external(settings: Settings, folder: Path) -> list[str]:
         return graphs
     except StoreUnavailableError as error:
         _fail(f"error: could not read the store at {settings.store_url}: {error.reason}")
+    except DumpTargetError as error:
+        _fail(f"error: {error}")
     except OSError as error:
         _fail(f"could not write the dumps into {folder}: {error}")
     finally:

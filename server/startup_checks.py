@@ -7,7 +7,8 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from server.settings import Settings
-from server.submissions.tokens import TokenRegistry
+from server.submissions.records import foreign_entries
+from server.submissions.tokens import TokenRegistry, TokensFileError
 from server.workers import containment
 
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
@@ -49,6 +50,20 @@ def uncontained_workers(settings: Settings, probed: containment.ProbeResult) -> 
 def unsafe_configuration(settings: Settings) -> list[str]:
     """What is wrong with these settings for serving, one sentence each (empty: safe to start)."""
     problems = []
+    submitted = settings.submission_files_dir
+    if submitted.exists() and not submitted.is_dir():
+        problems.append(f"the folder of submitted files {submitted} is a file: set ILOKG_SUBMISSIONS_DIR to a folder "
+                        "of its own (it is made). Nothing was changed")
+    elif foreign := foreign_entries(submitted):
+        problems.append(
+            f"the folder of submitted files {submitted} holds {', '.join(foreign[:3])}"
+            f"{' and more' if len(foreign) > 3 else ''}, which no submission wrote: the server removes what is left "
+            "over there, so set ILOKG_SUBMISSIONS_DIR to a folder of its own (it is made). Nothing was changed")
+    try:
+        issued: int | None = len(TokenRegistry(settings.tokens_file).entries())
+    except TokensFileError as error:
+        problems.append(str(error))
+        issued = None
     for endpoint in settings.service_allowlist:
         parts = urlsplit(endpoint)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -58,7 +73,7 @@ def unsafe_configuration(settings: Settings) -> list[str]:
     if is_loopback(settings.host):
         return problems
     public = f"the server would listen on {settings.host} (reachable from other machines)"
-    if settings.submissions_enabled and not TokenRegistry(settings.tokens_file).entries():
+    if settings.submissions_enabled and issued == 0:
         problems.append(
             f"{public} with submissions enabled but no token issued: issue one (ilo-kg token add NAME) "
             "or set ILOKG_SUBMISSIONS_ENABLED=false for a read-only server."

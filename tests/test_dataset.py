@@ -225,6 +225,46 @@ def test_export_writes_the_same_dataset_as_the_server_offers(sparql_server: Runn
     assert named_graphs_of_store(exported) == named_graphs_of_server(sparql_server)
 
 
+def _contents(place: Path) -> dict[str, bytes | str]:
+    if place.is_symlink():
+        return {".": f"-> {place.readlink()}"}
+    if place.is_file():
+        return {".": place.read_bytes()}
+    return {p.relative_to(place).as_posix(): p.read_bytes() if p.is_file() else "folder" for p in sorted(place.rglob("*"))}
+
+
+def test_export_replaces_a_folder_an_export_wrote_and_nothing_else(tmp_path: Path) -> None:
+    # The folder is replaced whole: `ilo-kg export ~/Documents` (or `.`) deleted everything the folder held.
+    env = {"ILOKG_STORE_DIR": str(tmp_path / "store")}
+    dumps = tmp_path / "dumps"
+    assert run_cli("export", str(dumps), env=env).returncode == 0
+    again = run_cli("export", str(dumps), env=env)  # an export's own folder: replaced
+    assert again.returncode == 0, again.stderr
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("someone's notes\n", encoding="utf-8")
+    (tmp_path / "a-file").write_text("someone's file\n", encoding="utf-8")
+    beside_graphs = tmp_path / "beside-graphs"
+    (beside_graphs / "graphs").mkdir(parents=True)
+    (beside_graphs / "graphs" / "notes.txt").write_text("x\n", encoding="utf-8")
+    (tmp_path / "a-link").symlink_to(mine)
+    cases = [
+        (mine, "holds notes.txt, which no export wrote: the folder is replaced whole, so name a new folder (it is made) "
+               "or one an export wrote"),
+        (beside_graphs, "holds graphs/notes.txt, which no export wrote: the folder is replaced whole, so name a new "
+                        "folder (it is made) or one an export wrote"),
+        (tmp_path / "a-file", "is a file, not a folder of dumps; name a new folder (it is made) or one an export wrote"),
+        (tmp_path / "a-link", "is a link, not a folder of dumps; name a new folder (it is made) or one an export wrote"),
+    ]
+    for target, said in cases:
+        before = _contents(target)
+        assert before, target
+        refused = run_cli("export", str(target), env=env)
+        assert (refused.returncode, refused.stdout, refused.stderr) == (2, "", f"error: {target} {said}. Nothing was changed\n")
+        assert _contents(target) == before
+    assert _contents(mine) == {"notes.txt": b"someone's notes\n"}
+
+
 def test_the_dataset_page_names_its_figures_in_words(sparql_server: RunningServer) -> None:
     page = httpx.get(sparql_server.url + "/.well-known/void", headers={"Accept": "text/html"}, timeout=120).text
     figures = re.findall(r'<tr><th scope="row">([^<]+)</th><td>[\d,]+</td></tr>', page)

@@ -1,5 +1,6 @@
 """Who may submit, and how often: bearer tokens checked against the tokens file, rates per token and per client."""
 
+import logging
 import math
 import re
 import time
@@ -10,11 +11,12 @@ from limits.strategies import MovingWindowRateLimiter
 
 from server.settings import Settings
 from server.submissions.service import SubmissionError
-from server.submissions.tokens import Principal, TokenRegistry
+from server.submissions.tokens import Principal, TokenRegistry, TokensFileError
 
 # RFC 6750's token68, bounded: anything else in the header is not a token we issued.
 _BEARER = re.compile(r"^Bearer +([A-Za-z0-9\-._~+/]{1,256}=*)$", re.IGNORECASE)
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ilo-partnerships-kg"'}
+log = logging.getLogger("ilokg.tokens")
 
 
 class Guard:
@@ -39,7 +41,7 @@ class Guard:
         match = _BEARER.match(authorization.strip())
         if match is None:
             raise SubmissionError(401, "The Authorization header must be 'Bearer <token>'.", _CHALLENGE)
-        principal = self.tokens.verify(match.group(1))
+        principal = self._verify(match.group(1))
         if principal is None:
             raise SubmissionError(
                 401, "The token is not valid (mistyped, or revoked); ask the operator for a new one.", _CHALLENGE
@@ -49,7 +51,21 @@ class Guard:
     def holder(self, authorization: str | None) -> Principal | None:
         """The token holder an Authorization header names, or None (no header, not Bearer, or no valid token)."""
         match = _BEARER.match(authorization.strip()) if authorization else None
-        return self.tokens.verify(match.group(1)) if match else None
+        try:
+            return self.tokens.verify(match.group(1)) if match else None
+        except TokensFileError:
+            return None  # counted by its address; a route that needs the token refuses it (principal: 503)
+
+    def _verify(self, token: str) -> Principal | None:
+        try:
+            return self.tokens.verify(token)
+        except TokensFileError as error:
+            # The operator's file, changed under a running server: no token can be checked until it is put right.
+            log.error("tokens_file_unreadable", extra={"reason": str(error)})
+            raise SubmissionError(
+                503, "Tokens cannot be checked now: this server's tokens file cannot be read. The operator has been told "
+                "(in the log); try again later.", {"Retry-After": "60"},
+            ) from None
 
     def spend_submission(self, principal: Principal) -> None:
         """Count one write by a token; 429 once it has used up its rate."""

@@ -56,8 +56,33 @@ def dump_files(graphs: list[str]) -> list[DumpFile]:
     return files
 
 
+class DumpTargetError(Exception):
+    """The folder named for the dumps holds something else, which replacing it whole would delete."""
+
+
+def refuse_unless_dump_folder(target: Path) -> None:
+    """Refuse a target that is a file or a link, or a folder holding anything but an earlier export's files: the
+    folder is replaced whole, so `ilo-kg export ~/Documents` (or `.`) would have deleted what it held."""
+    if not target.exists() and not target.is_symlink():
+        return
+    if target.is_symlink() or not target.is_dir():
+        raise DumpTargetError(f"{target} is {'a link' if target.is_symlink() else 'a file'}, not a folder of dumps; "
+                              "name a new folder (it is made) or one an export wrote. Nothing was changed")
+    for path in sorted(target.rglob("*")):
+        relative = path.relative_to(target)
+        ours = (relative.parts[0] in (NQUADS, TRIG) and len(relative.parts) == 1 and path.is_file()) or (
+            relative.parts[0] == GRAPHS_FOLDER and not path.is_symlink()
+            and (path.is_dir() or (path.is_file() and path.suffix == ".ttl")))
+        if not ours:
+            raise DumpTargetError(
+                f"{target} holds {relative}, which no export wrote: the folder is replaced whole, so name a new folder "
+                "(it is made) or one an export wrote. Nothing was changed")
+
+
 def write_dumps(store: ox.Store, target: Path, graphs: list[str]) -> list[DumpFile]:
-    """Write the dump files of the store's named graphs into target (replaced whole, atomically)."""
+    """Write the dump files of the store's named graphs into target (replaced whole, atomically); DumpTargetError if
+    target holds anything else."""
+    refuse_unless_dump_folder(target)
     files = dump_files(graphs)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))

@@ -7,7 +7,9 @@ the server starts. Its shape is ilosh:SubmissionShape.
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
@@ -23,6 +25,22 @@ from server.namespaces import (
     SUBMITTER,
     XSD,
 )
+
+# A submission's id: the day it was accepted and eight hex digits (see SubmissionService._accept).
+SUBMISSION_ID = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9a-f]{8}")
+
+
+def foreign_entries(folder: Path) -> list[str]:
+    """The names in a folder of submitted files that are not a submission's folder (none if it does not exist):
+    the server tidies that folder at start, so it must hold nothing else."""
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if not is_submission_folder(p))
+
+
+def is_submission_folder(path: Path) -> bool:
+    """Whether path is the folder of a submission's files (a folder named by a submission's id)."""
+    return bool(SUBMISSION_ID.fullmatch(path.name)) and path.is_dir() and not path.is_symlink()
 
 
 @dataclass(frozen=True)

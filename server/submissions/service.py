@@ -28,7 +28,7 @@ from server.rdf.syntaxes import Format, is_converted, shown_text
 from server.settings import Settings
 from server.store.embedded import GraphChange, GraphInfo, GraphStore
 from server.store.query_worker import QueryJob
-from server.submissions.records import RECORDS_QUERY, SubmissionRecord, records_from_results
+from server.submissions.records import RECORDS_QUERY, SubmissionRecord, is_submission_folder, records_from_results
 from server.submissions.tokens import Principal, Role
 from server.validation.report import Report
 from server.validation.report_format import render_json
@@ -144,12 +144,14 @@ class SubmissionService:
         self._folder.mkdir(parents=True, exist_ok=True)
         withdrawn = {}
         for tombstone in self._folder.glob("*/withdrawn.json"):
-            if tombstone.parent.name not in self._records:
+            if is_submission_folder(tombstone.parent) and tombstone.parent.name not in self._records:
                 withdrawn[tombstone.parent.name] = json.loads(tombstone.read_text(encoding="utf-8"))
         return withdrawn
 
     def _tidy(self) -> None:
         for folder in self._folder.iterdir():
+            if not is_submission_folder(folder):
+                continue  # never ours to remove (serve refuses a folder holding it; this holds for any other caller)
             record = self._records.get(folder.name)
             tombstone = folder / "withdrawn.json"
             if record is None and tombstone.exists():

@@ -51,6 +51,10 @@ class TokenError(Exception):
     """A token command that cannot be carried out (bad name, name taken, no such token)."""
 
 
+class TokensFileError(TokenError):
+    """The tokens file exists but is not one `ilo-kg token` wrote (not JSON, another shape, unreadable)."""
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -72,10 +76,28 @@ class TokenRegistry:
             return []
         stamp = (stat.st_mtime_ns, stat.st_size)
         if stamp != self._stamp:
-            document = json.loads(self._path.read_text(encoding="utf-8"))
-            self._entries = [TokenEntry(**entry) for entry in document.get("tokens", [])]
+            self._entries = self._read()
             self._stamp = stamp
         return list(self._entries)
+
+    def _read(self) -> list[TokenEntry]:
+        try:
+            document = json.loads(self._path.read_text(encoding="utf-8"))
+            entries = [TokenEntry(**entry) for entry in document.get("tokens", [])]
+            if not all(isinstance(value, str) for entry in entries for value in asdict(entry).values()):
+                raise TypeError("a value that is not a string")
+            for entry in entries:
+                Role(entry.role)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+        except (TypeError, ValueError, AttributeError) as error:
+            reason = f"not the shape `ilo-kg token` writes: {error}"
+        else:
+            return entries
+        raise TokensFileError(
+            f"the tokens file {self._path} cannot be read ({reason[:200]}); it is written by `ilo-kg token add`: "
+            "restore it, or name another with ILOKG_TOKENS_FILE. Nothing was changed"
+        )
 
     def verify(self, token: str) -> Principal | None:
         """The principal a token names, or None if it names none."""

@@ -17,7 +17,7 @@ from server.http.app import create_app
 from server.settings import Settings
 from server.submissions.tokens import Role, TokenRegistry
 from tests.support.problems import problem
-from tests.support.servers import free_port, run_cli
+from tests.support.servers import RunningServer, free_port, run_cli
 
 
 def test_a_public_bind_without_tokens_and_an_internal_allowlist_are_refused(tmp_path: Path) -> None:
@@ -49,6 +49,85 @@ def test_a_tokens_file_others_can_read_is_refused_on_a_public_bind(tmp_path: Pat
     assert result.returncode == 2
     assert result.stderr == (f"refusing to start: the server would listen on 0.0.0.0 (reachable from other machines), and "
                              f"the tokens file {tokens} is readable by other users: chmod 600 it.\n")
+
+
+def test_a_folder_of_submitted_files_holding_anything_else_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    # The server removes what no submission left in that folder at start: ILOKG_SUBMISSIONS_DIR set to a folder of
+    # someone's deleted its subfolders (photos/ went, todo.txt stayed).
+    mine = tmp_path / "mine"
+    (mine / "photos").mkdir(parents=True)
+    (mine / "photos" / "a.jpg").write_bytes(b"a picture")
+    (mine / "todo.txt").write_text("someone's notes\n", encoding="utf-8")
+    (mine / "2026-01-01-0a1b2c3d").mkdir()  # a submission's folder is no reason to refuse
+    (mine / "2026-01-01-0A1B2C3D").mkdir()  # but an id in capitals is none of ours
+    (tmp_path / "a-file").write_text("someone's file\n", encoding="utf-8")
+    before = sorted((p.relative_to(tmp_path).as_posix(), p.read_bytes() if p.is_file() else b"") for p in tmp_path.rglob("*"))
+    for folder, said in (
+        (mine, "holds 2026-01-01-0A1B2C3D, photos, todo.txt, which no submission wrote: the server removes what is "
+               "left over there, so set ILOKG_SUBMISSIONS_DIR to a folder of its own (it is made)"),
+        (tmp_path / "a-file", "is a file: set ILOKG_SUBMISSIONS_DIR to a folder of its own (it is made)"),
+    ):
+        result = run_cli("serve", "--port", "1", env={"ILOKG_SUBMISSIONS_DIR": str(folder),
+                                                      "ILOKG_STORE_DIR": str(tmp_path / "var" / "store")})
+        assert (result.returncode, result.stdout, result.stderr) == (
+            2, "", f"refusing to start: the folder of submitted files {folder} {said}. Nothing was changed\n")
+    assert sorted((p.relative_to(tmp_path).as_posix(), p.read_bytes() if p.is_file() else b"")
+                  for p in tmp_path.rglob("*") if not p.is_relative_to(tmp_path / "var")) == before
+
+
+# Tokens files that `ilo-kg token` did not write: (content, why it cannot be read)
+_BROKEN_TOKENS = [
+    (b"hello\n", "Expecting value: line 1 column 1 (char 0)"),
+    (b"\xff\xfe{}", "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"),
+    (b"[1]", "not the shape `ilo-kg token` writes: 'list' object has no attribute 'get'"),
+    (b'{"tokens": [1]}', "not the shape `ilo-kg token` writes: server.submissions.tokens.TokenEntry() argument after ** "
+                         "must be a mapping, not int"),
+    (b'{"tokens": [{"name": "a"}]}', "not the shape `ilo-kg token` writes: TokenEntry.__init__() missing 3 required "
+                                     "positional arguments: 'role', 'sha256', and 'created'"),
+    (b'{"tokens": [{"name": "a", "role": "king", "sha256": "x", "created": "y"}]}',
+     "not the shape `ilo-kg token` writes: 'king' is not a valid Role"),
+    (b'{"tokens": [{"name": 1, "role": "submitter", "sha256": "x", "created": "y"}]}',
+     "not the shape `ilo-kg token` writes: a value that is not a string"),
+]
+
+
+def _unreadable_tokens(path: Path, why: str) -> str:
+    return (f"the tokens file {path} cannot be read ({why}); it is written by `ilo-kg token add`: restore it, or name "
+            "another with ILOKG_TOKENS_FILE. Nothing was changed")
+
+
+@pytest.mark.parametrize(("content", "why"), _BROKEN_TOKENS, ids=[str(n) for n in range(len(_BROKEN_TOKENS))])
+def test_a_tokens_file_that_cannot_be_read_is_named_by_every_command_and_left_as_it_was(
+    tmp_path: Path, content: bytes, why: str,
+) -> None:
+    # Each was a traceback (token commands, serve) or a 500 on every submission.
+    tokens = tmp_path / "tokens.json"
+    tokens.write_bytes(content)
+    env = {"ILOKG_TOKENS_FILE": str(tokens), "ILOKG_STORE_DIR": str(tmp_path / "store")}
+    for args, prefix in ((("token", "list"), "error: "), (("token", "add", "alice"), "error: "),
+                         (("token", "revoke", "alice"), "error: "), (("serve", "--port", "1"), "refusing to start: ")):
+        result = run_cli(*args, env=env)
+        assert (result.returncode, result.stdout, result.stderr) == (2, "", f"{prefix}{_unreadable_tokens(tokens, why)}\n")
+    assert tokens.read_bytes() == content
+
+
+def test_a_tokens_file_broken_under_a_running_server_gives_503_until_it_is_put_right(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.json"
+    token = TokenRegistry(tokens).issue("alice", Role.SUBMITTER)
+    good = tokens.read_bytes()
+    server = RunningServer(tmp_path / "store", {"ILOKG_TOKENS_FILE": str(tokens)}).start()
+    try:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/turtle"}
+        assert httpx.post(server.url + "/submissions", content=b"", headers=headers).status_code == 400  # checked
+        tokens.write_bytes(b"{ half a file")
+        refused = httpx.post(server.url + "/submissions", content=b"", headers=headers)
+        assert problem(refused) == (503, "Tokens cannot be checked now: this server's tokens file cannot be read. The "
+                                         "operator has been told (in the log); try again later.")
+        assert refused.headers["retry-after"] == "60"
+        tokens.write_bytes(good)
+        assert httpx.post(server.url + "/submissions", content=b"", headers=headers).status_code == 400
+    finally:
+        server.stop()
 
 
 _NOT_AN_ADDRESS = ("is not an IP address or network (such as 10.0.0.0/8): list the addresses your proxies connect from; "
