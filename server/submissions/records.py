@@ -35,7 +35,9 @@ def foreign_entries(folder: Path) -> list[str]:
     the server tidies that folder at start, so it must hold nothing else."""
     if not folder.is_dir():
         return []
-    return sorted(p.name for p in folder.iterdir() if not is_submission_folder(p))
+    # A file system's own entries (lost+found at a volume's root, NFS's .nfs… files) are left alone, not refused.
+    return sorted(p.name for p in folder.iterdir()
+                  if not (is_submission_folder(p) or p.name.startswith(".") or p.name == "lost+found"))
 
 
 def is_submission_folder(path: Path) -> bool:

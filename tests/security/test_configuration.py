@@ -59,6 +59,8 @@ def test_a_folder_of_submitted_files_holding_anything_else_is_refused_and_left_a
     (mine / "photos" / "a.jpg").write_bytes(b"a picture")
     (mine / "todo.txt").write_text("someone's notes\n", encoding="utf-8")
     (mine / "2026-01-01-0a1b2c3d").mkdir()  # a submission's folder is no reason to refuse
+    (mine / "lost+found").mkdir()  # nor a file system's own entries
+    (mine / ".nfs000000000001").write_bytes(b"")
     (mine / "2026-01-01-0A1B2C3D").mkdir()  # but an id in capitals is none of ours
     (tmp_path / "a-file").write_text("someone's file\n", encoding="utf-8")
     before = sorted((p.relative_to(tmp_path).as_posix(), p.read_bytes() if p.is_file() else b"") for p in tmp_path.rglob("*"))
