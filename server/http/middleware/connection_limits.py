@@ -199,6 +199,7 @@ def protocol_with_limits(
 
         def pause_writing(self) -> None:
             super().pause_writing()
+            self._cancel_send_timer()
             self._send_timer = self.loop.call_later(send_seconds, self._send_too_slow)
 
         def resume_writing(self) -> None:
