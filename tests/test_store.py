@@ -344,6 +344,24 @@ def test_ilo_kg_load_loads_the_files_and_then_only_what_changed(project_copy: Se
         project_copy.store_dir.with_name("store-manifest.json").read_text())["graphs"]} == loaded
 
 
+@pytest.mark.parametrize("damage", [b"{ half a file", b"\xff\xfe", b"[]", b'{"graphs": [{"iri": 1}]}'])
+def test_a_manifest_that_cannot_be_read_makes_the_load_read_every_file_again(
+    project_copy: Settings, damage: bytes,
+) -> None:
+    # It is only a cache of the files' hashes: damaged (or edited), it stopped `load` and `serve` with a traceback.
+    first = run_cli("load", env=_load_env(project_copy))
+    assert first.returncode == 0, first.stderr
+    manifest = project_copy.store_dir.with_name("store-manifest.json")
+    written = json.loads(manifest.read_text())
+    manifest.write_bytes(damage)
+    again = run_cli("load", env=_load_env(project_copy))
+    assert (again.returncode, again.stdout) == (0, first.stdout), again.stderr
+    assert "store_manifest_unreadable" in again.stderr
+    rewritten = json.loads(manifest.read_text())
+    assert [g["iri"] for g in rewritten["graphs"]] == [g["iri"] for g in written["graphs"]]
+    assert _graph_counts(project_copy.store_dir) == {g["iri"]: g["triples"] for g in rewritten["graphs"]}
+
+
 def test_a_store_a_server_holds_is_neither_loaded_nor_served_twice(sparql_server: RunningServer) -> None:
     store = sparql_server.store_dir
     generations = sorted(p.name for p in store.with_name(store.name + ".generations").iterdir())

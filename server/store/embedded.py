@@ -24,6 +24,7 @@ import fcntl
 import gc
 import hashlib
 import json
+import logging
 import os
 import shutil
 import threading
@@ -45,6 +46,8 @@ from server.store.query_worker import DescribeJob, DumpJob, QueryJob, QueryOutpu
 from server.workers import containment, fair_share
 from server.workers.fair_share import FairShare
 from server.workers.pool import Progress, WorkerPool
+
+log = logging.getLogger("ilokg.store")
 
 
 class DeadlineExceededError(Exception):
@@ -236,6 +239,20 @@ def _manifest_path(store_dir: Path) -> Path:
     return store_dir.with_name(store_dir.name + "-manifest.json")
 
 
+def _read_manifest(path: Path) -> dict[str, dict[str, object]]:
+    """The graphs the last sync recorded, by IRI. A manifest that cannot be read (edited, or damaged on disk) is
+    only a cache of hashes: every file is loaded again, rather than stopping the server with a traceback."""
+    if not path.exists():
+        return {}
+    try:
+        graphs = json.loads(path.read_text(encoding="utf-8"))["graphs"]
+        return {entry["iri"]: asdict(GraphInfo(**entry)) for entry in graphs}
+    except (ValueError, TypeError, KeyError) as error:
+        log.warning("store_manifest_unreadable", extra={"manifest": str(path), "reason": str(error)[:200],
+                                                          "consequence": "every project file is loaded again"})
+        return {}
+
+
 # Called as a load goes: (bytes read so far, bytes to read in all).
 LoadProgress = Callable[[int, int], None]
 
@@ -277,8 +294,7 @@ def sync_files(store_dir: Path, sources: dict[str, Path], progress: LoadProgress
     """
     store_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = _manifest_path(store_dir)
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"graphs": []}
-    previous = {g["iri"]: g for g in manifest["graphs"]}
+    previous = _read_manifest(manifest_path)
     store = ox.Store(str(store_dir))
     graphs = []
     to_load: list[tuple[str, Path, str]] = []
