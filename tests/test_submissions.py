@@ -276,6 +276,23 @@ def test_if_match_keeps_a_change_from_overwriting_one_made_meanwhile(clean: Subm
     assert httpx.delete(url, headers={**clean.auth("alice"), "If-Match": current}).status_code == 204
 
 
+@pytest.mark.parametrize("damage", [b"{ half a record", b"[]", b'{"by": 1}'])
+def test_a_damaged_record_of_a_withdrawal_still_says_withdrawn_after_a_restart(tmp_path: Path, damage: bytes) -> None:
+    # The server reads these records at start: one damaged on disk (or edited) stopped it with a traceback.
+    server = SubmissionServer(tmp_path).start()
+    try:
+        record = submit(server, variant(1)).json()
+        assert httpx.delete(server.url + record["links"]["self"], headers=server.auth("alice")).status_code == 204
+        server.stop()
+        (tmp_path / "store-submissions" / record["id"] / "withdrawn.json").write_bytes(damage)
+        server.start()
+        assert problem(httpx.get(server.url + record["links"]["self"])) == (
+            410, f"Submission {record['id']} was withdrawn by someone (its record of the withdrawal is damaged) at an "
+            "unknown time.")
+    finally:
+        server.stop()
+
+
 def test_withdrawal_by_the_submitter_or_an_operator_only(clean: SubmissionServer) -> None:
     first = submit(clean, variant(1)).json()
     second = submit(clean, variant(2)).json()

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import secrets
 import shutil
 from collections.abc import AsyncIterator
@@ -34,6 +35,7 @@ from server.validation.report import Report
 from server.validation.report_format import render_json
 from server.validation.service import ValidationService
 
+log = logging.getLogger("ilokg.submissions")
 # How long a submission may wait for the ones before it before it is refused (503).
 _QUEUE_SECONDS = 60.0
 
@@ -54,6 +56,19 @@ _HOLDERS = """SELECT DISTINCT ?g WHERE {{
   GRAPH ?g {{ ?s a ?type }}
   FILTER(STRSTARTS(STR(?g), "{submissions}"))
 }}"""
+
+
+def _read_tombstone(path: Path) -> dict[str, str]:
+    """Who withdrew a submission and when. A record damaged on disk (or edited) still says it was withdrawn (410),
+    rather than stopping the server's start with a traceback."""
+    try:
+        tombstone = json.loads(path.read_text(encoding="utf-8"))
+        if not (isinstance(tombstone, dict) and isinstance(tombstone.get("by"), str) and isinstance(tombstone.get("at"), str)):
+            raise ValueError("not the shape the server writes")
+        return tombstone
+    except ValueError as error:
+        log.warning("withdrawal_record_unreadable", extra={"file": str(path), "reason": str(error)[:200]})
+        return {"by": "someone (its record of the withdrawal is damaged)", "at": "an unknown time"}
 
 
 class SubmissionError(ProblemError):
@@ -145,7 +160,7 @@ class SubmissionService:
         withdrawn = {}
         for tombstone in self._folder.glob("*/withdrawn.json"):
             if is_submission_folder(tombstone.parent) and tombstone.parent.name not in self._records:
-                withdrawn[tombstone.parent.name] = json.loads(tombstone.read_text(encoding="utf-8"))
+                withdrawn[tombstone.parent.name] = _read_tombstone(tombstone)
         return withdrawn
 
     def _tidy(self) -> None:
