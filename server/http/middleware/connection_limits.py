@@ -29,9 +29,9 @@ uvicorn parses every request of a read (up to 256 KiB) ahead of their answers an
 waiting, at some 75 times its size in memory: measured, one connection pipelining 200,000 GETs
 of 33 bytes took the server from 153 to 339 MB. So at most `MAX_WAITING` requests wait behind
 the one being answered; the one after them is not read, nor anything after it, and the last
-waiting request's answer closes the connection (so too when a request is refused at its headers
-behind others: they are answered, it is not) (a pipelining client sends the rest again on a
-new one, as RFC 9112, 9.3.2 has it). And an answer the client stops taking is not kept for
+waiting request's answer closes the connection; a pipelining client sends the rest again on a
+new one, as RFC 9112 (9.3.2) has it. So too when a request is refused at its headers behind
+others: they are answered, it is not. And an answer the client stops taking is not kept for
 ever: once the connection's write buffer is full, the client must take some of it within
 `send_seconds`, else the connection is cut (as nginx's send_timeout).
 
@@ -150,10 +150,10 @@ def protocol_with_limits(
                 self._stop()  # one too many waiting: not read
                 return
             if self.parser.should_upgrade():
-                self._stopped_reading = True
                 if has_body:
                     self._stop(refusal=upgrade_with_body)
                     return
+                self._stopped_reading = True  # answered as plain HTTP, then the connection closes
             self._starting(super().on_headers_complete)
             if self._stopped_reading and self.cycle is not None:
                 self.cycle.keep_alive = False
