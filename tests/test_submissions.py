@@ -293,6 +293,34 @@ def test_a_damaged_record_of_a_withdrawal_still_says_withdrawn_after_a_restart(t
         server.stop()
 
 
+def test_a_submissions_stored_file_damaged_on_disk_gives_503_on_its_route_and_nothing_else_fails(tmp_path: Path) -> None:
+    # Each was a 500: the routes read the stored file, its JSON or its UTF-8 without a check.
+    server = SubmissionServer(tmp_path).start()
+    try:
+        record = submit(server, variant(1)).json()
+        stored = tmp_path / "store-submissions" / record["id"]
+        url = server.url + record["links"]["self"]
+        assert httpx.get(url + "/report").status_code == httpx.get(url + "/original").status_code == 200
+        report = f"The stored validation report of submission {record['id']} cannot be read now; the operator has been " \
+                 "told (in the log)."
+        for kind, damage, route, said in (
+            ("report.json", b"{ half", "/report", report),
+            ("report.json", b"[1]", "/report", report),
+            ("report.ttl", b"\xff\xfe", "/report?format=turtle", report),
+            ("data", None, "/original", f"The stored file of submission {record['id']} cannot be read now; the operator "
+                                        "has been told (in the log)."),
+        ):
+            path = stored / f"{record['sha256']}.{kind}"
+            kept = path.read_bytes()
+            path.unlink() if damage is None else path.write_bytes(damage)
+            assert problem(httpx.get(url + route)) == (503, said)
+            assert httpx.get(url).status_code == 200 and httpx.get(server.url + "/health").status_code == 200
+            path.write_bytes(kept)
+            assert httpx.get(url + route).status_code == 200
+    finally:
+        server.stop()
+
+
 def test_withdrawal_by_the_submitter_or_an_operator_only(clean: SubmissionServer) -> None:
     first = submit(clean, variant(1)).json()
     second = submit(clean, variant(2)).json()

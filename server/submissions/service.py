@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from server.files import sync_folder, write_atomic
 from server.namespaces import SUBMISSION_GRAPHS
@@ -201,15 +202,39 @@ class SubmissionService:
 
     def original(self, record: SubmissionRecord) -> bytes:
         """The file as it was submitted."""
-        return self._path(record, "data").read_bytes()
+        return self._stored(record, "data")
 
-    def report_json(self, record: SubmissionRecord) -> bytes:
-        """The submission's validation report as JSON (as /validate gives it)."""
-        return self._path(record, "report.json").read_bytes()
+    def report(self, record: SubmissionRecord) -> dict[str, Any]:
+        """The submission's validation report as JSON data (as /validate gives it)."""
+        try:
+            report = json.loads(self._stored(record, "report.json"))
+        except ValueError as error:
+            raise self._damaged(record, "report.json", error) from None
+        if not isinstance(report, dict):
+            raise self._damaged(record, "report.json", ValueError("not a JSON object"))
+        return report
 
-    def report_turtle(self, record: SubmissionRecord) -> bytes:
+    def report_turtle(self, record: SubmissionRecord) -> str:
         """The submission's validation report as a SHACL report in Turtle."""
-        return self._path(record, "report.ttl").read_bytes()
+        try:
+            return self._stored(record, "report.ttl").decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise self._damaged(record, "report.ttl", error) from None
+
+    def _stored(self, record: SubmissionRecord, kind: str) -> bytes:
+        try:
+            return self._path(record, kind).read_bytes()
+        except OSError as error:
+            raise self._damaged(record, kind, error) from None
+
+    @staticmethod
+    def _damaged(record: SubmissionRecord, kind: str, error: Exception) -> SubmissionError:
+        """A stored file of a submission that cannot be read (damaged or removed on disk): logged for the operator,
+        a 503 for the client, not a 500."""
+        log.error("submission_file_unreadable", extra={"submission": record.id, "file": kind, "reason": str(error)[:200]})
+        what = "file" if kind == "data" else "validation report"
+        return SubmissionError(503, f"The stored {what} of submission {record.id} cannot be read now; the operator has "
+                                    "been told (in the log).")
 
     async def create(self, principal: Principal, upload: Upload) -> Accepted:
         """Validate and store a new submission; the same file sent again by its submitter is recognised.

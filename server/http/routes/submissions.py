@@ -1,7 +1,6 @@
 """Validation and submissions over HTTP: POST /validate, and /submissions to create, read, replace, withdraw."""
 
 import dataclasses
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -152,9 +151,9 @@ async def get_report(
 ) -> Response:
     """The report the submission was accepted with (an HTML page shows the first findings and links here for all)."""
     record = submissions.get(submission_id)
-    report = json.loads(submissions.report_json(record))
+    report = submissions.report(record)
     text = shown_text(submissions.original(record), record.media_type)
-    return report_response(request, report, submissions.report_turtle(record).decode("utf-8"), text,
+    return report_response(request, report, submissions.report_turtle(record), text,
                            stored_at=request.url.path, wanted=format)
 
 
