@@ -167,6 +167,88 @@ def test_a_workbook_that_cannot_be_read_safely_is_refused(data: bytes | None, me
     assert refused.value.message == message
 
 
+def _with_rows_appended(book: bytes, rows_xml: str, dimension: str | None) -> bytes:
+    """The workbook with rows written into its first worksheet's XML, and its declared dimension replaced (None:
+    removed), as a file not written by a spreadsheet program may have them."""
+    source = zipfile.ZipFile(io.BytesIO(book))
+    names = [n for n in source.namelist() if n.startswith("xl/worksheets/sheet")]
+    assert names, "the workbook has no worksheet"
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == sorted(names)[0]:
+                text = data.decode("utf-8")
+                start = text.index("<dimension ")
+                end = text.index("/>", start) + 2
+                text = text[:start] + (f'<dimension ref="{dimension}"/>' if dimension else "") + text[end:]
+                assert "</sheetData>" in text
+                data = text.replace("</sheetData>", rows_xml + "</sheetData>").encode("utf-8")
+            archive.writestr(info.filename, data)
+    return out.getvalue()
+
+
+def _projects_of_mistakes() -> bytes:
+    return workbook_of_sheets([(MISTAKES[3].name, MISTAKES[3].read_text(encoding="utf-8"))])
+
+
+def _inline(cell: str, text: str) -> str:
+    return f'<c r="{cell}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+
+# Workbooks of a few kilobytes whose rows, as openpyxl gives them, would be billions of cells: the last cell of a
+# worksheet, declared as its dimension or not, a row with thousands of columns, and rows far apart.
+FAR_CELLS = {
+    "last cell, declared": (_inline("XFD1048576", "x"), "A1:XFD1048576"),
+    "last cell, undeclared": (_inline("XFD1048576", "x"), None),
+    "wide row": (f'<row r="1000">{_inline("XFD1000", "x")}</row>', "A1:XFD1000"),
+    "rows far apart": ("".join(f'<row r="{r}">{_inline(f"XFD{r}", "x")}</row>' for r in (1000, 500000, 1048576)), None),
+}
+
+
+@pytest.mark.parametrize("case", FAR_CELLS, ids=list(FAR_CELLS))
+def test_a_workbook_claiming_the_far_cells_of_a_sheet_is_read_as_the_rows_it_holds(
+    server: SubmissionServer, case: str,
+) -> None:
+    cells, dimension = FAR_CELLS[case]
+    rows = cells if cells.startswith("<row") else f'<row r="1048576">{cells}</row>'
+    book = _with_rows_appended(_projects_of_mistakes(), rows, dimension)
+    assert len(book) < 20_000
+    response = httpx.post(server.url + "/validate", content=book, headers=XLSX_TYPE, timeout=120)
+    assert response.status_code == 200, response.text
+    # The same findings as the four rows of the sheet give without the far cells, nothing more.
+    assert sorted(r["where"] for r in response.json()["results"]) == sorted(p[2] for p in PLANTED if p[0] == "projects.csv")
+
+
+@pytest.mark.parametrize("row", [1_048_577, 99_999_999_999], ids=["one-past", "far-past"])
+def test_a_workbook_with_a_row_past_the_last_a_sheet_holds_is_a_400(server: SubmissionServer, row: int) -> None:
+    before = state(server)
+    book = _with_rows_appended(_projects_of_mistakes(), f'<row r="{row}">{_inline(f"A{row}", "x")}</row>', None)
+    headers = {**XLSX_TYPE, **server.auth("alice"), "Content-Disposition": 'attachment; filename="sheets.xlsx"'}
+    response = httpx.post(server.url + "/submissions", content=book, headers=headers, timeout=120)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == (
+        "sheets.xlsx: the sheet 'projects' has rows past row 1048576, the last a worksheet holds; the workbook is "
+        "damaged or was not written by a spreadsheet program"
+    )
+    assert state(server) == before
+
+
+def test_a_csv_cell_longer_than_the_reader_takes_is_a_400_at_its_line(server: SubmissionServer) -> None:
+    header = ",".join(c.header for c in SHEETS["projects"])
+    text = f"{header}\n# a note\nlong-one,\"{'x' * 200_000}\"\n"
+    before = state(server)
+    headers = {"Content-Type": SHEET_CSV.media_type, **server.auth("alice"),
+               "Content-Disposition": 'attachment; filename="sheets.csv"'}
+    response = httpx.post(server.url + "/submissions", content=text.encode(), headers=headers, timeout=120)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == (
+        "sheets.csv:3: the CSV file cannot be read at its line 3: field larger than field limit (131072) (a cell of "
+        "the template holds a short text, a code or a number; check the row's quotes)"
+    )
+    assert state(server) == before
+
+
 def test_a_csv_file_of_no_sheet_is_refused_at_its_first_line() -> None:
     with pytest.raises(RdfInputError) as refused:
         read_input(b"name,amount\nx,1\n", SHEET_CSV, "other.csv")

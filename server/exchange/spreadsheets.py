@@ -15,8 +15,9 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, ORG, PROV, RDF, RDFS, XSD
@@ -33,6 +34,8 @@ _DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?", re.ASCII)
 _DATATYPES = {4: XSD.gYear, 7: XSD.gYearMonth, 10: XSD.date}
 # Largest uncompressed content of a workbook, against a small file that unpacks into gigabytes.
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+# The rows a worksheet holds (ECMA-376; Excel's and LibreOffice's limit).
+MAX_SHEET_ROWS = 1_048_576
 
 
 @dataclass(frozen=True)
@@ -275,16 +278,38 @@ class _Converter:
 
 
 def _rows(table: list[list[str]]) -> Iterator[tuple[int, list[str]]]:
-    for number, cells in enumerate(table[1:], start=2):
+    return _notes_skipped(enumerate(table[1:], start=2))
+
+
+def _notes_skipped(rows: Iterable[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:
+    for number, cells in rows:
         if cells and (cells[0] or "").lstrip().startswith("#"):
             continue
         yield number, cells
 
 
+def _workbook_rows(sheet: Any, name: str, source: str) -> Iterator[tuple[int, list[str]]]:
+    """A sheet's rows, numbered, one at a time and only as wide as the template's columns.
+
+    A workbook of a few kilobytes may place a cell at the last column and row (XFD1048576), or claim a row
+    number beyond any spreadsheet's: openpyxl gives every row as wide as the widest and every missing row as an
+    empty one, so the rows are never gathered into a table, cells past the template's columns are not read, and
+    a row past the 1,048,576 a worksheet holds (ECMA-376) ends the reading with RdfInputError."""
+    width = len(SHEETS[name])
+    for number, row in enumerate(sheet.iter_rows(max_col=width, values_only=True), start=1):
+        if number > MAX_SHEET_ROWS:
+            raise RdfInputError(
+                f"the sheet {name!r} has rows past row {MAX_SHEET_ROWS}, the last a worksheet holds; the workbook is "
+                "damaged or was not written by a spreadsheet program", source=source,
+            )
+        if any(v is not None for v in row):
+            yield number, ["" if v is None else _cell_text(v) for v in row]
+
+
 def convert_csv(text: str, source: str, known: Mapping[str, str]) -> tuple[OriginGraph, set[URIRef]]:
     """One sheet as a CSV file (its header row says which) in the vocabulary, with origins; RdfInputError if the
     header names no sheet of the template."""
-    table = list(csv.reader(io.StringIO(text)))
+    table = _csv_table(text, source)
     sheet = sheet_of_header(table[0]) if table else None
     if sheet is None:
         expected = "; ".join(f"{name}: {', '.join(c.header for c in columns)}" for name, columns in SHEETS.items())
@@ -295,6 +320,19 @@ def convert_csv(text: str, source: str, known: Mapping[str, str]) -> tuple[Origi
     converter = _Converter(source, known, text_lines=True)
     converter.sheet(sheet, _rows(table))
     return converter.out, converter.support.described
+
+
+def _csv_table(text: str, source: str) -> list[list[str]]:
+    """The rows of a CSV file; RdfInputError (with its line) for a cell the reader refuses, such as one longer than
+    its limit of 131,072 characters, rather than the reader's own error."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        return list(reader)
+    except csv.Error as error:
+        raise RdfInputError(
+            f"the CSV file cannot be read at its line {reader.line_num}: {error} (a cell of the template holds "
+            "a short text, a code or a number; check the row's quotes)", source=source, line=reader.line_num or None,
+        ) from None
 
 
 def convert_workbook(data: bytes, source: str, known: Mapping[str, str]) -> tuple[OriginGraph, set[URIRef]]:
@@ -320,13 +358,14 @@ def convert_workbook(data: bytes, source: str, known: Mapping[str, str]) -> tupl
     found = [name for name in SHEETS if name in book.sheetnames]
     try:
         for name in found:
-            table = [["" if v is None else _cell_text(v) for v in row] for row in book[name].iter_rows(values_only=True)]
-            if table and sheet_of_header(table[0]) != name:
+            table = _workbook_rows(book[name], name, source)
+            header = next(table, None)
+            if header is not None and (header[0] != 1 or sheet_of_header(header[1]) != name):
                 raise RdfInputError(
                     f"the sheet {name!r} does not start with the template's header row: "
                     f"{', '.join(c.header for c in SHEETS[name])}", source=source,
                 )
-            converter.sheet(name, _rows(table))
+            converter.sheet(name, _notes_skipped(table))
     finally:
         book.close()
     if not found:
