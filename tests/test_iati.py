@@ -3,6 +3,7 @@ files that cannot be read, submissions that update what an import stored before,
 import in parts. The files are written for these tests from the IATI standard (tests/fixtures/iati/)."""
 
 import io
+import json
 import re
 from pathlib import Path
 
@@ -255,6 +256,27 @@ def test_a_file_that_cannot_be_read_as_iati_is_refused_with_the_place(name: str)
         read_input(text.encode(), IATI, "bad.xml")
     assert refused.value.message.startswith(message)
     assert refused.value.line == line
+
+
+# Amounts that Python's Decimal reads but XML Schema's decimal (and the IATI schema) does not: each stays the text it
+# is, reported at its element. "1e99999999" (10 bytes) used to become a decimal of 100 million digits.
+NOT_DECIMALS = ["1e99999999", "1.5E6", "NaN", "Infinity", "1_500_000", "\u0661\u0665", "1,500,000"]
+
+
+@pytest.mark.parametrize("value", NOT_DECIMALS)
+def test_an_amount_that_is_no_xsd_decimal_is_reported_at_its_element_as_written(
+    value: str, validator_with_data: DataValidator,
+) -> None:
+    text = ACTIVITIES.read_text(encoding="utf-8")
+    assert text.count('value-date="2025-01-01">1500000<') == 1
+    text = text.replace('value-date="2025-01-01">1500000<', f'value-date="2025-01-01">{value}<')
+    document = read_input(text.encode(), IATI, ACTIVITIES.name, known=validator_with_data.known_identifiers())
+    assert max(len(str(o)) for o in document.graph.objects()) < len(text)
+    report = validator_with_data.validate([document])
+    assert [(f.severity, f.line, f.path, f.value, f.message) for f in report.findings if f.severity == "Violation"] == [
+        ("Violation", 51, "schema:value", json.dumps(value, ensure_ascii=False),
+         "An amount needs exactly one schema:value, an xsd:decimal such as 1000000.0."),
+    ]
 
 
 @pytest.mark.parametrize("version", ["2.01", "2.02", "2.03"])

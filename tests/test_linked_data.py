@@ -2,6 +2,7 @@
 and the shapes, parsed back as RDF and compared; helpful 404s. Through a real server."""
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,7 +12,7 @@ from rdflib.compare import isomorphic, to_isomorphic
 from server.settings import Settings
 from tests.support.problems import problem
 from tests.support.rdf_compare import canonical
-from tests.support.servers import RunningServer
+from tests.support.servers import RunningServer, copy_project, run_cli
 
 BASE = "https://w3id.org/ilo-partnerships/"
 KR = BASE + "id/country/KR"
@@ -242,5 +243,29 @@ def test_a_server_with_another_data_base_serves_those_iris_at_their_paths(tmp_pa
         assert f'<a href="/id/component/two" title="{base}id/component/two">Component two</a>' in page
         # The bundled data's IRIs are not under this base: not served here.
         assert httpx.get(server.url + "/id/country/KR", headers={"Accept": "text/turtle"}).status_code == 404
+    finally:
+        server.stop()
+
+
+def test_a_stored_decimal_written_with_an_exponent_is_answered_as_written_not_in_full(
+    settings: Settings, tmp_path: Path,
+) -> None:
+    # An operator's own file is loaded as it is (`ilo-kg validate` refuses it, below). rdflib's parser wrote such a
+    # value out in full when a page was read into it for JSON-LD: 100 million digits from ten bytes, in the server.
+    env = copy_project(settings, tmp_path)
+    project = "https://w3id.org/ilo-partnerships/id/project/sted-maghreb"
+    extra = tmp_path / "data" / "extra.ttl"
+    extra.write_text(f'<{project}> <https://example.org/share> "1e99999999"^^<http://www.w3.org/2001/XMLSchema#decimal> .\n')
+    checked = run_cli("validate", str(extra), env=env)
+    assert checked.returncode == 1
+    assert '"1e99999999" is not a value of xsd:decimal that the graph can compute with: write it as digits' in checked.stdout
+    loaded = run_cli("load", env={**env, "ILOKG_STORE_DIR": str(tmp_path / "store")})
+    assert loaded.returncode == 0, loaded.stderr
+    server = RunningServer(tmp_path / "store", env).start()
+    try:
+        for accept in ("application/ld+json", "text/turtle", "application/n-triples"):
+            page = httpx.get(server.url + "/id/project/sted-maghreb", headers={"Accept": accept}, timeout=60)
+            assert page.status_code == 200, page.text
+            assert len(page.content) < 100_000 and "1e99999999" in page.text
     finally:
         server.stop()

@@ -15,6 +15,7 @@ from openpyxl import Workbook, load_workbook
 from server.exchange.inputs import read_input
 from server.exchange.spreadsheets import MAX_UNPACKED_BYTES, SHEETS, workbook_of_sheets
 from server.formats.registry import SHEET_CSV, XLSX
+from server.rdf.display import display_node
 from server.rdf.parsing import RdfInputError
 from server.submissions.plan import DataValidator
 from tests.support.servers import FIXTURES, SubmissionServer, run_cli, state
@@ -139,6 +140,27 @@ def test_typed_cells_of_a_workbook_read_as_the_sheet_means_them(validator_with_d
     values = sorted(str(o) for _, p, o in document.graph if str(p).endswith(("value", "startDate", "endDate")))
     assert values == ["2021-03-01", "2022", "250000"]
     assert validator_with_data.validate([document]).conforms
+
+
+def test_a_workbook_number_is_read_in_full_and_text_that_is_no_decimal_is_reported_at_its_cell(
+    validator_with_data: DataValidator,
+) -> None:
+    book = Workbook()
+    book.active.title = "funding"
+    book["funding"].append([c.header for c in SHEETS["funding"]])
+    # A number cell of 0.00001 (Python writes it 1e-05), and a text cell a person typed with an exponent.
+    for amount in (0.00001, "1e99999999"):
+        book["funding"].append(["sted-maghreb", "koica", None, "A KOICA grant", amount, "USD", None, None,
+                                "ilo-brief-korea-2020-07"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    document = read_input(buffer.getvalue(), XLSX, "amounts.xlsx", known=validator_with_data.known_identifiers())
+    values = sorted(display_node(o) for _, p, o in document.graph if str(p) == "https://schema.org/value")
+    assert values == ['"0.00001"^^xsd:decimal', '"1e99999999"']
+    report = validator_with_data.validate([document])
+    assert [(f.where, f.path, f.message) for f in report.findings if f.severity == "Violation"] == [
+        ("funding!E3", "schema:value", "An amount needs exactly one schema:value, an xsd:decimal such as 1000000.0."),
+    ]
 
 
 def _other_sheet() -> bytes:

@@ -18,6 +18,7 @@ from rdflib.term import Node
 
 from server.exchange.iati_mapping import DESCRIPTIONS, PROJECT_PREFIX, ROLES, STATUSES
 from server.exchange.iati_schema import schema_errors
+from server.formats.lexical import XSD_DECIMAL
 from server.formats.xml_characters import non_xml_character
 from server.namespaces import CODELIST, ID, ILOP, SCHEMA, shorten
 
@@ -69,12 +70,10 @@ def _code(iri: Node | None, scheme: str) -> str | None:
 
 
 def _decimal(value: Node | None) -> str | None:
-    if not isinstance(value, Literal):
+    # Only xsd:decimal's own form: an exponent written out in full could make a billion digits of a few bytes.
+    if not isinstance(value, Literal) or not XSD_DECIMAL.fullmatch(str(value)):
         return None
-    try:
-        return format(Decimal(str(value)), "f")
-    except ArithmeticError:
-        return None
+    return format(Decimal(str(value)), "f")
 
 
 class _Writer:

@@ -13,10 +13,12 @@ id/country/{ISO code}. Every row names its source document, one the graph holds 
 
 import csv
 import io
+import math
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from rdflib import BNode, Literal, URIRef
@@ -375,8 +377,9 @@ def convert_workbook(data: bytes, source: str, known: Mapping[str, str]) -> tupl
 
 def _cell_text(value: object) -> str:
     """A cell's value as the text the sheet means: whole numbers without '.0', dates as ISO dates."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float) and math.isfinite(value):
+        # Written out, never with an exponent (str gives 1e-05), which no xsd:decimal has.
+        return str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
     if hasattr(value, "date") and hasattr(value, "isoformat"):
         return value.date().isoformat() if hasattr(value, "hour") else value.isoformat()  # type: ignore[attr-defined]
     return str(value)

@@ -6,13 +6,13 @@ describes them already, the description is dropped and the file refers to the gr
 """
 
 import re
-from decimal import Decimal, InvalidOperation
 
 import pycountry
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, PROV, RDF, RDFS, XSD
 from rdflib.term import Node
 
+from server.formats.lexical import XSD_DECIMAL
 from server.namespaces import CODELIST, ID, ILOP
 from server.rdf.origins import Origin, OriginGraph
 
@@ -30,11 +30,13 @@ def concept(scheme: str, code: str) -> URIRef | Literal:
 
 
 def decimal(text: str) -> Literal:
-    """A number as an xsd:decimal; text that is no number stays a plain literal, which the shapes report."""
-    try:
-        return Literal(Decimal(text.strip()), datatype=XSD.decimal)
-    except InvalidOperation:
-        return Literal(text)
+    """A number as an xsd:decimal, as written; text that is no decimal as XML Schema writes it (an exponent, NaN,
+    separators, other scripts' digits) stays a plain literal, which the shapes report where it is written.
+
+    Python's Decimal reads all of those, and rdflib writes its value out in full: "1e999999999" became a billion
+    digits."""
+    number = text.strip()
+    return Literal(number, datatype=XSD.decimal, normalize=False) if XSD_DECIMAL.fullmatch(number) else Literal(text)
 
 
 def period(out: OriginGraph, owner: Node, predicate: Node, origin: Origin, start: Literal | None, end: Literal | None,

@@ -8,15 +8,14 @@ bytes as they come.
 
 import json
 import math
-import re
 from decimal import Decimal
 
 import pyoxigraph as ox
 
+from server.formats.lexical import XSD_DECIMAL
 from server.namespaces import XSD
 
 _INTEGERS = {XSD + t for t in ("integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger")}
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]{1,4000}(?:\.[0-9]*)?|\.[0-9]+)")
 _DECIMALS = {XSD + t for t in ("decimal", "double", "float")}
 
 
@@ -31,8 +30,9 @@ def plain_value(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> o
         if datatype in _INTEGERS:
             return int(value)  # Python refuses more than 4,300 digits: the text is kept
         if datatype == XSD + "decimal":
-            # Only xsd:decimal's own lexical form: an exponent could make an integer of any size.
-            if not _DECIMAL.fullmatch(value):
+            # Only xsd:decimal's own lexical form (an exponent could make an integer of any size), and no more
+            # digits than Python writes an integer with.
+            if len(value) > 4000 or not XSD_DECIMAL.fullmatch(value):
                 return value
             number = Decimal(value)
             if number == number.to_integral_value():

@@ -11,12 +11,13 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 import pyoxigraph as ox
-from rdflib import Graph, URIRef
+from rdflib import URIRef
 
 from server.exchange.iati_writing import construct_query, write_activities, write_all_activities
 from server.linked_data.link_targets import target_of
 from server.linked_data.page_model import EntityView, Fact, Term
 from server.namespaces import BASE, CODELIST, DISPLAY_PREFIXES, ID, RDF_TYPE, shorten
+from server.rdf.parsing import graph_of_ntriples
 from server.sparql.service import SparqlService
 
 _LABELS = "<http://www.w3.org/2000/01/rdf-schema#label>|<http://www.w3.org/2004/02/skos/core#prefLabel>"
@@ -71,14 +72,13 @@ class EntityService:
         answer = await self._sparql.construct(construct_query(iri))
         if not answer:
             return None
-        graph = Graph().parse(data=answer, format="nt")
-        return write_activities(graph, [URIRef(iri)], _now())
+        return write_activities(graph_of_ntriples(answer, "(store)"), [URIRef(iri)], _now())
 
     async def iati_all(self) -> tuple[bytes | None, list[tuple[str, list[str]]]]:
         """Every project with an IATI identifier whose data makes a valid activity, as one IATI file (None if there
         is none); and the others, each with the reasons it is left out."""
         answer = await self._sparql.construct(construct_query())
-        document, refused = write_all_activities(Graph().parse(data=answer or b"", format="nt"), _now())
+        document, refused = write_all_activities(graph_of_ntriples(answer or b"", "(store)"), _now())
         return document, [(str(p), reasons) for p, reasons in refused]
 
     async def view(self, iri: str) -> EntityView | None:

@@ -9,7 +9,6 @@ short names. Turtle, N-Triples and RDF/XML are written by pyoxigraph.
 import json
 
 import pyoxigraph as ox
-from rdflib import Graph
 
 from server.formats.registry import Format
 from server.formats.xml_characters import xml_output
@@ -28,8 +27,9 @@ def serialise(ntriples: bytes, result_format: Format, context_url: str) -> bytes
     if result_format.name == "ntriples":
         return ntriples
     if result_format.name == "jsonld":
-        graph = Graph()
-        graph.parse(data=ntriples, format="nt")
+        from server.rdf.parsing import graph_of_ntriples  # parsing reads the JSON-LD context from here
+
+        graph = graph_of_ntriples(ntriples, "(store)")
         # rdflib compacts against the context given as data (it fetches nothing); the URL
         # then stands in for the same context, which the server publishes.
         document = json.loads(graph.serialize(format="json-ld", context=jsonld_context(), auto_compact=True))

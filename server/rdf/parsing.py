@@ -154,6 +154,13 @@ def add_quads(graph: Graph, quads: Iterable[ox.Quad], source: str) -> None:
     )
 
 
+def graph_of_ntriples(ntriples: bytes, source: str) -> Graph:
+    """N-Triples (from the store) as an rdflib graph, each literal as written (rdflib's own parser rewrites them)."""
+    graph = Graph()
+    add_quads(graph, ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES), source)
+    return graph
+
+
 def decode(data: bytes, source: str) -> str:
     """The input as text: UTF-8 (a BOM allowed), without control characters; RdfInputError with the place if not."""
     try:
@@ -225,7 +232,9 @@ def rdflib_term(term: object, source: str) -> Node:
         # and sh:hasValue comparisons fail against the plain literals of the shapes.
         if term.datatype.value == _XSD_STRING:
             return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
+        # As written: rdflib would rewrite the lexical form from its Python value, and "1e99999999"^^xsd:decimal
+        # (11 bytes) would become 100 MB of digits; the store's canonical form is the engine's (see canonical).
+        return Literal(term.value, datatype=URIRef(term.datatype.value), normalize=False)
     raise RdfInputError("RDF 1.2 triple terms are not supported", source=source)
 
 

@@ -1,9 +1,11 @@
-"""The rules of submissions that the shapes cannot say, reported as findings like the shapes' own.
+"""The rules that the shapes cannot say, reported as findings like the shapes' own.
 
 A submission may not describe IRIs under a reserved namespace, import other documents, describe
 an IRI without a type (or with only types no shape checks), describe what another accepted
 submission describes, hold blank nodes that nothing named leads to, or hold a value with a
 character that XML cannot carry (it would make every XML answer about it impossible to write).
+No file, submitted or the project's own, may hold a typed value the engine cannot read as its
+datatype (see server.rdf.engine_values): it would make every sum or comparison over it an error.
 """
 
 from collections.abc import Sequence
@@ -15,12 +17,14 @@ from rdflib.term import Node
 from server.formats.xml_characters import non_xml_character
 from server.namespaces import ILOSH, SUBMISSION_GRAPHS, shorten
 from server.rdf.display import display_node
+from server.rdf.engine_values import CHECKED_DATATYPES, form_of, unreadable
 from server.rdf.parsing import ParsedDocument
 from server.validation.locate import NodeLocator
 from server.validation.report import Finding
 
-# The constraint component named in reports of these rules.
+# The constraint components named in reports of these rules: the submissions' rules, and the values' datatypes.
 _RESERVED = ILOSH.ReservedNamespaceConstraintComponent
+_READABLE = ILOSH.ReadableValueConstraintComponent
 
 
 _RESERVED_MESSAGE = (
@@ -68,6 +72,13 @@ _NOT_XML_MESSAGE = (
 )
 
 
+_UNREADABLE_MESSAGE = (
+    "{value} is not a value of {datatype} that the graph can compute with: write it as {form}. Stored as it is, "
+    "it would be kept as text, and every sum, comparison or date taken over it would fail (a currency's total "
+    "would drop out of the answers)."
+)
+
+
 def checked_classes(shapes: Graph, ontology: Graph) -> frozenset[Node]:
     """The classes some shape targets (sh:targetClass, or a shape that is itself a class), and their subclasses."""
     checked = set(shapes.objects(None, SH.targetClass))
@@ -92,6 +103,8 @@ def submission_rule_results(
     that an accepted submission describes already, and for each blank node that no named resource of
     the document leads to."""
     found = []
+    for document, locator in locators:
+        found += _results(report, document, locator, _unreadable_values(document.graph), _READABLE, "(datatype rules)")
     if not reserved:
         return found
     for document, locator in locators:
@@ -114,18 +127,57 @@ def submission_rule_results(
         ]
         refusals += [(root, _BLANK_ROOT_MESSAGE) for root in sorted(_blank_roots(graph))]
         refusals += _non_xml_values(graph)
-        for subject, message in refusals:
-            result = BNode()
-            for predicate, obj in (
-                (RDF.type, SH.ValidationResult), (SH.focusNode, subject), (SH.resultSeverity, SH.Violation),
-                (SH.resultMessage, Literal(message, lang="en")), (SH.sourceConstraintComponent, _RESERVED),
-            ):
-                report.add((result, predicate, obj))
-            finding = Finding(
-                "Violation", display_node(subject), None, None, message, "(submission rules)", shorten(str(_RESERVED)),
-                document.source, locator.line_of(subject), where=locator.where_of_statement(subject, None),
-            )
-            found.append((result, finding))
+        refused = [(subject, message, None) for subject, message in refusals]
+        found += _results(report, document, locator, refused, _RESERVED, "(submission rules)")
+    return found
+
+
+def _results(
+    report: Graph, document: ParsedDocument, locator: NodeLocator,
+    refusals: list[tuple[Node, str, tuple[URIRef, Literal] | None]], component: URIRef, shape: str,
+) -> list[tuple[Node, Finding]]:
+    """Each refusal (subject, message, and the statement's predicate and value if it is about one) as a result of
+    the report and its finding."""
+    found = []
+    for subject, message, statement in refusals:
+        result = BNode()
+        for predicate, obj in (
+            (RDF.type, SH.ValidationResult), (SH.focusNode, subject), (SH.resultSeverity, SH.Violation),
+            (SH.resultMessage, Literal(message, lang="en")), (SH.sourceConstraintComponent, component),
+        ):
+            report.add((result, predicate, obj))
+        if statement is None:
+            path = value = None
+            line, where = locator.line_of(subject), locator.where_of_statement(subject, None)
+        else:
+            report.add((result, SH.resultPath, statement[0]))
+            report.add((result, SH.value, statement[1]))
+            path, value = shorten(str(statement[0])), display_node(statement[1])
+            line = locator.line_of_statement(subject, *statement)
+            where = locator.where_of_statement(subject, *statement)
+        finding = Finding(
+            "Violation", display_node(subject), path, value, message, shape, shorten(str(component)), document.source,
+            line, where=where,
+        )
+        found.append((result, finding))
+    return found
+
+
+def _unreadable_values(graph: Graph) -> list[tuple[Node, str, tuple[URIRef, Literal] | None]]:
+    """Each statement whose typed value the engine cannot read as its datatype, with the form it takes."""
+    typed = sorted((
+        (s, p, o) for s, p, o in graph
+        if isinstance(o, Literal) and o.datatype is not None and str(o.datatype) in CHECKED_DATATYPES
+    ), key=lambda t: (str(t[0]), str(t[1]), str(t[2]), str(t[2].datatype)))
+    refused = unreadable([(str(o), str(o.datatype)) for _, _, o in typed])
+    found: list[tuple[Node, str, tuple[URIRef, Literal] | None]] = []
+    for index in sorted(refused):
+        subject, predicate, value = typed[index]
+        text = str(value) if len(str(value)) <= 60 else str(value)[:60] + "…"
+        message = _UNREADABLE_MESSAGE.format(
+            value=display_node(Literal(text)), datatype=shorten(str(value.datatype)), form=form_of(str(value.datatype)),
+        )
+        found.append((subject, message, (predicate, value)))  # type: ignore[arg-type]
     return found
 
 

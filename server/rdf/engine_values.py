@@ -1,0 +1,72 @@
+"""Typed literals as the engine reads them: which values it can count, sum, compare and date.
+
+rdflib (and so pyshacl's sh:datatype) reads an xsd:decimal with Python's Decimal, which takes "1e5", "NaN",
+"1_000", digits of any script and numbers of any size; the engine (pyoxigraph, and the stores behind it) reads only
+XML Schema's lexical forms, within its own ranges (a decimal of at most 18 fractional digits and about 1.7 × 10^20,
+an integer of 64 bits), and holds anything else as an ill-typed literal: kept, but every sum, comparison or YEAR()
+over it is an error. One such amount among a currency's records makes the currency's total disappear from every
+answer. So what the shapes accept is checked again here, by the engine itself.
+"""
+
+from collections.abc import Sequence
+
+import pyoxigraph as ox
+
+from server.namespaces import XSD
+
+_NUMERIC = tuple(XSD + t for t in (
+    "decimal", "integer", "double", "float", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger",
+    "negativeInteger", "nonPositiveInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte",
+))
+# Datatypes the engine reads by casting: a lexical form it can cast from a string is one it reads.
+_CAST = tuple(XSD + t for t in (
+    "boolean", "date", "dateTime", "time", "gYear", "gYearMonth", "gMonth", "gDay", "gMonthDay", "duration",
+    "dayTimeDuration", "yearMonthDuration",
+))
+CHECKED_DATATYPES = frozenset(_NUMERIC + _CAST)
+
+# What each datatype's values look like to the engine, for the message that refuses one.
+FORMS = {
+    XSD + "decimal": "digits with an optional sign and point, no exponent, at most 20 digits before the point and 18 "
+                     "after (1200000 or 0.5)",
+    XSD + "double": "a number such as 1.5E3, 0.25, INF or NaN",
+    XSD + "float": "a number such as 1.5E3, 0.25, INF or NaN",
+    XSD + "boolean": "true, false, 1 or 0",
+    XSD + "date": "YYYY-MM-DD, a day that exists (2024-02-29, not 2023-02-29)",
+    XSD + "dateTime": "YYYY-MM-DDThh:mm:ss, with an optional time zone (2024-03-01T09:30:00Z)",
+    XSD + "time": "hh:mm:ss (09:30:00)",
+    XSD + "gYear": "a year of ASCII digits (2024)",
+    XSD + "gYearMonth": "YYYY-MM (2024-03)",
+    XSD + "duration": "P, then years, months, days and a time part (P1Y6M, PT36H)",
+    XSD + "dayTimeDuration": "P, then days and a time part, without years or months (P3DT12H)",
+    XSD + "yearMonthDuration": "P, then years and months only (P1Y6M)",
+}
+INTEGER_FORM = "digits with an optional sign, between -9223372036854775808 and 9223372036854775807"
+
+_SUBJECT = "urn:x-ilo-kg:literal:"
+_PREDICATE = ox.NamedNode("urn:x-ilo-kg:value")
+
+
+def _unreadable_filter() -> str:
+    numeric = ", ".join(f"<{d}>" for d in _NUMERIC)
+    casts = " || ".join(f'(DATATYPE(?o) = <{d}> && DATATYPE(COALESCE(<{d}>(STR(?o)), "")) != <{d}>)' for d in _CAST)
+    return f"(DATATYPE(?o) IN ({numeric}) && !isNumeric(?o)) || {casts}"
+
+
+_QUERY = f"SELECT ?s WHERE {{ ?s <{_PREDICATE.value}> ?o FILTER ({_unreadable_filter()}) }}"
+
+
+def unreadable(literals: Sequence[tuple[str, str]]) -> set[int]:
+    """The indexes of the (lexical form, datatype IRI) pairs the engine cannot read as their datatype: held as
+    text, they make every computation over them an error. Datatypes outside CHECKED_DATATYPES are not judged."""
+    store = ox.Store()
+    store.extend(
+        ox.Quad(ox.NamedNode(f"{_SUBJECT}{index}"), _PREDICATE, ox.Literal(value, datatype=ox.NamedNode(datatype)))
+        for index, (value, datatype) in enumerate(literals) if datatype in CHECKED_DATATYPES
+    )
+    return {int(row["s"].value.removeprefix(_SUBJECT)) for row in store.query(_QUERY)}  # type: ignore[union-attr]
+
+
+def form_of(datatype: str) -> str:
+    """How a value of the datatype is written so that the engine reads it."""
+    return FORMS.get(datatype, INTEGER_FORM)
