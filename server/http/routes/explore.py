@@ -79,8 +79,12 @@ def _summary(page: Page) -> dict[str, Any]:
     for row in page.bindings:
         measure = row["measure"]["value"]
         if measure == "funding":
+            # No sum when one of the currency's amounts is no number the engine reads (an operator's own file may
+            # hold one): the engine leaves the sum unbound.
+            total = row.get("amount", {}).get("value")
             funding.append({
-                "currency": row["currency"]["value"], "amount": _amount(Decimal(row["amount"]["value"])),
+                "currency": row["currency"]["value"],
+                "amount": _amount(Decimal(total)) if total is not None else None,
                 "records": int(row["count"]["value"]), "lower_bound": row.get("lower_bound", {}).get("value") == "true",
             })
         else:
