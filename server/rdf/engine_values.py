@@ -8,7 +8,9 @@ over it is an error. One such amount among a currency's records makes the curren
 answer. So what the shapes accept is checked again here, by the engine itself.
 """
 
+import re
 from collections.abc import Sequence
+from datetime import date
 
 import pyoxigraph as ox
 
@@ -56,13 +58,40 @@ def _unreadable_filter() -> str:
 _QUERY = f"SELECT ?s WHERE {{ ?s <{_PREDICATE.value}> ?o FILTER ({_unreadable_filter()}) }}"
 
 
+# Forms the engine surely reads, told in Python so that the engine is asked only about the rest (asking it costs
+# some 25 µs a value; a file of 100,000 amounts and dates took 4 s that way). Narrower than the engine's reading:
+# anything else goes to the engine, never the other way round.
+_SURELY = {
+    XSD + "decimal": re.compile(r"[+-]?(?:[0-9]{1,20}(?:\.[0-9]{0,18})?|\.[0-9]{1,18})"),
+    XSD + "integer": re.compile(r"[+-]?[0-9]{1,18}"),
+    XSD + "gYear": re.compile(r"[0-9]{4}"),
+    XSD + "boolean": re.compile(r"true|false|1|0"),
+}
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def surely_readable(value: str, datatype: str) -> bool:
+    """Whether the value is of a form the engine surely reads as the datatype (False: ask the engine)."""
+    if datatype == XSD + "date":
+        if not _DAY.fullmatch(value):
+            return False
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            return False
+        return True
+    pattern = _SURELY.get(datatype)
+    return pattern is not None and pattern.fullmatch(value) is not None
+
+
 def unreadable(literals: Sequence[tuple[str, str]]) -> set[int]:
     """The indexes of the (lexical form, datatype IRI) pairs the engine cannot read as their datatype: held as
     text, they make every computation over them an error. Datatypes outside CHECKED_DATATYPES are not judged."""
     store = ox.Store()
     store.extend(
         ox.Quad(ox.NamedNode(f"{_SUBJECT}{index}"), _PREDICATE, ox.Literal(value, datatype=ox.NamedNode(datatype)))
-        for index, (value, datatype) in enumerate(literals) if datatype in CHECKED_DATATYPES
+        for index, (value, datatype) in enumerate(literals)
+        if datatype in CHECKED_DATATYPES and not surely_readable(value, datatype)
     )
     return {int(row["s"].value.removeprefix(_SUBJECT)) for row in store.query(_QUERY)}  # type: ignore[union-attr]
 
