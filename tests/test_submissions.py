@@ -599,25 +599,28 @@ def test_a_duration_of_months_and_days_or_of_many_digits_of_seconds_keeps_its_va
 # cannot read as their datatype: stored, each would be kept as text, and every sum, comparison or date over it would
 # be an error (one such amount and a currency's total drops out of every answer). By family: decimals that Python
 # reads (exponents, NaN, separators, other scripts' digits, past the engine's range), integers past 64 bits or with a
-# point, doubles with a comma, booleans, dates that do not exist, other scripts' years, durations of nothing.
+# point, doubles with a comma, booleans, dates that do not exist, other scripts' years, durations of nothing; and NaN
+# as a double or float, which the engine reads but which is no number (a sum over it is NaN), and which left
+# Virtuoso's store refusing every later write once it sat beside another number.
 UNREADABLE = [
     ("1e5", "decimal"), ("1e99999999", "decimal"), ("NaN", "decimal"), ("INF", "decimal"), ("1_000", "decimal"),
-    ("\u0661\u0662", "decimal"),
-    (" 12", "decimal"), ("1000000000000000000000", "decimal"), ("0.0000000000000000001", "decimal"),
-    ("12345678901234567890", "integer"), ("12.0", "integer"), ("1e3", "long"), ("1,5", "double"), ("yes", "boolean"),
+    ("\u0661\u0662", "decimal"), (" 12", "decimal"), ("1000000000000000000000", "decimal"),
+    ("0.0000000000000000001", "decimal"), ("12345678901234567890", "integer"), ("12.0", "integer"), ("1e3", "long"),
+    ("1,5", "double"), ("NaN", "double"), ("NaN", "float"), ("yes", "boolean"),
     ("2023-02-29", "date"), ("2024-1-01", "date"), ("\u0662\u0660\u0662\u0664", "gYear"), ("2024-13", "gYearMonth"),
     ("2024-01-01T24:30:00", "dateTime"), ("PT", "duration"), ("P1D", "yearMonthDuration"),
 ]
 # Their neighbours that the engine reads: no finding.
 READABLE = [
     ("12.5", "decimal"), ("99999999999999999999", "decimal"), ("9223372036854775807", "integer"), ("INF", "double"),
-    ("NaN", "float"), ("true", "boolean"), ("2024-02-29", "date"), ("2024", "gYear"), ("P1D", "dayTimeDuration"),
+    ("INF", "float"), ("true", "boolean"), ("2024-02-29", "date"), ("2024", "gYear"), ("P1D", "dayTimeDuration"),
 ]
 FORMS = {
     "decimal": "digits with an optional sign and point, no exponent, at most 20 digits before the point and 18 after "
                "(1200000 or 0.5)",
     "integer": "digits with an optional sign, between -9223372036854775808 and 9223372036854775807",
-    "double": "a number such as 1.5E3, 0.25, INF or NaN",
+    "double": "a number such as 1.5E3, 0.25 or INF (not NaN, which is no number)",
+    "float": "a number such as 1.5E3, 0.25 or INF (not NaN, which is no number)",
     "boolean": "true, false, 1 or 0",
     "date": "YYYY-MM-DD, a day that exists (2024-02-29, not 2023-02-29)",
     "gYear": "a year of ASCII digits (2024)",
@@ -660,6 +663,16 @@ def test_a_value_the_engine_cannot_read_as_its_datatype_is_refused_at_its_line_a
     assert _intervals(clean, "text/csv") == ["P2Y"]
     # Each alone is accepted once written as the engine reads it.
     assert submit(clean, _with_values(READABLE).replace(b"programme-00", b"programme-98")).status_code == 201
+
+
+def test_a_nan_beside_other_numbers_is_refused_and_the_store_goes_on_taking_writes(clean: SubmissionServer) -> None:
+    # Accepted, such a file left Virtuoso refusing every later write ("Insert stopped because out of seg data").
+    for attempt, number in enumerate(["1.5", "2.5"]):
+        values = _with_values([("NaN", "double"), (number, "double")])
+        refused = submit(clean, values.replace(b"programme-00", f"programme-{attempt}0".encode()))
+        assert (refused.status_code, refused.json()["violations"]) == (422, 1), refused.text
+        plain = programmes([f"P{attempt + 2}Y"]).replace(b"programme-00", f"programme-{attempt}1".encode())
+        assert submit(clean, plain).status_code == 201
 
 
 def test_a_double_comes_back_with_all_its_digits(clean: SubmissionServer) -> None:

@@ -1,5 +1,5 @@
-"""Which typed values the engine reads: the quick judgment in Python must never call readable what the engine does
-not, and the whole judgment must be the engine's own."""
+"""Which typed values the engine reads (and NaN, which it reads but cannot compute with): the quick judgment in
+Python must never call readable what the engine does not, and the whole judgment must be the engine's own."""
 
 import itertools
 
@@ -27,7 +27,8 @@ def engine_reads(value: str, datatype: str) -> bool:
     store = ox.Store()
     store.add(ox.Quad(ox.NamedNode("urn:s"), ox.NamedNode("urn:p"), ox.Literal(value, datatype=ox.NamedNode(XSD + datatype))))
     if datatype in ("decimal", "integer", "long", "double"):
-        query = "SELECT (isNumeric(?o) AS ?ok) WHERE { ?s ?p ?o }"
+        # NaN is read, but equals nothing: no number to compute with (see engine_values).
+        query = "SELECT (isNumeric(?o) && ?o = ?o AS ?ok) WHERE { ?s ?p ?o }"
     else:
         cast = f"<{XSD}{datatype}>"
         query = f'SELECT (DATATYPE(COALESCE({cast}(STR(?o)), "")) = {cast} AS ?ok) WHERE {{ ?s ?p ?o }}'
