@@ -74,7 +74,10 @@ def http_date(value: str | None) -> datetime | None:
         except ValueError:
             return None
     # Every HTTP-date is in UTC; the asctime form says so by saying nothing.
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # an offset that moves the first or last day of year 1 or 9999 past it
+        return None
 
 
 _RFC850 = re.compile(r"^[A-Za-z]+, (\d{2})-([A-Za-z]{3})-(\d{2}) (\d{2}:\d{2}:\d{2}) GMT$", re.ASCII)

@@ -5,7 +5,8 @@ rdflib (and so pyshacl's sh:datatype) reads an xsd:decimal with Python's Decimal
 XML Schema's lexical forms, within its own ranges (a decimal of at most 18 fractional digits and about 1.7 × 10^20,
 an integer of 64 bits), and holds anything else as an ill-typed literal: kept, but every sum, comparison or YEAR()
 over it is an error. One such amount among a currency's records makes the currency's total disappear from every
-answer. So what the shapes accept is checked again here, by the engine itself.
+answer. So what the shapes accept is checked again here, by the engine itself. NaN, which the engine reads, is
+refused with them: it is no number to compute with (see _unreadable_filter).
 """
 
 import re

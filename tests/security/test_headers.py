@@ -65,6 +65,8 @@ VALUES = [
     b"", b"\xff\xfe", b"\x01\x7f", b"*", b"," * 500, b";" * 500, b"a" * 4000, DIGITS[:4000],
     b"text/html;q=" + DIGITS[:4000], b"*/*;q=nan", b"*/*;q=-1", b"*/*;q=1e999", b"W/\"x\", *, \"\xff\"",
     b"Mon, 01 Jan 99999 00:00:00 GMT", b"Mon, 01 Jan 2020 00:00:00 +9999", b"Mon, 31 Feb 2020 99:99:99 GMT",
+    # Dates an offset moves past the calendar's first or last day (a 500 once).
+    b"Fri, 31 Dec 9999 23:59:59 -2359", b"Mon, 01 Jan 0001 00:00:00 +2359", b"Sat, 01 Jan 0001 00:00:00 +0001",
     b"1 Jan " + DIGITS[:3000] + b" 00:00:00 GMT", b"Bearer \xff", b"Bearer " + b"x" * 4000, b"Basic ::::",
     b"attachment; filename*=UTF-8''%ff%fe", b"attachment; filename=\"../../etc/passwd\"", b"text/turtle; charset=\xff",
     b"bytes=" + DIGITS[:3000] + b"-", b"bytes=5-1", b"http://\xff", b"null",
