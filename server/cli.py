@@ -382,18 +382,20 @@ def import_sheets(
     for path in paths:
         if not path.is_file():
             _fail(f"error: {path}: no such file")
-    if len(paths) == 1 and path.suffix.lower() == ".xlsx":
-        data, name = paths[0].read_bytes(), paths[0].name
-    elif all(p.suffix.lower() == ".csv" for p in paths):
-        try:
+    try:
+        if len(paths) == 1 and path.suffix.lower() == ".xlsx":
+            data, name = paths[0].read_bytes(), paths[0].name
+        elif all(p.suffix.lower() == ".csv" for p in paths):
             data = workbook_of_sheets([(str(p), p.read_text(encoding="utf-8-sig")) for p in paths])
-        except RdfInputError as error:
-            _fail(f"error: {error}")
-        except UnicodeDecodeError as error:
-            _fail(f"error: a CSV file is not UTF-8 ({error.reason}); save it as UTF-8")
-        name = f"{paths[0].stem}.xlsx" if len(paths) == 1 else "sheets.xlsx"
-    else:
-        _fail("error: give one .xlsx workbook, or CSV files of the template's sheets")
+            name = f"{paths[0].stem}.xlsx" if len(paths) == 1 else "sheets.xlsx"
+        else:
+            _fail("error: give one .xlsx workbook, or CSV files of the template's sheets")
+    except RdfInputError as error:
+        _fail(f"error: {error}")
+    except UnicodeDecodeError as error:
+        _fail(f"error: a CSV file is not UTF-8 ({error.reason}); save it as UTF-8")
+    except OSError as error:
+        _fail(f"error: {error.filename}: {error.strerror}")
     raise typer.Exit(send_submission(server, token, data, XLSX, name, None))
 
 

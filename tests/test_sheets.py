@@ -311,3 +311,33 @@ def test_sheets_are_imported_as_one_submission_and_updated_in_place(server: Subm
     assert sorted(r["where"] for r in refused.json()["results"]) == sorted(p[2] for p in PLANTED)
     assert state(server) == before
     assert httpx.delete(server.url + f"/submissions/{record['id']}", headers=server.auth("alice")).status_code == 204
+
+
+def test_csv_cells_are_sent_as_the_text_they_hold_even_when_they_start_with_an_equals_sign(
+    server: SubmissionServer, tmp_path: Path,
+) -> None:
+    # A CSV file is text: a spreadsheet program would take "=…" for a formula, and the workbook the command builds
+    # used to carry it as one, with no value, so the server read an empty name.
+    projects = tmp_path / "projects.csv"
+    projects.write_text(VALID[3].read_text(encoding="utf-8").replace(
+        ",Green jobs for young people in Cambodia,", ",=Green jobs (phase 2),"), encoding="utf-8")
+    files = [*map(str, VALID[:3]), str(projects)]
+    imported = run_cli("import", "sheets", *files, "--server", server.url, "--token", server.tokens["alice"], timeout=300)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    query = f"SELECT ?l WHERE {{ <{PROJECT}> <http://www.w3.org/2000/01/rdf-schema#label> ?l }}"
+    answer = httpx.post(server.url + "/sparql", data={"query": query}, headers={"Accept": "text/csv"})
+    assert answer.text.splitlines() == ["l", "=Green jobs (phase 2)"]
+
+
+def test_a_csv_file_the_reader_refuses_ends_the_import_with_its_line(server: SubmissionServer, tmp_path: Path) -> None:
+    before = state(server)
+    projects = tmp_path / "projects.csv"
+    header = ",".join(c.header for c in SHEETS["projects"])
+    projects.write_text(f"{header}\nlong-one,\"{'x' * 200_000}\"\n", encoding="utf-8")
+    imported = run_cli("import", "sheets", str(projects), "--server", server.url, "--token", server.tokens["alice"])
+    assert (imported.returncode, imported.stdout) == (2, "")
+    assert imported.stderr == (
+        f"error: {projects}:2: the CSV file cannot be read at its line 2: field larger than field limit (131072) (a "
+        "cell of the template holds a short text, a code or a number; check the row's quotes)\n"
+    )
+    assert state(server) == before

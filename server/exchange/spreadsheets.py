@@ -394,15 +394,19 @@ def workbook_of_sheets(files: list[tuple[str, str]]) -> bytes:
     book = Workbook()
     book.remove(book.active)
     for name, text in files:
-        table = list(csv.reader(io.StringIO(text)))
+        table = _csv_table(text, name)
         sheet = sheet_of_header(table[0]) if table else None
         if sheet is None:
             raise RdfInputError("the first row names no sheet of the template (`ilo-kg template`)", source=name, line=1)
         if sheet in book.sheetnames:
             raise RdfInputError(f"a second {sheet} sheet: give each sheet once", source=name, line=1)
         page = book.create_sheet(sheet)
-        for row in table:
-            page.append(row)
+        for number, row in enumerate(table, start=1):
+            for column, value in enumerate(row, start=1):
+                cell = page.cell(number, column, value)
+                # Text, as the CSV file holds it: openpyxl would write "=…" as a formula with no value, which the
+                # server reads as an empty cell.
+                cell.data_type = "s"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
