@@ -675,6 +675,29 @@ def test_a_nan_beside_other_numbers_is_refused_and_the_store_goes_on_taking_writ
         assert submit(clean, plain).status_code == 201
 
 
+# Values the engine reads that Virtuoso 7.2 cannot take, and what it says of them (it answers 500, not 400).
+VIRTUOSO_REFUSES = {
+    ("09:30:00", "time"): "Virtuoso 22007 Error DT011: Cannot convert T09:30:00 to time : Incorrect hour field length",
+    ("-0001-12-31", "date"): "Virtuoso 22007 Error DT006: Cannot convert 0000-12-31T to datetime : Incorrect year value",
+}
+
+
+@pytest.mark.parametrize("value", VIRTUOSO_REFUSES, ids=["time-without-zone", "year-before-1"])
+def test_a_value_a_store_cannot_take_is_refused_as_data_not_as_the_store_being_unavailable(
+        clean: SubmissionServer, value: tuple[str, str]) -> None:
+    before = state(clean)
+    response = submit(clean, _with_values([value]))
+    if clean.backend != "virtuoso":
+        assert response.status_code == 201, response.text
+        return
+    assert problem(response) == (422, (
+        f"The data store behind this server refused this data, so nothing was stored. It said: {VIRTUOSO_REFUSES[value]}. "
+        "Sending it again will not help: change the value it names, then send it again."))
+    assert state(clean) == before
+    assert _staging_graphs(clean) == []
+    assert submit(clean, programmes(["P2Y"])).status_code == 201
+
+
 def test_a_double_comes_back_with_all_its_digits(clean: SubmissionServer) -> None:
     share = programmes(["P3Y"]).replace(b'"P3Y"^^xsd:duration', b'"P3Y"^^xsd:duration ; ex:share "0.1234567891"^^xsd:double')
     assert submit(clean, share).status_code == 201

@@ -580,7 +580,9 @@ class RemoteStore:
             if "deadlock" not in response.text[:300].lower() or attempt == 3:
                 log.warning("store_refused_update", extra={"status": response.status_code,
                                                            "engine_message": response.text[:2000]})
-                if response.status_code == 400:
+                # Virtuoso answers a value it cannot take with 500 and a data exception (a time without a zone:
+                # 22007 "Cannot convert T09:30:00 to time"; a year before 1), which sending again cannot help either.
+                if response.status_code == 400 or _VIRTUOSO_DATA_EXCEPTION.match(response.text):
                     raise StoreRefusedUpdateError(response.text)
                 raise StoreUnavailableError(f"the store refused an update ({response.status_code}): {response.text[:500]}")
             await asyncio.sleep(random.uniform(0.1, 0.5) * (attempt + 1))
