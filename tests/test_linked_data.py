@@ -2,6 +2,7 @@
 and the shapes, parsed back as RDF and compared; helpful 404s. Through a real server."""
 
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -267,5 +268,34 @@ def test_a_stored_decimal_written_with_an_exponent_is_answered_as_written_not_in
             page = httpx.get(server.url + "/id/project/sted-maghreb", headers={"Accept": accept}, timeout=60)
             assert page.status_code == 200, page.text
             assert len(page.content) < 100_000 and "1e99999999" in page.text
+    finally:
+        server.stop()
+
+
+def test_a_stored_iri_a_browser_would_run_is_shown_on_pages_never_linked(settings: Settings, tmp_path: Path) -> None:
+    # Submissions refuse such IRIs (tests/test_submission_hostile.py); an operator's own file is loaded as it is, so
+    # the pages must not make a link of one (the pages' policy would not run it either: a third guard).
+    env = copy_project(settings, tmp_path)
+    project = "https://w3id.org/ilo-partnerships/id/project/sted-maghreb"
+    extra = tmp_path / "data" / "extra.ttl"
+    extra.write_text(f"<{project}> <http://www.w3.org/2000/01/rdf-schema#seeAlso> <javascript:alert(1)>, "
+                     "<JAVASCRIPT:alert(2)>, <data:text/html;base64,PHNjcmlwdD4=>, <urn:isbn:9789221>,\n"
+                     "  <https://example.org/x> .\n")
+    checked = run_cli("validate", str(extra), env=env)
+    assert (checked.returncode, checked.stdout) == (2, "")
+    assert checked.stderr.startswith(f"error: {extra}:1: javascript: IRI <JAVASCRIPT:alert(2)> is not accepted")
+    loaded = run_cli("load", env={**env, "ILOKG_STORE_DIR": str(tmp_path / "store")})
+    assert loaded.returncode == 0, loaded.stderr
+    server = RunningServer(tmp_path / "store", env).start()
+    try:
+        page = httpx.get(server.url + "/id/project/sted-maghreb", headers={"Accept": "text/html"}, timeout=60)
+        assert page.status_code == 200, page.text
+        links = re.findall(r'href="([^"]*)"', page.text)
+        assert links, "the page has no links"
+        schemes = {match.group(1).lower() for link in links if (match := re.match(r"([A-Za-z][A-Za-z0-9+.-]*):", link))}
+        assert schemes <= {"http", "https"}
+        assert "https://example.org/x" in links
+        for shown in ("javascript:alert(1)", "JAVASCRIPT:alert(2)", "data:text/html;base64,PHNjcmlwdD4=", "urn:isbn:9789221"):
+            assert f'<span class="iri" title="{shown}">' in page.text
     finally:
         server.stop()

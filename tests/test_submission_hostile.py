@@ -45,6 +45,21 @@ def _cases() -> list[tuple[str, str, str, int, str]]:
         ("turtle-relative-iri", "text/turtle", (HOSTILE / "relative-iri.ttl").read_text(), 400,
          "relative IRI <../../etc/passwd>"),
         ("turtle-base-file", "text/turtle", "@base <file:///etc/> .\n<passwd> <https://example.org/p> 1 .\n", 400, "file: IRI"),
+        # IRIs a browser runs or shows as content, as subject, object or datatype, in every syntax and any case:
+        # a page linking to one would run a script (the pages link only http(s) IRIs, and their policy runs none).
+        ("turtle-javascript-object", "text/turtle", "<https://example.org/a> <https://example.org/p> <javascript:alert(1)> .",
+         400, "javascript: IRI <javascript:alert(1)> is not accepted: a browser runs or shows such an IRI as content"),
+        ("turtle-javascript-subject-mixed-case", "text/turtle", "<JaVaScRiPt:alert(1)> <https://example.org/p> 1 .", 400,
+         "javascript: IRI <JaVaScRiPt:alert(1)> is not accepted"),
+        ("turtle-vbscript-datatype", "text/turtle", '<https://example.org/a> <https://example.org/p> "1"^^<vbscript:msgbox> .',
+         400, "vbscript: IRI <vbscript:msgbox> is not accepted"),
+        ("jsonld-data-id", "application/ld+json",
+         '{{"@id": "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", "https://example.org/p": 1}}', 400,
+         "data: IRI <data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==> is not accepted"),
+        ("rdfxml-javascript-resource", "application/rdf+xml",
+         '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="https://example.org/">'
+         '<rdf:Description rdf:about="https://example.org/a"><ex:p rdf:resource="javascript:alert(1)"/></rdf:Description>'
+         "</rdf:RDF>", 400, "javascript: IRI <javascript:alert(1)> is not accepted"),
         ("turtle-malformed", "text/turtle", (HOSTILE / "malformed.ttl").read_text(), 400, ""),
         ("turtle-deep-blank-nodes", "text/turtle", bnodes, 200, ""),
         ("turtle-deep-lists", "text/turtle", bnodes.replace("[ ex:p ", "( ").replace(" ]", " )"), 200, ""),

@@ -6,12 +6,16 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from server.rdf.display import is_web_iri
+
 _TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
 
 
 def templates() -> Jinja2Templates:
-    """The page templates (autoescaped)."""
-    return Jinja2Templates(directory=str(_TEMPLATES))
+    """The page templates (autoescaped), with the test `is web_iri` (an IRI a page may link to)."""
+    engine = Jinja2Templates(directory=str(_TEMPLATES))
+    engine.env.tests["web_iri"] = is_web_iri
+    return engine
 
 
 def site_root(request: Request) -> str:

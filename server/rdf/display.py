@@ -10,6 +10,12 @@ from rdflib.term import Node
 from server.namespaces import shorten
 
 
+def is_web_iri(iri: str) -> bool:
+    """Whether a page may link to the IRI: http(s) only. A javascript: or data: IRI as a link is a script on the page
+    (submissions refuse them, and the pages' policy runs no such script: this is the third guard)."""
+    return iri.split(":", 1)[0].lower() in ("http", "https")
+
+
 def display_node(node: Node | None) -> str:
     """A node as a report shows it: a prefixed name, [] for a blank node, or a Turtle literal."""
     if node is None:

@@ -262,12 +262,12 @@ def _bidi_escaped(text: str, case: str) -> str:
 
 
 def refuse_unsafe_iris(document: ParsedDocument) -> None:
-    """Refuse (RdfInputError) relative and file: IRIs, and IRIs with bidirectional formatting characters, with the
-    line where they are written."""
+    """Refuse (RdfInputError) relative and file: IRIs, IRIs with bidirectional formatting characters, and IRIs of a
+    scheme a browser runs (javascript:, vbscript:, data:), with the line where they are written."""
     # Datatype IRIs too (Turtle ^^, JSON-LD @type of a value, RDF/XML rdf:datatype): they follow the same rules.
     terms = {t for triple in document.graph for t in triple if isinstance(t, URIRef)}
     terms |= {t.datatype for t in document.graph.objects() if isinstance(t, Literal) and t.datatype is not None}
-    for term in terms:
+    for term in sorted(terms):  # in order, so that the same file always gets the same answer
         if term.startswith(RELATIVE_BASE):
             written = _relative_iri_as_written(document.text) or term[len(RELATIVE_BASE):]
             raise RdfInputError(
@@ -288,7 +288,18 @@ def refuse_unsafe_iris(document: ParsedDocument) -> None:
                 "IRIs may not hold (RFC 3987, 4.1): it makes the IRI display as another text. Remove it",
                 source=document.source, line=next((line for line in lines if line is not None), None),
             )
+        scheme = term.split(":", 1)[0].lower()
+        if scheme in BROWSER_SCHEMES:
+            raise RdfInputError(
+                f"{scheme}: IRI <{term[:300]}> is not accepted: a browser runs or shows such an IRI as content, so no "
+                "page could link to it safely; name things with http(s), urn or similar IRIs",
+                source=document.source, line=first_line_of(document.text, term),
+            )
 
+
+# Schemes whose IRIs a browser runs or shows as a document of their own (a link to one is a script on our pages):
+# never names of things. Pages also link only http(s) IRIs, and the pages' policy allows no such script.
+BROWSER_SCHEMES = frozenset({"javascript", "vbscript", "data"})
 
 # An IRI in angle brackets (Turtle family) or an @id / rdf:about value (JSON-LD, RDF/XML)
 # that has no scheme, as the author wrote it.

@@ -19,7 +19,8 @@ JSONLD = ('{{"@id": "https://example.org/x", "http://www.w3.org/2000/01/rdf-sche
           '{{"@value": "x", "@type": "{datatype}"}}}}')
 
 DATATYPES = {"file": ("file:///etc/passwd", "file: IRI <file:///etc/passwd> is not accepted"),
-             "relative": ("foo", "relative IRI <foo>")}
+             "relative": ("foo", "relative IRI <foo>"),
+             "javascript": ("javascript:alert(1)", "javascript: IRI <javascript:alert(1)> is not accepted")}
 SYNTAXES = {
     "turtle": ("text/turtle", lambda d: P + f'ex:x rdfs:label "x"^^<{d}> .'),
     "jsonld": ("application/ld+json", lambda d: JSONLD.format(datatype=d)),

@@ -21,6 +21,7 @@ from server.http.forms import field
 from server.http.pages import render, site_root
 from server.linked_data.page_model import EntityView
 from server.namespaces import ILOP, RDFS
+from server.rdf.display import is_web_iri
 from server.settings import Settings
 from server.sparql.service import SparqlService
 
@@ -110,7 +111,8 @@ async def _chosen_project(
     except ParameterError:
         return None
     label = next((c.label for c in await canned.choices(parameter) if c.iri == term.value), term.value)
-    return {"iri": term.value, "label": label, "href": local(term.value) or term.value}
+    href = local(term.value) or (term.value if is_web_iri(term.value) else None)
+    return {"iri": term.value, "label": label, "href": href}
 
 
 # Every country the graph codes, for the editor's map view (a column of country IRIs is drawn by their codes).

@@ -61,10 +61,14 @@
     return row[name] ? row[name].value : null;
   }
 
-  /** The page on this server of one of our IRIs; other IRIs are left as they are. */
+  /** The page on this server of one of our IRIs; other web IRIs are left as they are, and any other IRI is no link
+   * (null: the element gets no href), so that a javascript: or data: IRI never becomes a script on the page. */
   function href(options, iri) {
     const base = options.base || "https://w3id.org/ilo-partnerships/";
-    return iri && iri.startsWith(base) ? (options.root || "/") + iri.slice(base.length) : iri;
+    if (iri && iri.startsWith(base)) {
+      return (options.root || "/") + iri.slice(base.length);
+    }
+    return iri && /^https?:/i.test(iri) ? iri : null;
   }
 
   /** A new element (SVG or HTML) appended to parent, with the attributes that have a value, and a text. */
