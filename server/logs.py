@@ -27,6 +27,9 @@ def configure(log_format: str) -> None:
     root.setLevel(logging.INFO)
     # httpx logs every request at INFO: the writes to an external store (each lease step) would flood the log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # rdflib logs a warning with a traceback for every literal whose text is not of its datatype: a client's file
+    # of 50,000 such values would write 50,000 tracebacks. Each is a finding of the report, where it belongs.
+    logging.getLogger("rdflib.term").setLevel(logging.ERROR)
 
 
 def _drop_colours(record: logging.LogRecord) -> bool:

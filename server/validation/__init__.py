@@ -4,5 +4,5 @@ pyshacl speed-ups, and the worker that runs it.
 Documents in, reports out; the context of the store comes in as N-Triples.
 
 May import: server.namespaces, server.problems, server.rdf, server.exchange, server.settings, server.workers,
-server.store, server.formats.
+server.store, server.formats, server.logs.
 """

@@ -57,7 +57,8 @@ class ValidationService:
             settings.validation_workers, 0, settings.validations_per_client, settings.validations_per_token
         )
         self._pool = WorkerPool(
-            settings.validation_workers, validation_worker.initialise, (str(settings.shapes_dir), str(settings.ontology_dir)),
+            settings.validation_workers, validation_worker.initialise,
+            (str(settings.shapes_dir), str(settings.ontology_dir), settings.log_format),
             # Validation never needs the network, federation or not.
             policy=replace(worker_policy(settings), relay_port=None),
         )

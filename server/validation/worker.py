@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from server.exchange.inputs import read_input, refer_to_described
+from server.logs import configure
 from server.namespaces import RESERVED_NAMESPACES
 from server.rdf.canonical import canonical
 from server.rdf.parsing import ParsedDocument
@@ -56,9 +57,13 @@ class Validated:
     ntriples: str
 
 
-def initialise(shapes_dir: str, ontology_dir: str) -> None:
-    """Worker start (once the pool has contained it): load the shapes and the ontology, so that the first
-    validation is as fast as the rest."""
+def initialise(shapes_dir: str, ontology_dir: str, log_format: str | None = None) -> None:
+    """Worker start (once the pool has contained it): log as the server does (a spawned process has no handler, and
+    Python's last resort writes bare text into the server's JSON lines), then load the shapes and the ontology, so
+    that the first validation is as fast as the rest. log_format None (a test in its own process): logging is left
+    as it is."""
+    if log_format is not None:
+        configure(log_format)
     pyshacl_speedups.install()
     global _validator
     _validator = Validator(load_folder(Path(shapes_dir)), load_folder(Path(ontology_dir)))
