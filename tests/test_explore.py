@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from server.settings import Settings
-from tests.support.servers import EXAMPLES, RunningServer, SubmissionServer, copy_project, run_cli
+from tests.support.servers import EXAMPLES, RunningServer, SubmissionServer, project_served_with
 
 
 def page(server: RunningServer, query: str = "") -> httpx.Response:
@@ -56,8 +56,7 @@ def test_funding_is_summed_per_currency_or_said_to_be_none(sparql_server: Runnin
 def test_a_currency_whose_amounts_the_store_cannot_sum_is_said_to_have_no_total(settings: Settings, tmp_path: Path) -> None:
     # An operator's own file is loaded as it is: an amount the engine cannot read leaves the currency's sum unbound
     # (the page used to fail with a 500). Submissions cannot hold one (tests/test_submissions.py).
-    env = copy_project(settings, tmp_path)
-    (tmp_path / "data" / "extra.ttl").write_text(
+    extra = (
         "@prefix schema: <https://schema.org/> .\n"
         "@prefix organisation: <https://w3id.org/ilo-partnerships/id/organisation/> .\n"
         "@prefix project: <https://w3id.org/ilo-partnerships/id/project/> .\n"
@@ -66,16 +65,11 @@ def test_a_currency_whose_amounts_the_store_cannot_sum_is_said_to_have_no_total(
         '  schema:amount [ a schema:MonetaryAmount ; schema:value "NaN"^^<http://www.w3.org/2001/XMLSchema#decimal> ;\n'
         '                  schema:currency "USD" ] .\n'
     )
-    loaded = run_cli("load", env={**env, "ILOKG_STORE_DIR": str(tmp_path / "store")})
-    assert loaded.returncode == 0, loaded.stderr
-    server = RunningServer(tmp_path / "store", env).start()
-    try:
+    with project_served_with(settings, tmp_path, {"extra.ttl": extra}) as server:
         response = page(server)
         assert response.status_code == 200, response.text
         assert re.sub(r"\s+", " ", shown(response.text)["funding"]) == (
             "USD: no total, an amount is not a number <small>(2 records)</small>")
-    finally:
-        server.stop()
 
 
 def test_each_picture_names_the_question_that_answers_its_data_with_the_filters(sparql_server: RunningServer) -> None:

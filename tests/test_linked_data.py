@@ -13,7 +13,7 @@ from rdflib.compare import isomorphic, to_isomorphic
 from server.settings import Settings
 from tests.support.problems import problem
 from tests.support.rdf_compare import canonical
-from tests.support.servers import RunningServer, copy_project, run_cli
+from tests.support.servers import RunningServer, project_served_with, run_cli
 
 BASE = "https://w3id.org/ilo-partnerships/"
 KR = BASE + "id/country/KR"
@@ -253,41 +253,29 @@ def test_a_stored_decimal_written_with_an_exponent_is_answered_as_written_not_in
 ) -> None:
     # An operator's own file is loaded as it is (`ilo-kg validate` refuses it, below). rdflib's parser wrote such a
     # value out in full when a page was read into it for JSON-LD: 100 million digits from ten bytes, in the server.
-    env = copy_project(settings, tmp_path)
     project = "https://w3id.org/ilo-partnerships/id/project/sted-maghreb"
-    extra = tmp_path / "data" / "extra.ttl"
-    extra.write_text(f'<{project}> <https://example.org/share> "1e99999999"^^<http://www.w3.org/2001/XMLSchema#decimal> .\n')
-    checked = run_cli("validate", str(extra), env=env)
-    assert checked.returncode == 1
-    assert '"1e99999999" is not a value of xsd:decimal that the graph can compute with: write it as digits' in checked.stdout
-    loaded = run_cli("load", env={**env, "ILOKG_STORE_DIR": str(tmp_path / "store")})
-    assert loaded.returncode == 0, loaded.stderr
-    server = RunningServer(tmp_path / "store", env).start()
-    try:
+    extra = f'<{project}> <https://example.org/share> "1e99999999"^^<http://www.w3.org/2001/XMLSchema#decimal> .\n'
+    with project_served_with(settings, tmp_path, {"extra.ttl": extra}) as server:
+        checked = run_cli("validate", str(tmp_path / "data" / "extra.ttl"), env=server.env)
+        assert checked.returncode == 1
+        assert '"1e99999999" is not a value of xsd:decimal that the graph can compute with: write it as digits' in checked.stdout
         for accept in ("application/ld+json", "text/turtle", "application/n-triples"):
             page = httpx.get(server.url + "/id/project/sted-maghreb", headers={"Accept": accept}, timeout=60)
             assert page.status_code == 200, page.text
             assert len(page.content) < 100_000 and "1e99999999" in page.text
-    finally:
-        server.stop()
 
 
 def test_a_stored_iri_a_browser_would_run_is_shown_on_pages_never_linked(settings: Settings, tmp_path: Path) -> None:
     # Submissions refuse such IRIs (tests/test_submission_hostile.py); an operator's own file is loaded as it is, so
     # the pages must not make a link of one (the pages' policy would not run it either: a third guard).
-    env = copy_project(settings, tmp_path)
     project = "https://w3id.org/ilo-partnerships/id/project/sted-maghreb"
-    extra = tmp_path / "data" / "extra.ttl"
-    extra.write_text(f"<{project}> <http://www.w3.org/2000/01/rdf-schema#seeAlso> <javascript:alert(1)>, "
-                     "<JAVASCRIPT:alert(2)>, <data:text/html;base64,PHNjcmlwdD4=>, <urn:isbn:9789221>,\n"
-                     "  <https://example.org/x> .\n")
-    checked = run_cli("validate", str(extra), env=env)
-    assert (checked.returncode, checked.stdout) == (2, "")
-    assert checked.stderr.startswith(f"error: {extra}:1: javascript: IRI <JAVASCRIPT:alert(2)> is not accepted")
-    loaded = run_cli("load", env={**env, "ILOKG_STORE_DIR": str(tmp_path / "store")})
-    assert loaded.returncode == 0, loaded.stderr
-    server = RunningServer(tmp_path / "store", env).start()
-    try:
+    extra = (f"<{project}> <http://www.w3.org/2000/01/rdf-schema#seeAlso> <javascript:alert(1)>, <JAVASCRIPT:alert(2)>,\n"
+             "  <data:text/html;base64,PHNjcmlwdD4=>, <urn:isbn:9789221>, <https://example.org/x> .\n")
+    with project_served_with(settings, tmp_path, {"extra.ttl": extra}) as server:
+        path = tmp_path / "data" / "extra.ttl"
+        checked = run_cli("validate", str(path), env=server.env)
+        assert (checked.returncode, checked.stdout) == (2, "")
+        assert checked.stderr.startswith(f"error: {path}:1: javascript: IRI <JAVASCRIPT:alert(2)> is not accepted")
         page = httpx.get(server.url + "/id/project/sted-maghreb", headers={"Accept": "text/html"}, timeout=60)
         assert page.status_code == 200, page.text
         links = re.findall(r'href="([^"]*)"', page.text)
@@ -297,5 +285,3 @@ def test_a_stored_iri_a_browser_would_run_is_shown_on_pages_never_linked(setting
         assert "https://example.org/x" in links
         for shown in ("javascript:alert(1)", "JAVASCRIPT:alert(2)", "data:text/html;base64,PHNjcmlwdD4=", "urn:isbn:9789221"):
             assert f'<span class="iri" title="{shown}">' in page.text
-    finally:
-        server.stop()

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from server.settings import Settings
 from tests.support.browser import GuardedPage, wait_for_pictures
-from tests.support.servers import RunningServer, copy_project, run_cli
+from tests.support.servers import RunningServer, project_served_with
 
 ONT = "https://w3id.org/ilo-partnerships/ontology#"
 ID = "https://w3id.org/ilo-partnerships/id/"
@@ -354,32 +354,28 @@ def test_a_partner_whose_iri_a_browser_would_run_is_drawn_without_a_link(
 ) -> None:
     # Submissions refuse such IRIs; an operator's own file is loaded as it is. The network draws the partner, but as
     # no link: a javascript: href would be a script on the page (the page's policy would also refuse to run it).
-    env = copy_project(settings, tmp_path)
-    (tmp_path / "data" / "extra.ttl").write_text(
+    extra = (
         "<https://w3id.org/ilo-partnerships/id/project/sted-maghreb> <http://www.w3.org/ns/prov#qualifiedAssociation>\n"
         "  [ a <http://www.w3.org/ns/prov#Association> ; <http://www.w3.org/ns/prov#agent> <javascript:alert(1)> ;\n"
         "    <http://www.w3.org/ns/prov#hadRole> <https://w3id.org/ilo-partnerships/codelist/organisation-role/partner> ] .\n"
         '<javascript:alert(1)> <http://www.w3.org/2000/01/rdf-schema#label> "A partner"@en .\n'
     )
-    loaded = run_cli("load", env={**env, "ILOKG_STORE_DIR": str(tmp_path / "store")})
-    assert loaded.returncode == 0, loaded.stderr
-    server = RunningServer(tmp_path / "store", env).start()
-    guarded = GuardedPage(browser)
-    try:
-        page = guarded.page
-        page.goto(server.url + "/explore")
-        wait_for_pictures(page, 3)
-        node = page.locator('svg.network a.node[data-node="javascript:alert(1)"]')
-        expect(node).to_have_count(1)
-        assert node.get_attribute("href") is None
-        hrefs = attributes(page, "svg.network a.node", "href")
-        assert len(hrefs) > 10 and hrefs.count("") == 1
-        assert [h for h in hrefs if h and not h.startswith(("/", "https://", "http://"))] == []
-        page.locator("#view-network details.picture-table summary").click()
-        cell = page.locator("#view-network details.picture-table tbody a", has_text="A partner").first
-        expect(cell).to_have_count(1)
-        assert cell.get_attribute("href") is None
-        assert guarded.errors == [] and guarded.outside == [] and guarded.csp_violations == []
-    finally:
-        guarded.close()
-        server.stop()
+    with project_served_with(settings, tmp_path, {"extra.ttl": extra}) as server:
+        guarded = GuardedPage(browser)
+        try:
+            page = guarded.page
+            page.goto(server.url + "/explore")
+            wait_for_pictures(page, 3)
+            node = page.locator('svg.network a.node[data-node="javascript:alert(1)"]')
+            expect(node).to_have_count(1)
+            assert node.get_attribute("href") is None
+            hrefs = attributes(page, "svg.network a.node", "href")
+            assert len(hrefs) > 10 and hrefs.count("") == 1
+            assert [h for h in hrefs if h and not h.startswith(("/", "https://", "http://"))] == []
+            page.locator("#view-network details.picture-table summary").click()
+            cell = page.locator("#view-network details.picture-table tbody a", has_text="A partner").first
+            expect(cell).to_have_count(1)
+            assert cell.get_attribute("href") is None
+            assert guarded.errors == [] and guarded.outside == [] and guarded.csp_violations == []
+        finally:
+            guarded.close()

@@ -1,5 +1,6 @@
 """Real servers and the command line, run as a user runs them: `ilo-kg serve` and `ilo-kg …` in processes of their own."""
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -7,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -69,6 +71,22 @@ class RunningServer:
 
     def stop(self) -> None:
         stop(self.process)
+
+
+@contextlib.contextmanager
+def project_served_with(settings: Settings, folder: Path, data: dict[str, str]) -> Iterator[RunningServer]:
+    """A server over a copy of the project whose data/ holds more files (name: Turtle), loaded as `ilo-kg load` loads
+    an operator's own files: as they are, unvalidated. Its env points at the copy."""
+    env = copy_project(settings, folder)
+    for name, text in data.items():
+        (folder / "data" / name).write_text(text, encoding="utf-8")
+    loaded = run_cli("load", env={**env, "ILOKG_STORE_DIR": str(folder / "store")})
+    assert loaded.returncode == 0, loaded.stderr
+    server = RunningServer(folder / "store", env).start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def _port_block() -> range:
