@@ -101,7 +101,8 @@ def submission_rule_results(
     namespace that a document describes, for each owl:imports, for each IRI it describes that has no
     type (in the document or the stored graph) or only types no shape checks, for each IRI it describes
     that an accepted submission describes already, and for each blank node that no named resource of
-    the document leads to."""
+    the document leads to. Whatever `reserved` is (the project's own files pass none), a violation for each
+    typed value the engine cannot read as its datatype."""
     found = []
     for document, locator in locators:
         found += _results(report, document, locator, _unreadable_values(document.graph), _READABLE, "(datatype rules)")
